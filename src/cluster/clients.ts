@@ -1,0 +1,36 @@
+import { noop } from 'cockatiel';
+import { Etcd3, type IOptions } from 'etcd3';
+
+export interface ClientOptions {
+  /**
+   * Let etcd3 retry failed calls and open its per-host circuit breaker (its defaults).
+   * Off by default: a measurement must see each failure, not have it hidden by retries.
+   */
+  readonly retries?: boolean;
+  /** Deadline for each call. Default 5 s. */
+  readonly callTimeoutMs?: number;
+  /** How long to wait for a connection. Default 2 s. */
+  readonly dialTimeoutMs?: number;
+}
+
+/**
+ * gRPC's default reconnect backoff grows to two minutes; after a member restarts the
+ * client would sit out most of that and the lab would measure its own backoff, not etcd.
+ */
+const FAST_RECONNECT = {
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.min_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 1_000,
+} as const;
+
+export function createEtcdClient(endpoints: readonly string[], options: ClientOptions = {}): Etcd3 {
+  const { retries = false, callTimeoutMs = 5_000, dialTimeoutMs = 2_000 } = options;
+  const clientOptions: IOptions = {
+    hosts: [...endpoints],
+    dialTimeout: dialTimeoutMs,
+    grpcOptions: FAST_RECONNECT,
+    defaultCallOptions: () => ({ deadline: Date.now() + callTimeoutMs }),
+    ...(retries ? {} : { faultHandling: { host: () => noop, global: noop } }),
+  };
+  return new Etcd3(clientOptions);
+}

@@ -1,0 +1,75 @@
+import type Dockerode from 'dockerode';
+import type { WaitStrategy } from 'testcontainers';
+import { ClusterError } from '../errors.ts';
+import { sleep } from '../util/clock.ts';
+import { demuxDockerLogs } from '../host/one-shot.ts';
+
+// Logged once the member has joined the cluster and serves clients. 3.4 with zap logs only the
+// second form; capnslog and 3.5+ log the first (too).
+const READY_LOG_LINE = /ready to serve client requests|serving client traffic (?:in)?securely/g;
+
+/** How many times the member has logged that it is ready (once per start of its container). */
+export const countReadyLines = (logs: string): number => logs.match(READY_LOG_LINE)?.length ?? 0;
+
+/**
+ * Waits for etcd's "ready to serve client requests" log line (or its 3.4 equivalent), like testcontainers'
+ * log-message wait, but fails at once (with the member's last log lines) when the
+ * container exits, e.g. because etcd rejected a flag, instead of waiting out the timeout.
+ */
+export class EtcdMemberReadyWait implements WaitStrategy {
+  private startupTimeoutMs = 60_000;
+  private timeoutSet = false;
+
+  constructor(private readonly memberName: string) {}
+
+  async waitUntilReady(container: Dockerode.Container): Promise<void> {
+    await waitForReadyLogLine(container, this.memberName, this.startupTimeoutMs, 0);
+  }
+
+  withStartupTimeout(startupTimeoutMs: number): this {
+    this.startupTimeoutMs = startupTimeoutMs;
+    this.timeoutSet = true;
+    return this;
+  }
+
+  isStartupTimeoutSet(): boolean {
+    return this.timeoutSet;
+  }
+
+  getStartupTimeout(): number {
+    return this.startupTimeoutMs;
+  }
+}
+
+export async function waitForReadyLogLine(
+  container: Dockerode.Container,
+  memberName: string,
+  timeoutMs: number,
+  readyLinesBefore: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const logs = demuxDockerLogs(await container.logs({ stdout: true, stderr: true, follow: false }));
+    if (countReadyLines(logs) > readyLinesBefore) return;
+    const state = (await container.inspect()).State;
+    if (!state.Running) {
+      throw new ClusterError(
+        `etcd member ${memberName} exited (code ${state.ExitCode}) before it was ready. Last log lines:\n${tail(logs, 8)}`,
+      );
+    }
+    if (Date.now() > deadline) {
+      throw new ClusterError(
+        `etcd member ${memberName} was not ready within ${timeoutMs / 1000} s. Last log lines:\n${tail(logs, 8)}`,
+      );
+    }
+    await sleep(100);
+  }
+}
+
+const tail = (text: string, lines: number): string =>
+  text
+    .trimEnd()
+    .split('\n')
+    .slice(-lines)
+    .map((line) => `  ${line}`)
+    .join('\n');

@@ -1,0 +1,161 @@
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { progress, warn } from '../util/log.ts';
+import { docker } from './docker.ts';
+import { LABEL, ownerAlive } from './run-labels.ts';
+
+/**
+ * Cleanup that cannot be skipped. Live resources register an undo here; the undos run in
+ * reverse order on normal exit paths (the owner calls them), on SIGINT/SIGTERM/SIGHUP and,
+ * for the CLI, on uncaught errors. What a SIGKILLed run leaves behind is found by its
+ * labels and removed by {@link sweepLeftovers} at the next start or by `etcd-lab clean`.
+ */
+type Cleanup = { readonly name: string; readonly run: () => Promise<void> };
+const cleanups: Cleanup[] = [];
+
+export function registerCleanup(name: string, run: () => Promise<void>): () => void {
+  const entry = { name, run };
+  cleanups.push(entry);
+  return () => {
+    const index = cleanups.indexOf(entry);
+    if (index >= 0) cleanups.splice(index, 1);
+  };
+}
+
+export async function runAllCleanups(): Promise<void> {
+  while (cleanups.length > 0) {
+    const entry = cleanups.pop();
+    if (!entry) break;
+    try {
+      await entry.run();
+    } catch (error) {
+      warn(`cleanup "${entry.name}" failed: ${(error as Error).message}`);
+    }
+  }
+}
+
+let handlersInstalled = false;
+
+/**
+ * Ctrl-C, SIGTERM and SIGHUP heal faults and remove clusters before the process exits.
+ * A second Ctrl-C while cleanup runs exits at once; the next run's sweep finishes the job.
+ */
+export function installExitHandlers(options: { readonly uncaught?: boolean } = {}): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  let exiting = false;
+  const onSignal = (signal: NodeJS.Signals, code: number) => {
+    if (exiting) process.exit(code);
+    exiting = true;
+    process.stderr.write(`\netcd-lab: ${signal}: healing faults and removing the cluster…\n`);
+    void runAllCleanups().finally(() => process.exit(code));
+  };
+  process.on('SIGINT', () => onSignal('SIGINT', 130));
+  process.on('SIGTERM', () => onSignal('SIGTERM', 143));
+  process.on('SIGHUP', () => onSignal('SIGHUP', 129));
+  if (options.uncaught) {
+    const onCrash = (error: unknown) => {
+      if (exiting) return;
+      exiting = true;
+      process.stderr.write(`etcd-lab: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
+      void runAllCleanups().finally(() => process.exit(2));
+    };
+    process.on('uncaughtException', onCrash);
+    process.on('unhandledRejection', onCrash);
+  }
+}
+
+/** Where members keep their data when it is on host tmpfs (see the cluster's dataDir option). */
+export const MEMORY_DATA_ROOT = '/dev/shm/etcd-lab';
+
+export interface SweepResult {
+  readonly containers: number;
+  readonly networks: number;
+  readonly volumes: number;
+  readonly dataDirs: number;
+  readonly other: number;
+}
+
+/** Extra sweepers (e.g. fault helpers running outside containers) plug in here. */
+type Sweeper = (options: SweepOptions) => Promise<number>;
+const sweepers: Sweeper[] = [];
+export function registerSweeper(sweeper: Sweeper): void {
+  sweepers.push(sweeper);
+}
+
+export interface SweepOptions {
+  /** Also remove resources of runs that are still alive (`etcd-lab clean --all`). */
+  readonly includeLive?: boolean;
+  /** Only this run's resources (used by a run's own teardown as a last resort). */
+  readonly runId?: string;
+}
+
+/** Removes every labelled resource whose owning run is gone (or all of them, see options). */
+export async function sweepLeftovers(options: SweepOptions = {}): Promise<SweepResult> {
+  const filters = { label: [options.runId ? `${LABEL.run}=${options.runId}` : `${LABEL.lab}=true`] };
+  const doomed = (labels: Record<string, string> | undefined) =>
+    options.includeLive === true || options.runId !== undefined || !ownerAlive(labels);
+
+  const containers = (await docker().listContainers({ all: true, filters })).filter((c) => doomed(c.Labels));
+  await Promise.all(
+    containers.map((c) =>
+      docker()
+        .getContainer(c.Id)
+        .remove({ force: true, v: true })
+        .catch((error: Error) => warn(`could not remove container ${c.Names[0] ?? c.Id}: ${error.message}`)),
+    ),
+  );
+  const networks = (await docker().listNetworks({ filters })).filter((n) => doomed(n.Labels));
+  for (const network of networks) {
+    await docker()
+      .getNetwork(network.Id)
+      .remove()
+      .catch((error: Error) => warn(`could not remove network ${network.Name}: ${error.message}`));
+  }
+  const volumeList = await docker().listVolumes({ filters });
+  const volumes = (volumeList.Volumes ?? []).filter((v) => doomed(v.Labels as Record<string, string>));
+  for (const volume of volumes) {
+    await docker()
+      .getVolume(volume.Name)
+      .remove()
+      .catch((error: Error) => warn(`could not remove volume ${volume.Name}: ${error.message}`));
+  }
+  const dataDirs = await sweepMemoryDataDirs(options, doomed);
+  let other = 0;
+  for (const sweeper of sweepers) other += await sweeper(options);
+
+  const total = containers.length + networks.length + volumes.length + dataDirs + other;
+  if (total > 0) {
+    progress(
+      `swept leftovers: ${containers.length} containers, ${networks.length} networks, ${volumes.length} volumes, ${dataDirs} data dirs, ${other} other`,
+    );
+  }
+  return { containers: containers.length, networks: networks.length, volumes: volumes.length, dataDirs, other };
+}
+
+async function sweepMemoryDataDirs(
+  options: SweepOptions,
+  doomed: (labels: Record<string, string> | undefined) => boolean,
+): Promise<number> {
+  let entries: string[];
+  try {
+    entries = await readdir(MEMORY_DATA_ROOT);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const runId of entries) {
+    if (options.runId !== undefined && runId !== options.runId) continue;
+    const dir = join(MEMORY_DATA_ROOT, runId);
+    let labels: Record<string, string> | undefined;
+    try {
+      labels = JSON.parse(await readFile(join(dir, 'owner.json'), 'utf8')) as Record<string, string>;
+    } catch {
+      labels = undefined; // no owner file: a half-created dir, nobody's
+    }
+    if (!doomed(labels)) continue;
+    await rm(dir, { recursive: true, force: true });
+    removed += 1;
+  }
+  return removed;
+}

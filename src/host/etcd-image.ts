@@ -1,0 +1,218 @@
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { execa } from 'execa';
+import { EtcdImageError } from '../errors.ts';
+import { progress, warn } from '../util/log.ts';
+import { aptInstall, docker } from './docker.ts';
+import { runOneShot } from './one-shot.ts';
+
+/** What users elsewhere run; tried first, and recorded as "requested" when it cannot be had. */
+export const DEFAULT_ETCD_IMAGE = 'gcr.io/etcd-development/etcd:v3.5.21';
+/** Where etcd lives in the official images, and in the image the lab builds. */
+export const ETCD_BINARY = '/usr/local/bin/etcd';
+export const ETCDCTL_BINARY = '/usr/local/bin/etcdctl';
+
+export interface EtcdImageOptions {
+  /** Image to run. Default: ETCD_IMAGE from the environment, else {@link DEFAULT_ETCD_IMAGE}. */
+  readonly image?: string;
+  /** How long a pull may take before the lab gives up on it. Default 20 s. */
+  readonly pullTimeoutMs?: number;
+  /**
+   * When the requested image can be neither found nor pulled, build one from the host's
+   * etcd binaries instead of failing. Default true; ETCD_LAB_IMAGE_FALLBACK=0 turns it off.
+   */
+  readonly fallbackToHostBuild?: boolean;
+}
+
+export interface ResolvedEtcdImage {
+  /** The image the user asked for. */
+  readonly requested: string;
+  /** The image that actually runs; differs from `requested` when the lab built a fallback. */
+  readonly image: string;
+  readonly imageId: string;
+  readonly source: 'present' | 'pulled' | 'built-from-host-binaries';
+  /** What `etcd --version` inside the image reports, e.g. "3.4.23". */
+  readonly etcdVersion: string;
+  readonly etcdBinary: string;
+  readonly etcdctlBinary: string;
+}
+
+const resolved = new Map<string, Promise<ResolvedEtcdImage>>();
+
+/** Finds, pulls or builds the etcd image, once per process per requested image. */
+export function resolveEtcdImage(options: EtcdImageOptions = {}): Promise<ResolvedEtcdImage> {
+  const requested = options.image ?? process.env.ETCD_IMAGE ?? DEFAULT_ETCD_IMAGE;
+  let pending = resolved.get(requested);
+  if (!pending) {
+    pending = resolveUncached(requested, options);
+    resolved.set(requested, pending);
+    pending.catch(() => resolved.delete(requested));
+  }
+  return pending;
+}
+
+async function resolveUncached(requested: string, options: EtcdImageOptions): Promise<ResolvedEtcdImage> {
+  const fallback = options.fallbackToHostBuild ?? process.env.ETCD_LAB_IMAGE_FALLBACK !== '0';
+  let source: ResolvedEtcdImage['source'] = 'present';
+  let image = requested;
+  if (!(await imagePresent(requested))) {
+    const pullError = await tryPull(requested, options.pullTimeoutMs ?? 20_000);
+    if (pullError === undefined) {
+      source = 'pulled';
+    } else if (!fallback) {
+      throw new EtcdImageError(
+        `etcd image ${requested} is not present and could not be pulled (${pullError}). ` +
+          'Load it with `docker load`, choose another with ETCD_IMAGE, or allow the host-binary fallback (unset ETCD_LAB_IMAGE_FALLBACK).',
+      );
+    } else {
+      warn(
+        `etcd image ${requested} is not present and could not be pulled (${pullError}); ` +
+          'building one from this host’s etcd binaries instead. Results record both names.',
+      );
+      image = await buildImageFromHostBinaries();
+      source = 'built-from-host-binaries';
+    }
+  }
+  const inspect = await docker().getImage(image).inspect();
+  const etcdVersion = await etcdVersionOf(image);
+  return { requested, image, imageId: inspect.Id, source, etcdVersion, etcdBinary: ETCD_BINARY, etcdctlBinary: ETCDCTL_BINARY };
+}
+
+async function imagePresent(image: string): Promise<boolean> {
+  try {
+    await docker().getImage(image).inspect();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Returns undefined on success, else why the pull failed. */
+async function tryPull(image: string, timeoutMs: number): Promise<string | undefined> {
+  progress(`pulling ${image} (timeout ${timeoutMs / 1000} s)…`);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const stream = await docker().pull(image);
+    await Promise.race([
+      new Promise<void>((resolve, reject) => {
+        docker().modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve()));
+      }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+          reject(new Error(`no pull within ${timeoutMs / 1000} s`));
+        }, timeoutMs);
+      }),
+    ]);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message.split('\n')[0];
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs `etcd --version` inside the image and returns e.g. "3.5.21". */
+export async function etcdVersionOf(image: string): Promise<string> {
+  const { output, exitCode } = await runOneShot(image, [ETCD_BINARY, '--version']);
+  const match = /etcd Version:\s*(\d+\.\d+\.\d+\S*)/.exec(output);
+  if (exitCode !== 0 || !match?.[1]) {
+    throw new EtcdImageError(
+      `Image ${image} does not run etcd at ${ETCD_BINARY} (exit ${exitCode}): ${output.trim().slice(0, 300)}`,
+    );
+  }
+  return match[1];
+}
+
+const HOST_ETCD = '/usr/bin/etcd';
+const HOST_ETCDCTL = '/usr/bin/etcdctl';
+
+/**
+ * No registry here: build a FROM-scratch image from the host's etcd and etcdctl plus the
+ * shared libraries they link (libc and the loader only). The tag carries the version and a
+ * hash of the binaries, so a changed host etcd gets a new image and an unchanged one is
+ * reused without a rebuild.
+ */
+export async function buildImageFromHostBinaries(): Promise<string> {
+  if (!existsSync(HOST_ETCD) || !existsSync(HOST_ETCDCTL)) {
+    if (process.getuid?.() !== 0 || !existsSync('/etc/debian_version')) {
+      throw new EtcdImageError(
+        `No etcd image can be had and ${HOST_ETCD} is missing. Install etcd (Debian: apt-get install -y etcd-server etcd-client) or provide an image with ETCD_IMAGE.`,
+      );
+    }
+    progress('installing etcd-server and etcd-client from apt to build a local etcd image…');
+    await aptInstall(['etcd-server', 'etcd-client']);
+  }
+  const versionOutput = (await execa(HOST_ETCD, ['--version'])).stdout;
+  const version = /etcd Version:\s*(\S+)/.exec(versionOutput)?.[1] ?? 'unknown';
+  const hash = createHash('sha256')
+    .update(await readFile(HOST_ETCD))
+    .update(await readFile(HOST_ETCDCTL))
+    .digest('hex')
+    .slice(0, 12);
+  const tag = `etcd-lab/etcd:${version}-host-${hash}`;
+  if (await imagePresent(tag)) return tag;
+
+  progress(`building ${tag} from ${HOST_ETCD}…`);
+  const context = await mkdtemp(join(tmpdir(), 'etcd-lab-image-'));
+  try {
+    const libraries = await sharedLibraries([HOST_ETCD, HOST_ETCDCTL]);
+    const files = ['etcd', 'etcdctl'];
+    await copyFile(HOST_ETCD, join(context, 'etcd'));
+    await copyFile(HOST_ETCDCTL, join(context, 'etcdctl'));
+    const copyLines: string[] = [];
+    for (const library of libraries) {
+      const name = `lib-${basename(library)}`;
+      await copyFile(library, join(context, name));
+      files.push(name);
+      copyLines.push(`COPY ${name} ${library}`);
+    }
+    await mkdir(join(context, 'empty'));
+    files.push('empty');
+    await writeFile(
+      join(context, 'Dockerfile'),
+      [
+        'FROM scratch',
+        `COPY etcd ${ETCD_BINARY}`,
+        `COPY etcdctl ${ETCDCTL_BINARY}`,
+        ...copyLines,
+        'COPY empty /tmp',
+        'COPY empty /var/lib/etcd',
+        `LABEL etcd-lab.image=host-built etcd-lab.etcd-version=${version}`,
+        'EXPOSE 2379 2380',
+        `ENTRYPOINT ["${ETCD_BINARY}"]`,
+        '',
+      ].join('\n'),
+    );
+    files.push('Dockerfile');
+    const stream = await docker().buildImage({ context, src: files }, { t: tag, rm: true, forcerm: true });
+    await new Promise<void>((resolve, reject) => {
+      docker().modem.followProgress(
+        stream,
+        (error: Error | null, output: { error?: string }[]) => {
+          const failure = error?.message ?? output.find((line) => line.error)?.error;
+          if (failure) reject(new EtcdImageError(`Building ${tag} failed: ${failure}`));
+          else resolve();
+        },
+      );
+    });
+    return tag;
+  } finally {
+    await rm(context, { recursive: true, force: true });
+  }
+}
+
+/** Absolute paths of the shared libraries (incl. the loader) the binaries need, from ldd. */
+async function sharedLibraries(binaries: readonly string[]): Promise<string[]> {
+  const libraries = new Set<string>();
+  for (const binary of binaries) {
+    const { stdout } = await execa('ldd', [binary], { reject: false });
+    for (const match of stdout.matchAll(/(\/\S+)\s+\(0x/g)) {
+      if (match[1]) libraries.add(match[1]);
+    }
+  }
+  return [...libraries];
+}

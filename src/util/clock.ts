@@ -1,0 +1,49 @@
+import { performance } from 'node:perf_hooks';
+
+/**
+ * One monotonic clock per run. Every recorded time (operations, faults, leader changes)
+ * is milliseconds since the run's base on this clock, so they can be compared directly;
+ * wall-clock time is kept only to display when the run happened and to line up etcd's
+ * own log timestamps.
+ */
+export class RunClock {
+  readonly baseMonotonicMs: number;
+  readonly baseWallMs: number;
+
+  constructor() {
+    this.baseMonotonicMs = performance.now();
+    this.baseWallMs = Date.now();
+  }
+
+  /** Milliseconds since the run started (monotonic, sub-millisecond resolution). */
+  now(): number {
+    return performance.now() - this.baseMonotonicMs;
+  }
+
+  /** Converts a wall-clock timestamp (e.g. from an etcd log line) to run time. */
+  fromWall(wallMs: number): number {
+    return wallMs - this.baseWallMs;
+  }
+
+  /** Converts run time to wall-clock milliseconds for display. */
+  toWall(runMs: number): number {
+    return this.baseWallMs + runMs;
+  }
+}
+
+export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });

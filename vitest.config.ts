@@ -1,0 +1,22 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: fast pure-logic unit tests, and cluster tests against real etcd in real
+// containers. Cluster test files run one at a time: this is a 2-core machine and election
+// timing measured under CPU contention from a neighbouring cluster would be noise.
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        test: {
+          name: 'cluster',
+          include: ['test/cluster/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+          globalSetup: ['test/cluster/global-setup.ts'],
+        },
+      },
+    ],
+  },
+});
