@@ -7,6 +7,8 @@ export default defineConfig({
   test: {
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      // What this host can do for fault injection (network namespaces, tc, iptables, cgroups).
+      { test: { name: 'host', include: ['test/host/**/*.test.ts'], fileParallelism: false } },
       {
         test: {
           name: 'cluster',

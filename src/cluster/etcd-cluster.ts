@@ -90,13 +90,24 @@ export class EtcdCluster {
     etcdMemberFlags(memberFlagProbe, this.etcdOptions, version);
 
     const runId = newRunId();
-    const launcher = new MemberLauncher(runId, host, version, this.etcdOptions, this.dataDir, this.startupTimeoutMs);
-    const unregister = registerCleanup(`cluster ${runId}`, () => sweepLeftovers({ runId }).then(() => undefined));
+    const launcher = new MemberLauncher(
+      runId,
+      host,
+      version,
+      this.etcdOptions,
+      this.dataDir,
+      this.startupTimeoutMs,
+    );
+    const unregister = registerCleanup(`cluster ${runId}`, () =>
+      sweepLeftovers({ runId }).then(() => undefined),
+    );
     const startedAt = performance.now();
     try {
       await launcher.createNetwork();
       const names = Array.from({ length: this.members }, (_, i) => `m${i + 1}`);
-      const initialCluster = names.map((name) => `${name}=http://${launcher.containerName(name)}:2380`).join(',');
+      const initialCluster = names
+        .map((name) => `${name}=http://${launcher.containerName(name)}:2380`)
+        .join(',');
       progress(`starting ${this.members}-member etcd cluster ${runId}…`);
       const members = await Promise.all(names.map((name) => launcher.launch(name, initialCluster, 'new')));
       const cluster = new StartedEtcdCluster(runId, host, launcher, members, this.etcdOptions, unregister);

@@ -77,7 +77,11 @@ export const PEER_PORT = 2380;
  * The command line for one member. Flags whose name or default differs between etcd
  * versions are chosen from the version the image reports.
  */
-export function etcdMemberFlags(member: MemberFlagInput, options: EtcdOptions, version: EtcdVersion): string[] {
+export function etcdMemberFlags(
+  member: MemberFlagInput,
+  options: EtcdOptions,
+  version: EtcdVersion,
+): string[] {
   if (!versionAtLeast(version, 3, 4)) {
     throw new BadInputError(`etcd ${version.join('.')} is not supported: the lab needs etcd 3.4 or newer`);
   }
@@ -99,7 +103,8 @@ export function etcdMemberFlags(member: MemberFlagInput, options: EtcdOptions, v
   ];
   if (options.preVote !== undefined) flags.push(`--pre-vote=${options.preVote}`);
   if (options.snapshotCount !== undefined) flags.push(`--snapshot-count=${options.snapshotCount}`);
-  if (options.quotaBackendBytes !== undefined) flags.push(`--quota-backend-bytes=${options.quotaBackendBytes}`);
+  if (options.quotaBackendBytes !== undefined)
+    flags.push(`--quota-backend-bytes=${options.quotaBackendBytes}`);
   if (options.leaseCheckpoint) {
     flags.push(
       versionAtLeast(version, 3, 6)

@@ -54,7 +54,7 @@ export async function waitForReadyLogLine(
     const state = (await container.inspect()).State;
     if (!state.Running) {
       throw new ClusterError(
-        `etcd member ${memberName} exited (code ${state.ExitCode}) before it was ready. Last log lines:\n${tail(logs, 8)}`,
+        `etcd member ${memberName} exited (code ${state.ExitCode}) before it was ready: ${reasonFromLog(logs)}\nLast log lines:\n${tail(logs, 8)}`,
       );
     }
     if (Date.now() > deadline) {
@@ -73,3 +73,16 @@ const tail = (text: string, lines: number): string =>
     .slice(-lines)
     .map((line) => `  ${line}`)
     .join('\n');
+
+/**
+ * The line that says why etcd quit. A rejected flag prints one line and then the whole
+ * usage text, so the tail alone would hide it.
+ */
+export function reasonFromLog(logs: string): string {
+  const lines = logs.split('\n');
+  const found =
+    lines.find((line) => /flag provided but not defined|invalid value|error verifying flags/i.test(line)) ??
+    lines.find((line) => /"level":"(fatal|panic|error)"/.test(line)) ??
+    lines.findLast((line) => line.trim() !== '');
+  return found?.trim() ?? 'no output';
+}

@@ -1,11 +1,12 @@
 import type { Etcd3 } from 'etcd3';
+import pRetry from 'p-retry';
 import { BadInputError, ClusterError, LabTimeoutError } from '../errors.ts';
 import { sweepLeftovers } from '../host/cleanup.ts';
 import type { HostReport } from '../host/prepare-host.ts';
 import { demuxDockerLogs } from '../host/one-shot.ts';
 import { sleep } from '../util/clock.ts';
 import { createEtcdClient, type ClientOptions } from './clients.ts';
-import type { EtcdCluster, MemberLauncher } from './etcd-cluster.ts';
+import type { MemberLauncher } from './etcd-cluster.ts';
 import type { EtcdMember } from './etcd-member.ts';
 import { effectivePreVote, type EtcdOptions } from './etcd-options.ts';
 import { countReadyLines, waitForReadyLogLine } from './member-ready-wait.ts';
@@ -50,13 +51,13 @@ export interface EtcdLogEntry {
   readonly [field: string]: unknown;
 }
 
-/** Returned by {@link EtcdCluster.start}; dispose it (or `await using`) to remove everything. */
+/** Returned by `EtcdCluster.start()`; dispose it (or `await using`) to remove everything. */
 export class StartedEtcdCluster implements AsyncDisposable {
   private readonly clients = new Set<Etcd3>();
   private readonly statusClients = new Map<string, Etcd3>();
   private disposed = false;
 
-  /** @internal created by {@link EtcdCluster.start} */
+  /** @internal created by `EtcdCluster.start()` */
   constructor(
     readonly runId: string,
     readonly host: HostReport,
@@ -113,7 +114,12 @@ export class StartedEtcdCluster implements AsyncDisposable {
 
   /** A client for the whole cluster (all members' endpoints). Closed when the cluster is disposed. */
   client(options: ClientOptions = {}): Etcd3 {
-    return this.track(createEtcdClient(this.members.map((m) => m.clientEndpoint), options));
+    return this.track(
+      createEtcdClient(
+        this.members.map((m) => m.clientEndpoint),
+        options,
+      ),
+    );
   }
 
   /** A client that talks to one member only. */
@@ -134,7 +140,9 @@ export class StartedEtcdCluster implements AsyncDisposable {
     if (!member.isUp) return { member: member.name, ok: false, error: member.state };
     let client = this.statusClients.get(member.name);
     if (!client) {
-      client = this.track(createEtcdClient([member.clientEndpoint], { callTimeoutMs: timeoutMs, dialTimeoutMs: timeoutMs }));
+      client = this.track(
+        createEtcdClient([member.clientEndpoint], { callTimeoutMs: timeoutMs, dialTimeoutMs: timeoutMs }),
+      );
       this.statusClients.set(member.name, client);
     }
     try {
@@ -210,7 +218,9 @@ export class StartedEtcdCluster implements AsyncDisposable {
       const first = applied[0];
       if (first !== undefined && first >= 0 && applied.every((index) => index === first)) return first;
       if (Date.now() > deadline) {
-        throw new LabTimeoutError(`members did not converge within ${timeoutMs} ms: ${JSON.stringify(statuses.map(summary))}`);
+        throw new LabTimeoutError(
+          `members did not converge within ${timeoutMs} ms: ${JSON.stringify(statuses.map(summary))}`,
+        );
       }
       await sleep(pollMs);
     }
@@ -229,7 +239,9 @@ export class StartedEtcdCluster implements AsyncDisposable {
 
   /** etcd's Prometheus metrics from the member's client port, as text. */
   async metrics(ref: MemberRef, timeoutMs = 2_000): Promise<string> {
-    const response = await fetch(`${this.member(ref).clientEndpoint}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
+    const response = await fetch(`${this.member(ref).clientEndpoint}/metrics`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     if (!response.ok) throw new ClusterError(`metrics of ${this.member(ref).name}: HTTP ${response.status}`);
     return response.text();
   }
@@ -268,7 +280,8 @@ export class StartedEtcdCluster implements AsyncDisposable {
    */
   async start(ref: MemberRef, options: { waitReady?: boolean; timeoutMs?: number } = {}): Promise<void> {
     const member = this.member(ref);
-    if (member.state !== 'stopped') throw new BadInputError(`member ${member.name} is ${member.state}, not stopped`);
+    if (member.state !== 'stopped')
+      throw new BadInputError(`member ${member.name} is ${member.state}, not stopped`);
     const readyBefore = countReadyLines(await this.logs(member));
     await member.container.start();
     member.state = 'running';
@@ -326,8 +339,8 @@ export class StartedEtcdCluster implements AsyncDisposable {
     const member = this.member(ref);
     const others = this.members.filter((m) => m !== member && m.isUp);
     if (others.length === 0) throw new BadInputError('cannot remove the last running member');
-    const client = this.track(createEtcdClient(others.map((m) => m.clientEndpoint), { retries: true }));
-    await client.cluster.memberRemove({ ID: member.memberId });
+    const client = this.track(createEtcdClient(others.map((m) => m.clientEndpoint)));
+    await retryWhileUnhealthy(() => client.cluster.memberRemove({ ID: member.memberId }));
     await member.container.remove({ force: true });
     member.state = 'removed';
     member.pid = 0;
@@ -339,9 +352,11 @@ export class StartedEtcdCluster implements AsyncDisposable {
     const name = `m${Math.max(0, ...used) + 1}`;
     const peerUrl = `http://${this.launcher.containerName(name)}:2380`;
     const running = this.members.filter((m) => m.isUp);
-    const client = this.track(createEtcdClient(running.map((m) => m.clientEndpoint), { retries: true }));
-    await client.cluster.memberAdd({ peerURLs: [peerUrl] });
-    const initialCluster = [...this.members.map((m) => `${m.name}=${m.peerUrl}`), `${name}=${peerUrl}`].join(',');
+    const client = this.track(createEtcdClient(running.map((m) => m.clientEndpoint)));
+    await retryWhileUnhealthy(() => client.cluster.memberAdd({ peerURLs: [peerUrl] }));
+    const initialCluster = [...this.members.map((m) => `${m.name}=${m.peerUrl}`), `${name}=${peerUrl}`].join(
+      ',',
+    );
     const member = await this.launcher.launch(name, initialCluster, 'existing');
     this.memberList.push(member);
     await this.identify(member);
@@ -361,7 +376,8 @@ export class StartedEtcdCluster implements AsyncDisposable {
         member.memberId = status.memberId;
         return;
       }
-      if (Date.now() > deadline) throw new ClusterError(`member ${member.name} never answered status: ${status.error}`);
+      if (Date.now() > deadline)
+        throw new ClusterError(`member ${member.name} never answered status: ${status.error}`);
       await sleep(100);
     }
   }
@@ -381,6 +397,21 @@ export class StartedEtcdCluster implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.dispose();
   }
+}
+
+/**
+ * etcd refuses membership changes ("unhealthy cluster") until enough members have been
+ * connected to the leader for its health interval (5 s), e.g. just after a restart. That is
+ * a precondition to wait out, not a failure.
+ */
+function retryWhileUnhealthy<T>(change: () => Promise<T>): Promise<T> {
+  return pRetry(change, {
+    retries: 30,
+    minTimeout: 250,
+    maxTimeout: 1_000,
+    maxRetryTime: 20_000,
+    shouldRetry: ({ error }) => /unhealthy cluster/.test(error.message),
+  });
 }
 
 function agreement(statuses: readonly MemberStatus[]): { leaderId: string; term: number } | undefined {

@@ -130,7 +130,13 @@ export async function sweepLeftovers(options: SweepOptions = {}): Promise<SweepR
       `swept leftovers: ${containers.length} containers, ${networks.length} networks, ${volumes.length} volumes, ${dataDirs} data dirs, ${other} other`,
     );
   }
-  return { containers: containers.length, networks: networks.length, volumes: volumes.length, dataDirs, other };
+  return {
+    containers: containers.length,
+    networks: networks.length,
+    volumes: volumes.length,
+    dataDirs,
+    other,
+  };
 }
 
 async function sweepMemoryDataDirs(

@@ -94,7 +94,11 @@ export async function ensureDockerEngine(options: EnsureDockerOptions = {}): Pro
       await sleep(250);
     }
   }
-  const info = (await docker().info()) as { ServerVersion: string; CgroupVersion?: string; CgroupDriver: string };
+  const info = (await docker().info()) as {
+    ServerVersion: string;
+    CgroupVersion?: string;
+    CgroupDriver: string;
+  };
   return {
     action,
     serverVersion: info.ServerVersion,

@@ -21,8 +21,9 @@ export interface EtcdImageOptions {
   /** How long a pull may take before the lab gives up on it. Default 20 s. */
   readonly pullTimeoutMs?: number;
   /**
-   * When the requested image can be neither found nor pulled, build one from the host's
-   * etcd binaries instead of failing. Default true; ETCD_LAB_IMAGE_FALLBACK=0 turns it off.
+   * When an official etcd image can be neither found nor pulled, build one from the host's
+   * etcd binaries instead of failing (any other image name is an error: the user asked for
+   * something specific). Default true; ETCD_LAB_IMAGE_FALLBACK=0 turns it off.
    */
   readonly fallbackToHostBuild?: boolean;
 }
@@ -40,6 +41,12 @@ export interface ResolvedEtcdImage {
   readonly etcdctlBinary: string;
 }
 
+/** Repositories whose stand-in may be the host's own etcd: they are "etcd", nothing more specific. */
+const OFFICIAL_ETCD_REPOSITORIES = ['gcr.io/etcd-development/etcd', 'quay.io/coreos/etcd'];
+
+export const isOfficialEtcdImage = (image: string): boolean =>
+  OFFICIAL_ETCD_REPOSITORIES.some((repository) => image === repository || image.startsWith(`${repository}:`));
+
 const resolved = new Map<string, Promise<ResolvedEtcdImage>>();
 
 /** Finds, pulls or builds the etcd image, once per process per requested image. */
@@ -55,7 +62,9 @@ export function resolveEtcdImage(options: EtcdImageOptions = {}): Promise<Resolv
 }
 
 async function resolveUncached(requested: string, options: EtcdImageOptions): Promise<ResolvedEtcdImage> {
-  const fallback = options.fallbackToHostBuild ?? process.env.ETCD_LAB_IMAGE_FALLBACK !== '0';
+  const fallback =
+    (options.fallbackToHostBuild ?? process.env.ETCD_LAB_IMAGE_FALLBACK !== '0') &&
+    isOfficialEtcdImage(requested);
   let source: ResolvedEtcdImage['source'] = 'present';
   let image = requested;
   if (!(await imagePresent(requested))) {
@@ -65,7 +74,7 @@ async function resolveUncached(requested: string, options: EtcdImageOptions): Pr
     } else if (!fallback) {
       throw new EtcdImageError(
         `etcd image ${requested} is not present and could not be pulled (${pullError}). ` +
-          'Load it with `docker load`, choose another with ETCD_IMAGE, or allow the host-binary fallback (unset ETCD_LAB_IMAGE_FALLBACK).',
+          'Check the name, load it with `docker load`, or choose another with ETCD_IMAGE / --image.',
       );
     } else {
       warn(
@@ -78,7 +87,15 @@ async function resolveUncached(requested: string, options: EtcdImageOptions): Pr
   }
   const inspect = await docker().getImage(image).inspect();
   const etcdVersion = await etcdVersionOf(image);
-  return { requested, image, imageId: inspect.Id, source, etcdVersion, etcdBinary: ETCD_BINARY, etcdctlBinary: ETCDCTL_BINARY };
+  return {
+    requested,
+    image,
+    imageId: inspect.Id,
+    source,
+    etcdVersion,
+    etcdBinary: ETCD_BINARY,
+    etcdctlBinary: ETCDCTL_BINARY,
+  };
 }
 
 async function imagePresent(image: string): Promise<boolean> {
@@ -190,14 +207,11 @@ export async function buildImageFromHostBinaries(): Promise<string> {
     files.push('Dockerfile');
     const stream = await docker().buildImage({ context, src: files }, { t: tag, rm: true, forcerm: true });
     await new Promise<void>((resolve, reject) => {
-      docker().modem.followProgress(
-        stream,
-        (error: Error | null, output: { error?: string }[]) => {
-          const failure = error?.message ?? output.find((line) => line.error)?.error;
-          if (failure) reject(new EtcdImageError(`Building ${tag} failed: ${failure}`));
-          else resolve();
-        },
-      );
+      docker().modem.followProgress(stream, (error: Error | null, output: { error?: string }[]) => {
+        const failure = error?.message ?? output.find((line) => line.error)?.error;
+        if (failure) reject(new EtcdImageError(`Building ${tag} failed: ${failure}`));
+        else resolve();
+      });
     });
     return tag;
   } finally {

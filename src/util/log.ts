@@ -3,7 +3,9 @@
  * `--json`. Quiet by default inside the test runner unless ETCD_LAB_VERBOSE is set.
  */
 const start = Date.now();
-const quiet = (process.env.VITEST !== undefined && process.env.ETCD_LAB_VERBOSE === undefined) || process.env.ETCD_LAB_QUIET === '1';
+const quiet =
+  (process.env.VITEST !== undefined && process.env.ETCD_LAB_VERBOSE === undefined) ||
+  process.env.ETCD_LAB_QUIET === '1';
 
 export function progress(message: string): void {
   if (quiet) return;

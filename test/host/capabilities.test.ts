@@ -1,0 +1,433 @@
+import { execa, type ResultPromise } from 'execa';
+import { existsSync, readFileSync, statSync, utimesSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  buildNfqDelayHelper,
+  formatCapabilities,
+  NFQ_DELAY_SOURCE,
+  probeHostCapabilities,
+  PROBE_NETNS_PREFIX,
+  type HostCapabilities,
+} from '../../src/faults/capabilities.ts';
+
+// Host tests: they run the real probes and real network namespaces on this machine (root needed), and
+// check the probe's answers against commands run independently here.
+
+const pid = process.pid;
+const createdNamespaces = new Set<string>();
+const spawnOptions = { reject: false, stdin: 'ignore' } as const;
+type Child = ResultPromise<typeof spawnOptions>;
+const children = new Set<Child>();
+
+async function sh(
+  command: string,
+  args: readonly string[],
+): Promise<{ ok: boolean; stdout: string; stderr: string }> {
+  const r = await execa(command, args, { reject: false, timeout: 15_000, stdin: 'ignore' });
+  return { ok: !r.failed, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+async function mustSh(command: string, args: readonly string[]): Promise<string> {
+  const r = await sh(command, args);
+  if (!r.ok) throw new Error(`${command} ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+async function addNamespace(name: string): Promise<void> {
+  await sh('ip', ['netns', 'del', name]);
+  await mustSh('ip', ['netns', 'add', name]);
+  createdNamespaces.add(name);
+  await mustSh('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+}
+
+async function deleteNamespace(name: string): Promise<void> {
+  await sh('ip', ['netns', 'del', name]);
+  createdNamespaces.delete(name);
+}
+
+async function netnsNames(): Promise<string[]> {
+  return (await mustSh('ip', ['netns', 'list']))
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[0] ?? '')
+    .filter((n) => n !== '');
+}
+
+function inNs(
+  ns: string,
+  command: string,
+  args: readonly string[],
+): Promise<{ ok: boolean; stderr: string }> {
+  return sh('ip', ['netns', 'exec', ns, command, ...args]);
+}
+
+function pidAlive(p: number): boolean {
+  try {
+    process.kill(p, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Starts a long-running process in a namespace and resolves once a stdout line matches. The child is
+ * wrapped because an async function returning the (thenable) subprocess would wait for it to exit.
+ */
+async function startInNs(
+  ns: string,
+  command: string,
+  args: readonly string[],
+  ready: RegExp,
+): Promise<{ readonly child: Child }> {
+  const child = execa('ip', ['netns', 'exec', ns, command, ...args], spawnOptions);
+  children.add(child);
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(
+      () => reject(new Error(`${command}: no line matching ${String(ready)} in 5 s: ${out}`)),
+      5000,
+    );
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (ready.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${command} exited (${code}) before ready: ${out}`));
+    });
+  });
+  return { child };
+}
+
+async function stop({
+  child,
+}: {
+  readonly child: Child;
+}): Promise<{ exitCode: number | undefined; stderr: string }> {
+  child.kill('SIGTERM');
+  const r = await child;
+  children.delete(child);
+  return { exitCode: r.exitCode, stderr: String(r.stderr) };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+/** Probe the qdisc / iptables command the way an operator would, in a namespace of the test's own. */
+async function directlyWorks(ns: string, command: string, args: readonly string[]): Promise<boolean> {
+  return (await inNs(ns, command, args)).ok;
+}
+
+function expectedCgroupVersion(): 1 | 2 | null {
+  const mounts = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' '));
+  if (mounts.some(([, mp, fs]) => mp === '/sys/fs/cgroup' && fs === 'cgroup2')) return 2;
+  if (mounts.some(([, , fs]) => fs === 'cgroup')) return 1;
+  if (mounts.some(([, , fs]) => fs === 'cgroup2')) return 2;
+  return null;
+}
+
+function v1ControllerMount(controller: string): string | undefined {
+  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
+    const [, mp, fs, opts] = line.split(' ');
+    if (fs === 'cgroup' && mp !== undefined && opts?.split(',').includes(controller)) return mp;
+  }
+  return undefined;
+}
+
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  await Promise.allSettled([...children]);
+  for (const ns of [...createdNamespaces]) await deleteNamespace(ns);
+  const left = (await netnsNames()).filter((n) => n.includes(`t${pid}-`));
+  expect(left).toEqual([]);
+});
+
+describe('probeHostCapabilities on this host', () => {
+  let caps: HostCapabilities;
+  const scratch = `etcdlab-t${pid}-x`;
+
+  beforeAll(async () => {
+    caps = await probeHostCapabilities();
+    await addNamespace(scratch);
+    // A veth pair, not dummy: this kernel has no dummy driver.
+    await mustSh('ip', ['-n', scratch, 'link', 'add', 'tdum0', 'type', 'veth', 'peer', 'name', 'tdum1']);
+    await mustSh('ip', ['-n', scratch, 'link', 'set', 'tdum0', 'up']);
+  }, 30_000);
+
+  afterAll(async () => {
+    await deleteNamespace(scratch);
+  });
+
+  it('is memoized per process, and a fresh probe agrees', async () => {
+    expect(await probeHostCapabilities()).toBe(caps);
+    const fresh = await probeHostCapabilities({ fresh: true });
+    expect(fresh).not.toBe(caps);
+    const availability = (c: HostCapabilities): Record<string, unknown> =>
+      Object.fromEntries(
+        Object.entries(c).map(([k, v]) => [
+          k,
+          typeof v === 'object' && v !== null ? (v as { available: boolean }).available : v,
+        ]),
+      );
+    expect(availability(fresh)).toEqual(availability(caps));
+  });
+
+  it('reports root as this process really is', () => {
+    expect(caps.root).toBe(process.getuid?.() === 0);
+    expect(caps.root).toBe(true);
+  });
+
+  it('reports netem unavailable exactly when `tc qdisc add … netem` really fails', async () => {
+    const works = await directlyWorks(scratch, 'tc', [
+      'qdisc',
+      'add',
+      'dev',
+      'tdum0',
+      'root',
+      'netem',
+      'delay',
+      '1ms',
+    ]);
+    await inNs(scratch, 'tc', ['qdisc', 'del', 'dev', 'tdum0', 'root']);
+    expect(caps.tcNetem.available).toBe(works);
+    expect(caps.tcNetem.detail).toMatch(/netem/);
+    if (!works) expect(caps.tcNetem.detail).toMatch(/nfq-delay/);
+  });
+
+  it('reports tbf and htb as available, agreeing with tc run here', async () => {
+    const tbf = await directlyWorks(scratch, 'tc', [
+      'qdisc', 'add', 'dev', 'tdum0', 'root', 'tbf', 'rate', '1mbit', 'burst', '32kbit', 'latency', '400ms',
+    ]); // prettier-ignore
+    await inNs(scratch, 'tc', ['qdisc', 'del', 'dev', 'tdum0', 'root']);
+    const htb = await directlyWorks(scratch, 'tc', [
+      'qdisc',
+      'add',
+      'dev',
+      'tdum0',
+      'root',
+      'handle',
+      '1:',
+      'htb',
+    ]);
+    await inNs(scratch, 'tc', ['qdisc', 'del', 'dev', 'tdum0', 'root']);
+    expect([caps.tcTbf.available, caps.tcHtb.available]).toEqual([tbf, htb]);
+    expect(caps.tcTbf.available).toBe(true);
+  });
+
+  it('reports iptables, the statistic match and NFQUEUE as available, agreeing with iptables run here', async () => {
+    const statistic = await directlyWorks(scratch, 'iptables', [
+      '-A', 'OUTPUT', '-m', 'statistic', '--mode', 'random', '--probability', '0.5', '-j', 'ACCEPT',
+    ]); // prettier-ignore
+    const nfqueue = await directlyWorks(scratch, 'iptables', [
+      '-A', 'OUTPUT', '-j', 'NFQUEUE', '--queue-num', '1', '--queue-bypass',
+    ]); // prettier-ignore
+    await inNs(scratch, 'iptables', ['-F', 'OUTPUT']);
+    expect([caps.iptablesStatistic.available, caps.nfqueue.available]).toEqual([statistic, nfqueue]);
+    expect(caps.iptables.available).toBe(true);
+    expect(caps.iptablesStatistic.available).toBe(true);
+    expect(caps.nfqueue.available).toBe(true);
+  });
+
+  it('reports nsenter and the nfq-delay helper as usable', () => {
+    expect(caps.nsenter).toMatchObject({ available: true });
+    expect(caps.nfqDelayHelper).toMatchObject({ available: true });
+  });
+
+  it('reports the cgroup version /proc/mounts shows, and the controllers that are really there', () => {
+    const version = expectedCgroupVersion();
+    expect(version).not.toBeNull();
+    expect(caps.cgroupVersion).toBe(version);
+    if (version === 1) {
+      const cpu = v1ControllerMount('cpu');
+      const blkio = v1ControllerMount('blkio');
+      expect(caps.cpuQuota.available).toBe(cpu !== undefined && existsSync(`${cpu}/cpu.cfs_quota_us`));
+      expect(caps.blkioThrottle.available).toBe(
+        blkio !== undefined && existsSync(`${blkio}/blkio.throttle.write_bps_device`),
+      );
+      expect(caps.cgroupFreezer.available).toBe(v1ControllerMount('freezer') !== undefined);
+      const freezer = v1ControllerMount('freezer');
+      if (freezer !== undefined) expect(existsSync(`${freezer}/${PROBE_NETNS_PREFIX}${pid}`)).toBe(false);
+    } else if (version === 2) {
+      const controllers = readFileSync('/sys/fs/cgroup/cgroup.controllers', 'utf8').split(/\s+/);
+      expect(caps.cpuQuota.available).toBe(controllers.includes('cpu'));
+      expect(caps.blkioThrottle.available).toBe(controllers.includes('io'));
+    }
+  });
+
+  it('leaves no probe namespace behind', async () => {
+    await probeHostCapabilities({ fresh: true });
+    const probeNamespaces = (await netnsNames()).filter((n) => n.startsWith(PROBE_NETNS_PREFIX));
+    expect(probeNamespaces).not.toContain(`${PROBE_NETNS_PREFIX}${pid}`);
+    // Any other probe namespace must belong to a probe still running in another process.
+    for (const n of probeNamespaces) expect(pidAlive(Number(n.slice(PROBE_NETNS_PREFIX.length)))).toBe(true);
+  });
+
+  it('formats one ✓/✗ line per capability for doctor', () => {
+    const lines = formatCapabilities(caps);
+    const text = lines.join('\n');
+    for (const name of [
+      'tc netem',
+      'tc tbf',
+      'tc htb',
+      'iptables statistic',
+      'NFQUEUE',
+      'nfq-delay helper',
+      'nsenter',
+    ]) {
+      expect(text).toContain(name);
+    }
+    expect(lines.find((l) => l.includes('tc netem'))?.startsWith(caps.tcNetem.available ? '✓' : '✗')).toBe(
+      true,
+    );
+    expect(lines.find((l) => l.includes('tc tbf'))?.startsWith('✓')).toBe(true);
+    expect(lines.every((l) => /^[✓✗–] /.test(l))).toBe(true);
+  });
+});
+
+describe('nfq-delay helper, for real between two namespaces', () => {
+  const nsA = `etcdlab-t${pid}-a`;
+  const nsB = `etcdlab-t${pid}-b`;
+  const ipA = '10.213.0.1';
+  const ipB = '10.213.0.2';
+  const port = 9_917;
+  const queue = 7;
+  let helper: string;
+
+  // UDP echo/ping written for node so the test needs no iputils-ping; the iptables rule matches all IP
+  // traffic to B, so UDP is delayed exactly like ICMP.
+  const echoServer = `const s=require('node:dgram').createSocket('udp4');
+s.on('message',(m,r)=>s.send(m,r.port,r.address));s.bind(${port},'${ipB}',()=>console.log('listening'));`;
+  const pinger = `const s=require('node:dgram').createSocket('udp4');const [count,gap]=process.argv.slice(1).map(Number);
+const rtts=[];let waiting=null;
+s.on('message',(m)=>{if(waiting&&m.readUInt32BE(0)===waiting.id)waiting.done(Number(process.hrtime.bigint()-waiting.t0)/1e6);});
+const one=(id)=>new Promise((res)=>{const b=Buffer.alloc(32);b.writeUInt32BE(id);
+const t=setTimeout(()=>{waiting=null;res(null);},2000);
+waiting={id,t0:process.hrtime.bigint(),done:(v)=>{clearTimeout(t);waiting=null;res(v);}};s.send(b,${port},'${ipB}');});
+(async()=>{for(let i=0;i<count;i++){const r=await one(i);if(r!==null)rtts.push(r);await new Promise((r)=>setTimeout(r,gap));}
+console.log(JSON.stringify(rtts));s.close();})();`;
+
+  async function pingRtts(count: number, gapMs = 5): Promise<number[]> {
+    const out = await mustSh('ip', [
+      'netns',
+      'exec',
+      nsA,
+      process.execPath,
+      '-e',
+      pinger,
+      String(count),
+      String(gapMs),
+    ]);
+    const rtts = JSON.parse(out) as number[];
+    expect(rtts.length).toBe(count);
+    return rtts;
+  }
+
+  function startDelayer(ns: string, args: readonly string[]): Promise<{ readonly child: Child }> {
+    return startInNs(ns, helper, ['--queue', String(queue), ...args], /^nfq-delay ready queue=\d+/m);
+  }
+
+  beforeAll(async () => {
+    helper = await buildNfqDelayHelper();
+    await addNamespace(nsA);
+    await addNamespace(nsB);
+    const [vethA, vethB] = [`etl${pid}a`, `etl${pid}b`];
+    await mustSh('ip', [
+      '-n',
+      nsA,
+      'link',
+      'add',
+      vethA,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      vethB,
+      'netns',
+      nsB,
+    ]);
+    await mustSh('ip', ['-n', nsA, 'addr', 'add', `${ipA}/24`, 'dev', vethA]);
+    await mustSh('ip', ['-n', nsB, 'addr', 'add', `${ipB}/24`, 'dev', vethB]);
+    await mustSh('ip', ['-n', nsA, 'link', 'set', vethA, 'up']);
+    await mustSh('ip', ['-n', nsB, 'link', 'set', vethB, 'up']);
+    await startInNs(nsB, process.execPath, ['-e', echoServer], /listening/);
+  }, 30_000);
+
+  afterAll(async () => {
+    await deleteNamespace(nsA);
+    await deleteNamespace(nsB);
+  });
+
+  it('is built into .lab/bin, rebuilt when older than its source, and rejects bad usage', async () => {
+    expect(helper).toMatch(/\.lab\/bin\/nfq-delay$/);
+    utimesSync(helper, new Date(0), new Date(0));
+    expect(await buildNfqDelayHelper()).toBe(helper);
+    expect(statSync(helper).mtimeMs).toBeGreaterThanOrEqual(statSync(NFQ_DELAY_SOURCE).mtimeMs);
+    const usage = await execa(helper, [], { reject: false });
+    expect(usage.exitCode).toBe(2);
+    expect(usage.stderr).toMatch(/--queue and --delay-ms are required/);
+  });
+
+  it('delays one direction by the configured 40 ms, widens spread with jitter, and fails open when stopped', async () => {
+    await pingRtts(3); // ARP and JIT warm-up
+    const baseline = await pingRtts(15);
+
+    await mustSh('ip', [
+      'netns', 'exec', nsA, 'iptables', '-A', 'OUTPUT', '-d', ipB, '-j', 'NFQUEUE',
+      '--queue-num', String(queue), '--queue-bypass',
+    ]); // prettier-ignore
+    const delayer = await startDelayer(nsA, ['--delay-ms', '40']);
+    const delayed = await pingRtts(15);
+    const stopped = await stop(delayer);
+    expect(stopped.exitCode).toBe(0);
+    expect(stopped.stderr).toMatch(/held_total=\d+ verdict_errors=0/);
+
+    const rise = median(delayed) - median(baseline);
+    expect(rise).toBeGreaterThanOrEqual(35);
+    expect(rise).toBeLessThanOrEqual(60);
+    expect(Math.min(...delayed)).toBeGreaterThanOrEqual(40);
+
+    // Rule still in place, helper gone: --queue-bypass lets traffic through undelayed.
+    const bypassed = await pingRtts(10);
+    expect(median(bypassed)).toBeLessThan(median(baseline) + 5);
+
+    const jittery = await startDelayer(nsA, ['--delay-ms', '40', '--jitter-ms', '15', '--seed', '42']);
+    const jittered = await pingRtts(30);
+    await stop(jittery);
+    const spread = (xs: readonly number[]): number => quantile(xs, 0.9) - quantile(xs, 0.1);
+    expect(spread(delayed)).toBeLessThan(5);
+    expect(spread(jittered)).toBeGreaterThan(10);
+    expect(Math.abs(median(jittered) - median(baseline) - 40)).toBeLessThan(10);
+    expect(Math.min(...jittered)).toBeGreaterThanOrEqual(25 - 1);
+    expect(Math.max(...jittered)).toBeLessThanOrEqual(55 + 10);
+
+    await mustSh('ip', ['netns', 'exec', nsA, 'iptables', '-F', 'OUTPUT']);
+  }, 20_000);
+
+  it('delays on ingress too (receiver PREROUTING), the placement that keeps sender socket buffers free', async () => {
+    const baseline = await pingRtts(10);
+    await mustSh('ip', [
+      'netns', 'exec', nsB, 'iptables', '-t', 'mangle', '-A', 'PREROUTING', '-s', ipA, '-j', 'NFQUEUE',
+      '--queue-num', String(queue), '--queue-bypass',
+    ]); // prettier-ignore
+    const delayer = await startDelayer(nsB, ['--delay-ms', '40']);
+    const delayed = await pingRtts(10);
+    expect((await stop(delayer)).exitCode).toBe(0);
+    await mustSh('ip', ['netns', 'exec', nsB, 'iptables', '-t', 'mangle', '-F', 'PREROUTING']);
+    const rise = median(delayed) - median(baseline);
+    expect(rise).toBeGreaterThanOrEqual(35);
+    expect(rise).toBeLessThanOrEqual(60);
+  }, 15_000);
+});
