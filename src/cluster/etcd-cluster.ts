@@ -45,6 +45,7 @@ export class EtcdCluster {
   private image: string | undefined;
   private dataDir: DataDirKind = 'memory';
   private startupTimeoutMs = 60_000;
+  private persistent = false;
 
   /** Number of members, 1–7 (even sizes are allowed: the quorum experiments need them). */
   withMembers(count: number): this {
@@ -73,6 +74,15 @@ export class EtcdCluster {
     return this;
   }
 
+  /**
+   * Keep the cluster after this process exits (for `etcd-lab up`): no sweep removes it, only
+   * `etcd-lab down` or `etcd-lab clean --all`.
+   */
+  withPersistence(): this {
+    this.persistent = true;
+    return this;
+  }
+
   async start(): Promise<StartedEtcdCluster> {
     // Bad input is refused before anything is created.
     if (!Number.isInteger(this.members) || this.members < MIN_MEMBERS || this.members > MAX_MEMBERS) {
@@ -90,17 +100,20 @@ export class EtcdCluster {
     etcdMemberFlags(memberFlagProbe, this.etcdOptions, version);
 
     const runId = newRunId();
+    const labels = runLabels(runId, { persistent: this.persistent });
     const launcher = new MemberLauncher(
       runId,
+      labels,
       host,
       version,
       this.etcdOptions,
       this.dataDir,
       this.startupTimeoutMs,
     );
-    const unregister = registerCleanup(`cluster ${runId}`, () =>
-      sweepLeftovers({ runId }).then(() => undefined),
-    );
+    // A persistent cluster outlives this process, but one that fails mid-start is still removed below.
+    const unregister = this.persistent
+      ? () => undefined
+      : registerCleanup(`cluster ${runId}`, () => sweepLeftovers({ runId }).then(() => undefined));
     const startedAt = performance.now();
     try {
       await launcher.createNetwork();
@@ -138,6 +151,8 @@ export class MemberLauncher {
 
   constructor(
     readonly runId: string,
+    /** Labels for everything this run creates (see run-labels.ts). */
+    readonly labels: Readonly<Record<string, string>>,
     readonly host: HostReport,
     readonly version: EtcdVersion,
     readonly etcdOptions: EtcdOptions,
@@ -160,12 +175,12 @@ export class MemberLauncher {
       Name: this.networkName,
       Driver: 'bridge',
       CheckDuplicate: true,
-      Labels: runLabels(this.runId),
+      Labels: { ...this.labels },
     });
     if (this.dataDir === 'memory') {
       const root = join(MEMORY_DATA_ROOT, this.runId);
       await mkdir(root, { recursive: true });
-      await writeFile(join(root, 'owner.json'), JSON.stringify(runLabels(this.runId)));
+      await writeFile(join(root, 'owner.json'), JSON.stringify(this.labels));
     }
   }
 
@@ -176,7 +191,7 @@ export class MemberLauncher {
       return dir;
     }
     const volume = `etcd-lab-${this.runId}-${member}`;
-    await docker().createVolume({ Name: volume, Labels: runLabels(this.runId) });
+    await docker().createVolume({ Name: volume, Labels: { ...this.labels } });
     return volume;
   }
 
@@ -198,7 +213,7 @@ export class MemberLauncher {
     const started = await new GenericContainer(this.image.image)
       .withName(containerName)
       .withNetworkMode(this.networkName)
-      .withLabels({ ...runLabels(this.runId), [LABEL.member]: name })
+      .withLabels({ ...this.labels, [LABEL.member]: name })
       .withEntrypoint([this.image.etcdBinary])
       .withCommand(flags)
       .withBindMounts([{ source: await this.dataSource(name), target: DATA_MOUNT, mode: 'rw' }])

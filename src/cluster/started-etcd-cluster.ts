@@ -384,12 +384,21 @@ export class StartedEtcdCluster implements AsyncDisposable {
 
   // ---------------------------------------------------------------- teardown
 
+  /** Closes this process's clients but leaves the cluster running (for a persistent cluster). */
+  detach(): void {
+    for (const client of this.clients) client.close();
+    this.clients.clear();
+    this.statusClients.clear();
+    this.unregisterCleanup();
+  }
+
   /** Closes clients and removes every container, network, volume and data dir of this cluster. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     for (const client of this.clients) client.close();
     this.clients.clear();
+    this.statusClients.clear();
     await sweepLeftovers({ runId: this.runId });
     this.unregisterCleanup();
   }

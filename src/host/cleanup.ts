@@ -125,7 +125,7 @@ export async function sweepLeftovers(options: SweepOptions = {}): Promise<SweepR
   for (const sweeper of sweepers) other += await sweeper(options);
 
   const total = containers.length + networks.length + volumes.length + dataDirs + other;
-  if (total > 0) {
+  if (total > 0 && options.runId === undefined) {
     progress(
       `swept leftovers: ${containers.length} containers, ${networks.length} networks, ${volumes.length} volumes, ${dataDirs} data dirs, ${other} other`,
     );

@@ -14,6 +14,8 @@ export const DEFAULT_ETCD_IMAGE = 'gcr.io/etcd-development/etcd:v3.5.21';
 /** Where etcd lives in the official images, and in the image the lab builds. */
 export const ETCD_BINARY = '/usr/local/bin/etcd';
 export const ETCDCTL_BINARY = '/usr/local/bin/etcdctl';
+/** Stable alias (etcd-lab/etcd:local) of the newest host-built image, for docker-compose.yml. */
+const HOST_BUILT_ALIAS = { repo: 'etcd-lab/etcd', tag: 'local' } as const;
 
 export interface EtcdImageOptions {
   /** Image to run. Default: ETCD_IMAGE from the environment, else {@link DEFAULT_ETCD_IMAGE}. */
@@ -83,10 +85,12 @@ async function resolveUncached(requested: string, options: EtcdImageOptions): Pr
       );
       image = await buildImageFromHostBinaries();
       source = 'built-from-host-binaries';
+      await docker().getImage(image).tag(HOST_BUILT_ALIAS);
     }
   }
   const inspect = await docker().getImage(image).inspect();
   const etcdVersion = await etcdVersionOf(image);
+  progress(`etcd image ${image} (etcd ${etcdVersion}, ${source})`);
   return {
     requested,
     image,

@@ -1,7 +1,6 @@
 import { docker, ensureDockerEngine, type DockerEngineStatus, type EnsureDockerOptions } from './docker.ts';
 import { sweepLeftovers } from './cleanup.ts';
 import { resolveEtcdImage, type EtcdImageOptions, type ResolvedEtcdImage } from './etcd-image.ts';
-import { progress } from '../util/log.ts';
 
 /** testcontainers' reaper image; nothing can pull it here, so the lab may run without it. */
 const RYUK_IMAGE = 'testcontainers/ryuk:0.14.0';
@@ -31,7 +30,6 @@ export async function prepareHost(options: EtcdImageOptions & EnsureDockerOption
   engineReady.catch(() => (engineReady = undefined));
   const engine = await engineReady;
   const image = await resolveEtcdImage(options);
-  progress(`etcd image ${image.image} (etcd ${image.etcdVersion}, ${image.source})`);
   return { ...engine, image };
 }
 

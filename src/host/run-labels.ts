@@ -15,6 +15,8 @@ export const LABEL = {
   pidStart: 'etcd-lab.pid-start',
   host: 'etcd-lab.host',
   member: 'etcd-lab.member',
+  /** Set on clusters made by `etcd-lab up`: they outlive the process that made them. */
+  persistent: 'etcd-lab.persistent',
 } as const;
 
 export function newRunId(): string {
@@ -33,8 +35,9 @@ export function processStartTime(pid: number): string | undefined {
   }
 }
 
-export function runLabels(runId: string): Record<string, string> {
+export function runLabels(runId: string, options: { readonly persistent?: boolean } = {}): Record<string, string> {
   return {
+    ...(options.persistent ? { [LABEL.persistent]: 'true' } : {}),
     [LABEL.lab]: 'true',
     [LABEL.run]: runId,
     [LABEL.pid]: String(process.pid),
@@ -43,8 +46,9 @@ export function runLabels(runId: string): Record<string, string> {
   };
 }
 
-/** True when the process that created a labelled resource is still running here. */
+/** True when the process that created a labelled resource is still running here (or it is meant to outlive it). */
 export function ownerAlive(labels: Record<string, string> | undefined): boolean {
+  if (labels?.[LABEL.persistent] === 'true') return true; // kept until `etcd-lab down` / `clean --all`
   const pid = Number(labels?.[LABEL.pid]);
   if (!Number.isInteger(pid) || pid <= 0) return false;
   if (labels?.[LABEL.host] !== hostname()) return true; // another machine's run: not ours to judge

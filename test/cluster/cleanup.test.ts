@@ -30,7 +30,7 @@ describe('cleanup', () => {
     const runId = await pending;
     // While the owner lives, a sweep must not touch its cluster.
     await sweepLeftovers();
-    const live = await findLeftovers(runId);
+    const live = await findLeftovers({ runId });
     expect(live.containers).toHaveLength(1);
     expect(live.networks).toHaveLength(1);
     expect(live.dataDirs).toHaveLength(1);
@@ -38,19 +38,19 @@ describe('cleanup', () => {
     child.kill('SIGKILL');
     await child;
     // SIGKILL runs no handler: everything is still there until the next sweep.
-    expect((await findLeftovers(runId)).containers).toHaveLength(1);
+    expect((await findLeftovers({ runId })).containers).toHaveLength(1);
     const swept = await sweepLeftovers();
     expect(swept.containers).toBeGreaterThanOrEqual(1);
-    expect(await findLeftovers(runId)).toEqual(NOTHING_LEFT);
+    expect(await findLeftovers({ runId })).toEqual(NOTHING_LEFT);
   });
 
   it.each(['SIGINT', 'SIGTERM'] as const)('removes the cluster itself on %s', async (signal) => {
     const { child, runId: pending } = startChild();
     const runId = await pending;
-    expect((await findLeftovers(runId)).containers).toHaveLength(1);
+    expect((await findLeftovers({ runId })).containers).toHaveLength(1);
     child.kill(signal);
     const result = await child;
     expect(result.exitCode).toBe(signal === 'SIGINT' ? 130 : 143);
-    expect(await findLeftovers(runId)).toEqual(NOTHING_LEFT);
+    expect(await findLeftovers({ runId })).toEqual(NOTHING_LEFT);
   });
 });

@@ -37,7 +37,7 @@ describe.each([3, 5])('a %i-member cluster', (size) => {
   afterAll(async () => {
     const runId = cluster.runId;
     await cluster.dispose();
-    expect(await findLeftovers(runId)).toEqual(NOTHING_LEFT);
+    expect(await findLeftovers({ runId })).toEqual(NOTHING_LEFT);
   });
 
   it('has exactly one leader that every member agrees on, in one term', async () => {

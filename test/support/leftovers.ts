@@ -1,8 +1,8 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MEMORY_DATA_ROOT } from '../../src/host/cleanup.ts';
 import { docker } from '../../src/host/docker.ts';
-import { LABEL } from '../../src/host/run-labels.ts';
+import { LABEL, ownerAlive } from '../../src/host/run-labels.ts';
 
 export interface Leftovers {
   readonly containers: string[];
@@ -11,18 +11,43 @@ export interface Leftovers {
   readonly dataDirs: string[];
 }
 
-/** Everything labelled as the lab's (optionally: one run's) that still exists. */
-export async function findLeftovers(runId?: string): Promise<Leftovers> {
+export interface LeftoverQuery {
+  /** Only this run's resources. */
+  readonly runId?: string;
+  /** Only resources whose owning process has exited (what a finished test run leaked). */
+  readonly orphansOnly?: boolean;
+}
+
+/**
+ * Everything labelled as the lab's that still exists: one run's, orphans only, or all (the
+ * latter is affected by anything else using the lab on this machine at the same time).
+ */
+export async function findLeftovers(query: LeftoverQuery = {}): Promise<Leftovers> {
+  const { runId, orphansOnly = false } = query;
   const filters = { label: [runId ? `${LABEL.run}=${runId}` : `${LABEL.lab}=true`] };
-  const containers = (await docker().listContainers({ all: true, filters })).map((c) => c.Names[0] ?? c.Id);
-  const networks = (await docker().listNetworks({ filters })).map((n) => n.Name);
-  const volumes = ((await docker().listVolumes({ filters })).Volumes ?? []).map((v) => v.Name);
+  const keep = (labels: Record<string, string> | undefined) => !orphansOnly || !ownerAlive(labels);
+  const containers = (await docker().listContainers({ all: true, filters }))
+    .filter((c) => keep(c.Labels))
+    .map((c) => c.Names[0] ?? c.Id);
+  const networks = (await docker().listNetworks({ filters })).filter((n) => keep(n.Labels)).map((n) => n.Name);
+  const volumes = ((await docker().listVolumes({ filters })).Volumes ?? [])
+    .filter((v) => keep(v.Labels as Record<string, string>))
+    .map((v) => v.Name);
   const dataDirs = existsSync(MEMORY_DATA_ROOT)
     ? readdirSync(MEMORY_DATA_ROOT)
         .filter((name) => runId === undefined || name === runId)
+        .filter((name) => keep(readOwner(join(MEMORY_DATA_ROOT, name))))
         .map((name) => join(MEMORY_DATA_ROOT, name))
     : [];
   return { containers, networks, volumes, dataDirs };
 }
 
 export const NOTHING_LEFT: Leftovers = { containers: [], networks: [], volumes: [], dataDirs: [] };
+
+function readOwner(dir: string): Record<string, string> | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'owner.json'), 'utf8')) as Record<string, string>;
+  } catch {
+    return undefined;
+  }
+}

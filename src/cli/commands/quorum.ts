@@ -1,0 +1,60 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import {
+  availabilityTable,
+  evenSizeComparison,
+  formatProbability,
+  formatQuorumTable,
+  memberDownProbability,
+  parseDuration,
+} from '../../quorum/model.ts';
+import { integerIn, probability } from '../options.ts';
+
+interface QuorumOptions {
+  readonly members?: number;
+  readonly p?: number[];
+  readonly mttf?: string;
+  readonly mttr?: string;
+  readonly json: boolean;
+}
+
+const DEFAULT_PS = [0.001, 0.01, 0.05];
+
+/** `etcd-lab quorum`: the quorum model as a table (pure arithmetic, no cluster). */
+export function registerQuorum(program: Command): void {
+  program
+    .command('quorum')
+    .description('majority, tolerated failures and unavailability for 1-7 members (the model, no cluster)')
+    .option('-m, --members <n>', 'only this cluster size', integerIn(1, 7))
+    .option('--p <probability>', 'probability a member is down (repeatable)', collectProbability)
+    .option('--mttf <duration>', 'member mean time to failure, e.g. 10y, 90d (with --mttr)')
+    .option('--mttr <duration>', 'member mean time to repair, e.g. 4h, 30m (with --mttf)')
+    .option('--json', 'print JSON', false)
+    .action((options: QuorumOptions) => {
+      if ((options.mttf === undefined) !== (options.mttr === undefined)) {
+        throw new InvalidArgumentError('--mttf and --mttr go together');
+      }
+      const ps = [...(options.p ?? [])];
+      if (options.mttf !== undefined && options.mttr !== undefined) {
+        ps.push(memberDownProbability({ mttfHours: parseDuration(options.mttf), mttrHours: parseDuration(options.mttr) }));
+      }
+      if (ps.length === 0) ps.push(...DEFAULT_PS);
+      const ns = options.members === undefined ? [1, 2, 3, 4, 5, 6, 7] : [options.members];
+      const rows = availabilityTable(ns, ps);
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify({ rows, evenVsOdd: ps.map((p) => ({ p, pairs: evenSizeComparison(p) })) }, null, 2)}\n`);
+        return;
+      }
+      const lines = [formatQuorumTable(rows), ''];
+      for (const p of ps) {
+        const worse = evenSizeComparison(p).filter((pair) => pair.evenIsWorse);
+        lines.push(
+          `p=${formatProbability(p)}: ${worse.map((pair) => `${pair.even} members are less available than ${pair.odd} (${formatProbability(pair.evenUnavailability)} vs ${formatProbability(pair.oddUnavailability)})`).join('; ') || 'even sizes are no worse at this p'}`,
+        );
+      }
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+}
+
+function collectProbability(value: string, previous: number[] | undefined): number[] {
+  return [...(previous ?? []), probability(value)];
+}
