@@ -35,7 +35,10 @@ export function processStartTime(pid: number): string | undefined {
   }
 }
 
-export function runLabels(runId: string, options: { readonly persistent?: boolean } = {}): Record<string, string> {
+export function runLabels(
+  runId: string,
+  options: { readonly persistent?: boolean } = {},
+): Record<string, string> {
   return {
     ...(options.persistent ? { [LABEL.persistent]: 'true' } : {}),
     [LABEL.lab]: 'true',

@@ -47,7 +47,9 @@ describe('bad input', () => {
         .start(),
     );
     expect(error).toBeInstanceOf(ClusterError);
-    expect(error.message).toMatch(/exited \(code \d+\) before it was ready: flag provided but not defined: -no-such-flag/);
+    expect(error.message).toMatch(
+      /exited \(code \d+\) before it was ready: flag provided but not defined: -no-such-flag/,
+    );
     // Fails when the member exits, not after the 60 s startup timeout.
     expect(performance.now() - started).toBeLessThan(30_000);
   });

@@ -29,7 +29,9 @@ export async function findLeftovers(query: LeftoverQuery = {}): Promise<Leftover
   const containers = (await docker().listContainers({ all: true, filters }))
     .filter((c) => keep(c.Labels))
     .map((c) => c.Names[0] ?? c.Id);
-  const networks = (await docker().listNetworks({ filters })).filter((n) => keep(n.Labels)).map((n) => n.Name);
+  const networks = (await docker().listNetworks({ filters }))
+    .filter((n) => keep(n.Labels))
+    .map((n) => n.Name);
   const volumes = ((await docker().listVolumes({ filters })).Volumes ?? [])
     .filter((v) => keep(v.Labels as Record<string, string>))
     .map((v) => v.Name);

@@ -6,7 +6,9 @@ import { ensureDockerEngine } from '../../host/docker.ts';
 export function registerClean(program: Command): void {
   program
     .command('clean')
-    .description('remove what killed runs left behind (containers, networks, volumes, data dirs, fault helpers)')
+    .description(
+      'remove what killed runs left behind (containers, networks, volumes, data dirs, fault helpers)',
+    )
     .option('--all', 'also remove live runs and clusters started with `up`', false)
     .action(async (options: { all: boolean }) => {
       await ensureDockerEngine({ install: false });

@@ -17,7 +17,9 @@ interface DoctorOptions {
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('prepare this host (Docker, etcd image), report fault-injection capabilities, check a live cluster')
+    .description(
+      'prepare this host (Docker, etcd image), report fault-injection capabilities, check a live cluster',
+    )
     .option('--image <image>', 'etcd image to use (default: $ETCD_IMAGE or the official etcd image)')
     .option('--no-cluster', 'skip the live 3-member cluster check')
     .option('--json', 'print the report as JSON on stdout', false)

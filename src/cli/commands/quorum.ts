@@ -35,13 +35,20 @@ export function registerQuorum(program: Command): void {
       }
       const ps = [...(options.p ?? [])];
       if (options.mttf !== undefined && options.mttr !== undefined) {
-        ps.push(memberDownProbability({ mttfHours: parseDuration(options.mttf), mttrHours: parseDuration(options.mttr) }));
+        ps.push(
+          memberDownProbability({
+            mttfHours: parseDuration(options.mttf),
+            mttrHours: parseDuration(options.mttr),
+          }),
+        );
       }
       if (ps.length === 0) ps.push(...DEFAULT_PS);
       const ns = options.members === undefined ? [1, 2, 3, 4, 5, 6, 7] : [options.members];
       const rows = availabilityTable(ns, ps);
       if (options.json) {
-        process.stdout.write(`${JSON.stringify({ rows, evenVsOdd: ps.map((p) => ({ p, pairs: evenSizeComparison(p) })) }, null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ rows, evenVsOdd: ps.map((p) => ({ p, pairs: evenSizeComparison(p) })) }, null, 2)}\n`,
+        );
         return;
       }
       const lines = [formatQuorumTable(rows), ''];

@@ -35,7 +35,9 @@ export function registerUpDown(program: Command): void {
         .withPersistence()
         .withEtcdOptions({
           ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
-          ...(options.electionTimeoutMs === undefined ? {} : { electionTimeoutMs: options.electionTimeoutMs }),
+          ...(options.electionTimeoutMs === undefined
+            ? {}
+            : { electionTimeoutMs: options.electionTimeoutMs }),
           ...(options.preVote === undefined ? {} : { preVote: options.preVote }),
         });
       if (options.image !== undefined) builder.withImage(options.image);
@@ -51,7 +53,9 @@ export function registerUpDown(program: Command): void {
         process.stdout.write(
           [
             `cluster ${cluster.runId}: ${cluster.members.length} members, etcd ${cluster.host.image.etcdVersion} (${cluster.host.image.image}), leader ${leader.name} at term ${term}`,
-            ...cluster.members.map((m) => `  ${m.name}  ${m.clientEndpoint}  container ${m.containerName}  ip ${m.ip}`),
+            ...cluster.members.map(
+              (m) => `  ${m.name}  ${m.clientEndpoint}  container ${m.containerName}  ip ${m.ip}`,
+            ),
             '',
             'Try:',
             `  ETCDCTL_API=3 etcdctl --endpoints=${endpoints} endpoint status -w table`,
@@ -69,8 +73,13 @@ export function registerUpDown(program: Command): void {
     .description('remove clusters started with `up` (all of them, or the given run IDs)')
     .argument('[runIds...]', 'run IDs printed by `up`')
     .action(async (runIds: string[]) => {
-      const persistent = await docker().listContainers({ all: true, filters: { label: [`${LABEL.persistent}=true`] } });
-      const known = new Set(persistent.map((c) => c.Labels[LABEL.run]).filter((id): id is string => id !== undefined));
+      const persistent = await docker().listContainers({
+        all: true,
+        filters: { label: [`${LABEL.persistent}=true`] },
+      });
+      const known = new Set(
+        persistent.map((c) => c.Labels[LABEL.run]).filter((id): id is string => id !== undefined),
+      );
       const targets = runIds.length > 0 ? runIds : [...known];
       for (const runId of targets) {
         if (!known.has(runId)) {
