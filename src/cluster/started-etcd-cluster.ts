@@ -262,15 +262,34 @@ export class StartedEtcdCluster implements AsyncDisposable {
     return { exitedCleanly: exitCode === 0, exitCode };
   }
 
-  /** SIGKILL: the process dies with no chance to hand over leadership or flush anything. */
-  async kill(ref: MemberRef): Promise<void> {
+  /**
+   * SIGKILL: the process dies with no chance to hand over leadership or flush anything.
+   * Resolves once the container has exited, with the `performance.now()` time the signal was
+   * sent, which is when the fault took effect; `onSignalled` hears of that time at once,
+   * before Docker's teardown of the container (which can take hundreds of ms).
+   */
+  async kill(
+    ref: MemberRef,
+    options: { readonly onSignalled?: (signalledAt: number) => void } = {},
+  ): Promise<{ signalledAt: number }> {
     const member = this.member(ref);
     if (member.state === 'paused') await member.container.unpause(); // a frozen cgroup cannot be killed cleanly
     if (member.state === 'stopped') throw new BadInputError(`member ${member.name} is not running`);
-    await member.container.kill({ signal: 'SIGKILL' });
+    // Docker's kill API returns only after the container is fully torn down (hundreds of ms
+    // under load), so signal the host PID directly when we may and time that instead.
+    let signalledAt: number;
+    try {
+      process.kill(member.pid, 'SIGKILL');
+      signalledAt = performance.now();
+    } catch {
+      await member.container.kill({ signal: 'SIGKILL' });
+      signalledAt = performance.now();
+    }
+    options.onSignalled?.(signalledAt);
     await member.container.wait();
     member.state = 'stopped';
     member.pid = 0;
+    return { signalledAt };
   }
 
   /**
@@ -297,10 +316,11 @@ export class StartedEtcdCluster implements AsyncDisposable {
   }
 
   /** Freezes the member's cgroup: the process is alive but gets no CPU (like a long GC pause or a hung VM). */
-  async pause(ref: MemberRef): Promise<void> {
+  async pause(ref: MemberRef): Promise<{ frozenAt: number }> {
     const member = this.runningMember(ref, 'pause');
     await member.container.pause();
     member.state = 'paused';
+    return { frozenAt: performance.now() };
   }
 
   async unpause(ref: MemberRef): Promise<void> {

@@ -20,6 +20,11 @@ export class RunClock {
     return performance.now() - this.baseMonotonicMs;
   }
 
+  /** Converts a `performance.now()` reading taken elsewhere (e.g. in the cluster) to run time. */
+  fromPerformanceNow(performanceMs: number): number {
+    return performanceMs - this.baseMonotonicMs;
+  }
+
   /** Converts a wall-clock timestamp (e.g. from an etcd log line) to run time. */
   fromWall(wallMs: number): number {
     return wallMs - this.baseWallMs;
