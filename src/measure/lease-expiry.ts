@@ -64,24 +64,23 @@ export async function measureLeaseExpiry(
   const lastRenewAtMs = clock.now();
   lease.release(); // stop renewing, do not revoke: what a crashed holder does
 
-  let failover: LeaseExpiry['failover'];
-  const failoverDone =
+  type Failover = Omit<NonNullable<LeaseExpiry['failover']>, 'goneAfterNewLeaderPlusTtlMs'>;
+  const failoverDone: Promise<Failover | undefined> =
     options.killLeaderAfterMs === undefined
-      ? Promise.resolve()
+      ? Promise.resolve(undefined)
       : (async () => {
           await sleep(options.killLeaderAfterMs ?? 0);
           const { leader } = await cluster.waitForStableLeader();
           const killed = await cluster.kill(leader);
           const next = await cluster.waitForStableLeader({ pollMs: 10 });
           const newLeaderAtMs = clock.now();
-          failover = {
+          await cluster.start(leader);
+          return {
             killedLeader: leader.name,
             killedAtMs: clock.fromPerformanceNow(killed.signalledAt),
             newLeader: next.leader.name,
             newLeaderAtMs,
-            goneAfterNewLeaderPlusTtlMs: 0, // filled in below
           };
-          await cluster.start(leader);
         })();
 
   const grantedTtlSeconds = Number(granted.grantedTTL);
@@ -91,7 +90,7 @@ export async function measureLeaseExpiry(
     pollMs,
     lastRenewAtMs + 10 * grantedTtlSeconds * 1_000 + 30_000,
   );
-  await failoverDone;
+  const failover = await failoverDone;
   const livedAfterRenewMs = keyGoneAtMs - lastRenewAtMs;
   const result: LeaseExpiry = {
     requestedTtlSeconds: ttlSeconds,
