@@ -3,7 +3,7 @@ import { BadInputError, FaultError } from '../errors.ts';
 import { registerCleanup } from '../host/cleanup.ts';
 import type { RunClock } from '../util/clock.ts';
 import { warn } from '../util/log.ts';
-import type { HostCapabilities } from './capabilities.ts';
+import { probeHostCapabilities, type HostCapabilities } from './capabilities.ts';
 
 /** Whether this host can produce a fault, and with which mechanism (null when it cannot). */
 export interface FaultCheck {
@@ -38,11 +38,14 @@ export interface FaultRecord {
   readonly mechanism: string;
   /** Member names the target resolved to at injection time (roles resolved, e.g. the leader then). */
   readonly targets: readonly string[];
-  /** Run-clock time when injection started. */
+  /** Run-clock time when injection started; the fault is fully in place injectionLatencyMs later. */
   readonly injectedAtMs: number;
   readonly injectionLatencyMs: number;
+  /** Run-clock time when healing started (null while active); fully undone healLatencyMs later. */
   readonly healedAtMs: number | null;
   readonly healLatencyMs: number | null;
+  /** Undo steps that failed while healing (null when healing succeeded or has not happened). */
+  readonly healError: string | null;
   /** How the fault ended: healed by heal(), or replaced by a later injection of the same fault. */
   readonly endedBy: 'heal' | 'replaced' | null;
   /** Mechanism-specific facts (rules added, helper pids, queue numbers…). */
@@ -57,6 +60,7 @@ export interface FaultHandle {
   readonly injectionLatencyMs: number;
   readonly healedAtMs: number | null;
   readonly healLatencyMs: number | null;
+  /** True once heal() (or a replacing injection) has run, successfully or not: see record().healError. */
   readonly healed: boolean;
   /**
    * Undoes the fault. Idempotent: later calls return the first call's promise. Rejects with a
@@ -159,6 +163,7 @@ class FaultHandleImpl implements FaultHandle {
   healedAtMs: number | null = null;
   healLatencyMs: number | null = null;
   private endedBy: 'heal' | 'replaced' | null = null;
+  private healError: string | null = null;
   private healing: Promise<void> | undefined;
 
   constructor(
@@ -206,7 +211,8 @@ class FaultHandleImpl implements FaultHandle {
       this.unregister();
       this.forget();
       if (failures.length > 0) {
-        throw new FaultError(`healing ${this.faultId} failed: ${failures.join('; ')}`);
+        this.healError = failures.join('; ');
+        throw new FaultError(`healing ${this.faultId} failed: ${this.healError}`);
       }
     })();
     return this.healing;
@@ -222,6 +228,7 @@ class FaultHandleImpl implements FaultHandle {
       injectionLatencyMs: this.injectionLatencyMs,
       healedAtMs: this.healedAtMs,
       healLatencyMs: this.healLatencyMs,
+      healError: this.healError,
       endedBy: this.endedBy,
       details: { ...this.details },
     };
@@ -240,4 +247,40 @@ export function requireAvailable(fault: Fault, caps: HostCapabilities): string {
 /** A fault id safe in an iptables comment and readable in results, e.g. "delay-m1". */
 export function faultId(kind: string, ...parts: readonly string[]): string {
   return [kind, ...parts].join('-').replace(/[^A-Za-z0-9_.+|=-]/g, '_');
+}
+
+export async function capabilitiesOf(ctx: FaultContext): Promise<HostCapabilities> {
+  return ctx.caps ?? (await probeHostCapabilities());
+}
+
+/** Checks that a value is a finite number in [min, max] (and an integer when asked), else BadInputError. */
+export function requireNumber(
+  what: string,
+  value: number,
+  min: number,
+  max: number,
+  options: { readonly integer?: boolean; readonly unit?: string } = {},
+): void {
+  const unit = options.unit ?? '';
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new BadInputError(
+      `${what} must be from ${min}${unit} to ${max}${unit}, got ${String(value)}${unit}`,
+    );
+  }
+  if (options.integer === true && !Number.isInteger(value)) {
+    throw new BadInputError(`${what} must be a whole number, got ${value}`);
+  }
+}
+
+/**
+ * Runs `step` for every item at once and waits for all of them before reporting the first failure,
+ * so a rollback never races a step that is still adding things to undo.
+ */
+export async function allSettledOrThrow<T>(
+  items: readonly T[],
+  step: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  const results = await Promise.allSettled(items.map((item, index) => step(item, index)));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
 }

@@ -1,5 +1,7 @@
 import { docker, ensureDockerEngine, type DockerEngineStatus, type EnsureDockerOptions } from './docker.ts';
 import { sweepLeftovers } from './cleanup.ts';
+// Registers the sweeper for delay helpers a killed run left running (outside any container).
+import '../faults/network/nfq-delay-process.ts';
 import { resolveEtcdImage, type EtcdImageOptions, type ResolvedEtcdImage } from './etcd-image.ts';
 
 /** testcontainers' reaper image; nothing can pull it here, so the lab may run without it. */

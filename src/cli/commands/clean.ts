@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { sweepLeftovers } from '../../host/cleanup.ts';
 import { ensureDockerEngine } from '../../host/docker.ts';
+import '../../faults/network/nfq-delay-process.ts'; // registers the delay-helper sweeper
 
 /** `etcd-lab clean`: the sweep every run does at start, by hand. */
 export function registerClean(program: Command): void {

@@ -1,0 +1,50 @@
+import type { EtcdMember } from '../../cluster/etcd-member.ts';
+import { FaultError } from '../../errors.ts';
+import type { HostCapabilities } from '../capabilities.ts';
+import type { FaultContext, UndoStack } from '../fault.ts';
+import { deleteTaggedRules, insertRule, ruleTag, type Rule } from './iptables.ts';
+
+/** Why network faults cannot run at all on this host, or undefined when the basics are there. */
+export function networkBasicsMissing(caps: HostCapabilities): string | undefined {
+  if (!caps.root && !caps.sudo) return 'needs root or passwordless sudo (nsenter, iptables, tc)';
+  if (!caps.nsenter.available) return `nsenter: ${caps.nsenter.detail}`;
+  return undefined;
+}
+
+/** A member whose network namespace exists now; faults act through its etcd's PID. */
+export function runningNamespace(ctx: FaultContext, name: string): { member: EtcdMember; pid: number } {
+  const member = ctx.cluster.member(name);
+  if (member.pid === 0 || member.state === 'stopped' || member.state === 'removed') {
+    throw new FaultError(`member ${name} is ${member.state}: it has no network namespace to act in`);
+  }
+  return { member, pid: member.pid };
+}
+
+/**
+ * Inserts tagged rules in one member's namespace and pushes their removal. Rules with the same tag
+ * are removed first (a leftover of an earlier injection is replaced, not stacked). The undo is a
+ * no-op once the member has restarted: its old namespace, and the rules in it, are gone.
+ */
+export async function installRules(
+  ctx: FaultContext,
+  undo: UndoStack,
+  receiver: string,
+  faultId: string,
+  rules: readonly Rule[],
+): Promise<void> {
+  const { member, pid } = runningNamespace(ctx, receiver);
+  const tag = ruleTag(ctx.cluster.runId, faultId);
+  await deleteTaggedRules(pid, tag);
+  undo.push(`remove ${tag} rules in ${receiver}`, async () => {
+    if (member.pid !== pid) return;
+    await deleteTaggedRules(pid, tag);
+  });
+  for (const rule of rules) await insertRule(pid, tag, rule);
+}
+
+/** Source-address match for packets coming from a member. */
+export function fromMember(ctx: FaultContext, name: string): string[] {
+  const member = ctx.cluster.member(name);
+  if (member.ip === '') throw new FaultError(`member ${name} has no address on the cluster network`);
+  return ['-s', member.ip];
+}

@@ -1,0 +1,223 @@
+import { execa } from 'execa';
+import type { Readable } from 'node:stream';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FaultError } from '../../errors.ts';
+import { registerSweeper, type SweepOptions } from '../../host/cleanup.ts';
+import { LABEL, ownerAlive, processStartTime } from '../../host/run-labels.ts';
+import { sleep } from '../../util/clock.ts';
+import { buildNfqDelayHelper, NFQ_DELAY_BINARY } from '../capabilities.ts';
+
+/**
+ * The nfq-delay helper, run inside a member's network namespace. Three things make sure it dies:
+ * heal stops it; `--exit-with-parent` (PR_SET_PDEATHSIG) ends it with the lab process; and a
+ * pidfile under .lab/run lets the next run's sweep kill helpers whose owning run is gone (e.g. the
+ * lab was SIGKILLed while nsenter was still in the way).
+ */
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const HELPER_RUN_DIR = path.join(REPO_ROOT, '.lab', 'run');
+const READY_TIMEOUT_MS = 5_000;
+const STOP_GRACE_MS = 2_000;
+
+export interface DelayHelperOptions {
+  readonly runId: string;
+  readonly faultId: string;
+  /** Host PID of a process in the namespace (the member's etcd). */
+  readonly netnsPid: number;
+  readonly queue: number;
+  readonly delayMs: number;
+  readonly jitterMs: number;
+  readonly seed?: number;
+}
+
+interface PidFile {
+  readonly [key: string]: string;
+}
+
+export interface DelayHelper {
+  readonly pid: number;
+  readonly queue: number;
+  /** Stops it (SIGTERM: held packets are released, not dropped); resolves to its last stderr line. */
+  stop(): Promise<string>;
+}
+
+let nextQueue = 1_000;
+
+/** NFQUEUE numbers are per network namespace; one counter per lab process keeps them distinct. */
+export function allocateQueue(): number {
+  const queue = nextQueue;
+  nextQueue = nextQueue >= 65_000 ? 1_000 : nextQueue + 1;
+  return queue;
+}
+
+export async function startDelayHelper(options: DelayHelperOptions): Promise<DelayHelper> {
+  const binary = await buildNfqDelayHelper();
+  const args = [
+    '-t',
+    String(options.netnsPid),
+    '-n',
+    binary,
+    '--queue',
+    String(options.queue),
+    '--delay-ms',
+    String(options.delayMs),
+    '--jitter-ms',
+    String(options.jitterMs),
+    ...(options.seed === undefined ? [] : ['--seed', String(options.seed)]),
+    '--exit-with-parent',
+  ];
+  // nsenter setns()es and execs (no fork for -n), so the helper's parent is this process.
+  const child = execa('nsenter', args, { stdin: 'ignore', reject: false, buffer: { stdout: false } });
+  const pid = child.pid;
+  if (pid === undefined) throw new FaultError('could not spawn nfq-delay');
+  await waitReady(child);
+  const pidFile = path.join(HELPER_RUN_DIR, `nfq-delay-${pid}.json`);
+  await mkdir(HELPER_RUN_DIR, { recursive: true });
+  const record: PidFile = {
+    [LABEL.lab]: 'true',
+    [LABEL.run]: options.runId,
+    [LABEL.pid]: String(process.pid),
+    [LABEL.pidStart]: processStartTime(process.pid) ?? '',
+    [LABEL.host]: hostname(),
+    faultId: options.faultId,
+    helperPid: String(pid),
+    helperStart: processStartTime(pid) ?? '',
+  };
+  await writeFile(pidFile, JSON.stringify(record));
+  let stopping: Promise<string> | undefined;
+  return {
+    pid,
+    queue: options.queue,
+    stop: () => {
+      stopping ??= (async () => {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+        const result = await child;
+        clearTimeout(timer);
+        await rm(pidFile, { force: true });
+        const stderr = typeof result.stderr === 'string' ? result.stderr.trim() : '';
+        return stderr.split('\n').at(-1) ?? '';
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Resolves on the helper's ready line; rejects (after killing it) on exit or timeout. */
+interface Spawned {
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  kill(signal: NodeJS.Signals): boolean;
+  once(event: 'exit', listener: (code: number | null) => void): unknown;
+}
+
+function waitReady(child: Spawned): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let out = '';
+    const fail = (why: string): void => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new FaultError(`nfq-delay ${why}: ${out.trim()}`));
+    };
+    const timer = setTimeout(() => fail(`not ready within ${READY_TIMEOUT_MS} ms`), READY_TIMEOUT_MS);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (/^nfq-delay ready /m.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.once('exit', (code) => fail(`exited (${code}) before it was ready`));
+  });
+}
+
+/** Helper processes (pid → pidfile data) recorded under .lab/run. */
+async function recordedHelpers(): Promise<{ file: string; data: PidFile }[]> {
+  let names: string[];
+  try {
+    names = await readdir(HELPER_RUN_DIR);
+  } catch {
+    return [];
+  }
+  const out: { file: string; data: PidFile }[] = [];
+  for (const name of names.filter((n) => /^nfq-delay-\d+\.json$/.test(n))) {
+    const file = path.join(HELPER_RUN_DIR, name);
+    try {
+      out.push({ file, data: JSON.parse(await readFile(file, 'utf8')) as PidFile });
+    } catch {
+      await rm(file, { force: true }); // half-written by a killed run
+    }
+  }
+  return out;
+}
+
+/** PIDs of helpers a run has recorded and not yet stopped (their pidfiles are still there). */
+export async function recordedHelperPids(runId: string): Promise<number[]> {
+  return (await recordedHelpers())
+    .filter(({ data }) => data[LABEL.run] === runId)
+    .map(({ data }) => Number(data.helperPid));
+}
+
+/** Kills recorded helpers whose run is gone (or this run's / all, see SweepOptions); returns how many. */
+export async function sweepDelayHelpers(options: SweepOptions = {}): Promise<number> {
+  let killed = 0;
+  for (const { file, data } of await recordedHelpers()) {
+    const doomed =
+      options.includeLive === true ||
+      (options.runId !== undefined ? data[LABEL.run] === options.runId : !ownerAlive(data));
+    if (!doomed) continue;
+    const pid = Number(data.helperPid);
+    // Only the very process recorded: a pid reused by something else is left alone.
+    if (Number.isInteger(pid) && pid > 0 && processStartTime(pid) === data.helperStart) {
+      try {
+        process.kill(pid, 'SIGTERM');
+        killed += 1;
+        for (let i = 0; i < 20 && processStartTime(pid) === data.helperStart; i++) await sleep(50);
+        if (processStartTime(pid) === data.helperStart) process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await rm(file, { force: true });
+  }
+  return killed;
+}
+
+registerSweeper(sweepDelayHelpers);
+
+/** PIDs of nfq-delay processes running in the network namespace of `netnsPid`. */
+export function delayHelpersInNetns(netnsPid: number): number[] {
+  let target: string;
+  try {
+    target = readlinkSync(`/proc/${netnsPid}/ns/net`);
+  } catch {
+    return [];
+  }
+  return listPids().filter((pid) => {
+    try {
+      // A rebuilt helper shows as "<path> (deleted)" in processes started before the rebuild.
+      return (
+        readlinkSync(`/proc/${pid}/exe`).startsWith(NFQ_DELAY_BINARY) &&
+        readlinkSync(`/proc/${pid}/ns/net`) === target
+      );
+    } catch {
+      return false;
+    }
+  });
+}
+
+function listPids(): number[] {
+  try {
+    return readdirSync('/proc')
+      .filter((name) => /^\d+$/.test(name))
+      .map(Number);
+  } catch {
+    return [];
+  }
+}

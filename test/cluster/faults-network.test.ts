@@ -1,0 +1,384 @@
+import { readFile } from 'node:fs/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { EtcdCluster } from '../../src/cluster/etcd-cluster.ts';
+import type { EtcdMember } from '../../src/cluster/etcd-member.ts';
+import { PEER_PORT } from '../../src/cluster/etcd-options.ts';
+import type { StartedEtcdCluster } from '../../src/cluster/started-etcd-cluster.ts';
+import { probeHostCapabilities, type HostCapabilities } from '../../src/faults/capabilities.ts';
+import type { Fault, FaultContext, FaultHandle } from '../../src/faults/fault.ts';
+import { BandwidthFault } from '../../src/faults/network/bandwidth.ts';
+import { DelayFault } from '../../src/faults/network/delay.ts';
+import { LossFault } from '../../src/faults/network/loss.ts';
+import { connectRtts } from '../../src/faults/network/netns-rtt.ts';
+import { isolate, oneWay } from '../../src/faults/network/partition.ts';
+import { findFaultResidue } from '../../src/faults/residue.ts';
+import { summarizeLatencies } from '../../src/measure/latency-stats.ts';
+import { RunClock } from '../../src/util/clock.ts';
+import { findLeftovers, NOTHING_LEFT } from '../support/leftovers.ts';
+
+// etcd's default timing: a saturated or lossy link must not be mistaken for a dead leader here.
+const HEARTBEAT_MS = 100;
+const ELECTION_TIMEOUT_MS = 1_000;
+
+let cluster: StartedEtcdCluster;
+let caps: HostCapabilities;
+let ctx: FaultContext;
+const open: FaultHandle[] = [];
+
+beforeAll(async () => {
+  caps = await probeHostCapabilities();
+  cluster = await new EtcdCluster()
+    .withMembers(3)
+    .withEtcdOptions({ heartbeatMs: HEARTBEAT_MS, electionTimeoutMs: ELECTION_TIMEOUT_MS, preVote: false })
+    .start();
+  ctx = { cluster, clock: new RunClock(), caps, seed: 7 };
+});
+
+afterEach(async () => {
+  // A failed assertion must not leave a fault behind for the next test.
+  for (const handle of open.splice(0)) await handle.heal();
+  await cluster.waitForStableLeader({ timeoutMs: 20 * ELECTION_TIMEOUT_MS });
+  expect(await findFaultResidue(cluster)).toEqual([]);
+});
+
+afterAll(async () => {
+  const runId = cluster.runId;
+  await cluster.dispose();
+  expect(await findLeftovers({ runId })).toEqual(NOTHING_LEFT);
+});
+
+async function inject(fault: Fault): Promise<FaultHandle> {
+  const handle = await fault.inject(ctx);
+  open.push(handle);
+  expect(handle.mechanism).toBe(fault.check(caps).mechanism);
+  return handle;
+}
+
+async function heal(handle: FaultHandle): Promise<void> {
+  await handle.heal();
+  await handle.heal(); // idempotent
+  expect(handle.healed).toBe(true);
+  figure(`${handle.faultId} timing`, {
+    mechanism: handle.mechanism,
+    injectionLatencyMs: round(handle.injectionLatencyMs),
+    healLatencyMs: round(handle.healLatencyMs ?? NaN),
+  });
+}
+
+/** Figures for the report: printed, so a run's log shows configured vs measured values. */
+function figure(label: string, data: Record<string, unknown>): void {
+  console.log(`[figure] ${label}: ${JSON.stringify(data)}`);
+}
+
+const round = (x: number): number => Math.round(x * 10) / 10;
+
+function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+}
+const median = (values: readonly number[]): number => quantile(values, 0.5);
+const spread = (values: readonly number[]): number => quantile(values, 0.9) - quantile(values, 0.1);
+
+/** TCP connect round trips to `to`'s peer port, measured from inside `from`'s namespace. */
+async function rtts(from: EtcdMember, to: EtcdMember, count = 20): Promise<number[]> {
+  const measured = await connectRtts(from.pid, to.ip, PEER_PORT, { count });
+  expect(measured.failed).toBe(0);
+  return [...measured.rttsMs];
+}
+
+async function twoMembers(): Promise<[EtcdMember, EtcdMember, EtcdMember]> {
+  const { leader } = await cluster.waitForStableLeader();
+  const [a, b] = cluster.members.filter((m) => m !== leader);
+  if (!a || !b) throw new Error('need two followers');
+  return [leader, a, b];
+}
+
+/** Sequential puts through one member; latencies of the successful ones and the failure count. */
+async function writeLatencies(
+  via: EtcdMember,
+  count: number,
+  valueBytes = 64,
+): Promise<{ latenciesMs: number[]; failed: number }> {
+  const client = cluster.memberClient(via, { callTimeoutMs: 10_000 });
+  const value = 'x'.repeat(valueBytes);
+  const latenciesMs: number[] = [];
+  let failed = 0;
+  for (let i = 0; i < count; i++) {
+    const start = performance.now();
+    try {
+      await client.put(`lat/${i}`).value(value);
+      latenciesMs.push(performance.now() - start);
+    } catch {
+      failed += 1;
+    }
+  }
+  return { latenciesMs, failed };
+}
+
+async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+/** The highest term the member campaigned at, from its own log ("became candidate at term N"). */
+async function highestCampaignTerm(member: EtcdMember): Promise<number> {
+  const terms = (await cluster.logEntries(member))
+    .map((e) => /became candidate at term (\d+)/.exec(e.msg)?.[1])
+    .filter((t): t is string => t !== undefined)
+    .map(Number);
+  return Math.max(0, ...terms);
+}
+
+/** TCP segments the member's namespace has retransmitted (its own /proc/net/snmp). */
+async function retransmittedSegments(member: EtcdMember): Promise<number> {
+  const lines = (await readFile(`/proc/${member.pid}/net/snmp`, 'utf8'))
+    .split('\n')
+    .filter((l) => l.startsWith('Tcp:'));
+  const [header, values] = lines.map((l) => l.trim().split(/\s+/));
+  const at = header?.indexOf('RetransSegs') ?? -1;
+  return Number(values?.[at]);
+}
+
+describe('network faults on a 3-member cluster', () => {
+  it('delays a member’s egress by the configured 100 ms, and the delay goes away on heal', async () => {
+    const [, target, observer] = await twoMembers();
+    const DELAY_MS = 100;
+    await rtts(observer, target, 3); // ARP and JIT warm-up
+    const baseline = await rtts(observer, target);
+
+    const handle = await inject(new DelayFault({ target: target.name, delayMs: DELAY_MS }));
+    expect(handle.targets).toEqual([target.name]);
+    const delayed = await rtts(observer, target);
+    await heal(handle);
+    const after = await rtts(observer, target);
+
+    const rise = median(delayed) - median(baseline);
+    figure('delay 100 ms', {
+      configuredMs: DELAY_MS,
+      baselineMedianMs: round(median(baseline)),
+      delayedMedianMs: round(median(delayed)),
+      riseMs: round(rise),
+      afterHealMedianMs: round(median(after)),
+      delayedSpreadMs: round(spread(delayed)),
+    });
+    expect(rise).toBeGreaterThanOrEqual(DELAY_MS - 10);
+    // The upper bound leaves room for a userspace delayer on a busy 2-core machine.
+    expect(rise).toBeLessThanOrEqual(DELAY_MS + 50);
+    expect(Math.min(...delayed)).toBeGreaterThanOrEqual(DELAY_MS - 5);
+    expect(median(after)).toBeLessThan(median(baseline) + 10);
+  });
+
+  it('widens the spread of round trips with jitter, around the same median', async () => {
+    const [, target, observer] = await twoMembers();
+    const DELAY_MS = 100;
+    const JITTER_MS = 40;
+    // Without and with jitter back to back, so both see the same machine load; the second replaces the first.
+    await inject(new DelayFault({ target: target.name, delayMs: DELAY_MS }));
+    const plain = await rtts(observer, target, 40);
+    const handle = await inject(
+      new DelayFault({ target: target.name, delayMs: DELAY_MS, jitterMs: JITTER_MS, seed: 3 }),
+    );
+    const jittered = await rtts(observer, target, 40);
+    await heal(handle);
+    figure('delay 100 ± 40 ms', {
+      configured: `${DELAY_MS} ± ${JITTER_MS} ms`,
+      medianMs: round(median(jittered)),
+      p10Ms: round(quantile(jittered, 0.1)),
+      p90Ms: round(quantile(jittered, 0.9)),
+      minMs: round(Math.min(...jittered)),
+      maxMs: round(Math.max(...jittered)),
+      spreadWithoutJitterMs: round(spread(plain)),
+      spreadWithJitterMs: round(spread(jittered)),
+    });
+    // Uniform ±40 ms: p90 − p10 is about 64 ms more than without jitter.
+    expect(spread(jittered)).toBeGreaterThan(spread(plain) + 30);
+    expect(Math.abs(median(jittered) - median(plain))).toBeLessThan(25);
+    expect(Math.min(...jittered)).toBeGreaterThanOrEqual(DELAY_MS - JITTER_MS - 2);
+  });
+
+  it('delays only one directed link when given "to"', async () => {
+    const [, target, observer] = await twoMembers();
+    const other = cluster.members.find((m) => m !== target && m !== observer);
+    if (!other) throw new Error('no third member');
+    const handle = await inject(new DelayFault({ target: target.name, to: observer.name, delayMs: 100 }));
+    const [onLink, offLink] = [await rtts(observer, target, 10), await rtts(other, target, 10)];
+    await heal(handle);
+    expect(median(onLink)).toBeGreaterThanOrEqual(90);
+    expect(median(offLink)).toBeLessThan(20);
+  });
+
+  it('30 % loss on the leader’s egress makes writes slower and retransmissions climb; healing restores', async () => {
+    const [leader] = await twoMembers();
+    const WRITES = 150;
+    await writeLatencies(leader, 20); // warm-up
+    const retransBefore = await retransmittedSegments(leader);
+    const baseline = await writeLatencies(leader, WRITES);
+    const retransBaseline = (await retransmittedSegments(leader)) - retransBefore;
+
+    const handle = await inject(new LossFault({ target: 'leader', lossPercent: 30 }));
+    expect(handle.targets).toEqual([leader.name]);
+    const retransStart = await retransmittedSegments(leader);
+    const lossy = await writeLatencies(leader, WRITES);
+    const retransLossy = (await retransmittedSegments(leader)) - retransStart;
+    await heal(handle);
+    await cluster.waitForStableLeader({ timeoutMs: 20 * ELECTION_TIMEOUT_MS });
+    const restored = await writeLatencies((await twoMembers())[0], WRITES);
+
+    const [base, loss, after] = [baseline, lossy, restored].map((r) => summarizeLatencies(r.latenciesMs));
+    figure('loss 30 %', {
+      configuredPercent: 30,
+      baseline: { p50: round(base?.p50 ?? NaN), p99: round(base?.p99 ?? NaN), retransmits: retransBaseline },
+      lossy: {
+        p50: round(loss?.p50 ?? NaN),
+        p99: round(loss?.p99 ?? NaN),
+        mean: round(loss?.mean ?? NaN),
+        failed: lossy.failed,
+        retransmits: retransLossy,
+      },
+      afterHeal: { p50: round(after?.p50 ?? NaN), p99: round(after?.p99 ?? NaN) },
+    });
+    expect(baseline.failed).toBe(0);
+    // A lost append or ack costs at least one retransmission timeout (≥ 200 ms in Linux).
+    expect(loss?.p99 ?? 0).toBeGreaterThanOrEqual(Math.max(3 * (base?.p99 ?? Infinity), 150));
+    expect(loss?.mean ?? 0).toBeGreaterThan(1.5 * (base?.mean ?? Infinity));
+    expect(retransLossy).toBeGreaterThan(10 * retransBaseline + 20);
+    expect(after?.p99 ?? Infinity).toBeLessThan(Math.max(3 * (base?.p99 ?? 0), 50));
+  });
+
+  it('limits the leader’s egress bandwidth: a large write takes as long as the rate predicts', async () => {
+    const [leader] = await twoMembers();
+    const RATE_KBIT = 4_000;
+    const VALUE_BYTES = 512 * 1024;
+    // The leader must send the entry to at least one follower before it commits.
+    const minimumMs = ((VALUE_BYTES * 8) / (RATE_KBIT * 1000)) * 1000;
+    const put = async (): Promise<number> => {
+      const start = performance.now();
+      await cluster.memberClient(leader, { callTimeoutMs: 30_000 }).put('big').value('v'.repeat(VALUE_BYTES));
+      return performance.now() - start;
+    };
+    await put(); // warm-up
+    const baselineMs = median([await put(), await put(), await put()]);
+    const handle = await inject(new BandwidthFault({ target: 'leader', rateKbit: RATE_KBIT }));
+    const limitedMs = await put();
+    await heal(handle);
+    const afterMs = median([await put(), await put(), await put()]);
+    figure('bandwidth 4 Mbit/s', {
+      configuredKbit: RATE_KBIT,
+      valueBytes: VALUE_BYTES,
+      predictedMinimumMs: round(minimumMs),
+      baselineMs: round(baselineMs),
+      limitedMs: round(limitedMs),
+      afterHealMs: round(afterMs),
+      qdisc: handle.record().details.qdisc,
+    });
+    expect(limitedMs).toBeGreaterThanOrEqual(0.9 * minimumMs);
+    expect(limitedMs).toBeGreaterThan(5 * baselineMs);
+    expect(afterMs).toBeLessThan(Math.max(3 * baselineMs, baselineMs + 100));
+  });
+
+  it('isolating the leader: the majority elects a higher-term leader, the isolated write fails, the old leader rejoins as follower', async () => {
+    const before = await cluster.waitForStableLeader();
+    const majority = cluster.members.filter((m) => m !== before.leader);
+    const handle = await inject(isolate('leader'));
+    expect(handle.targets).toContain(before.leader.name);
+
+    const during = await cluster.waitForStableLeader({
+      members: majority,
+      timeoutMs: 10 * ELECTION_TIMEOUT_MS,
+    });
+    expect(majority).toContain(during.leader);
+    expect(during.term).toBeGreaterThan(before.term);
+    const electedAfterMs = ctx.clock.now() - handle.injectedAtMs;
+
+    const majorityClient = cluster.memberClient(during.leader);
+    for (let i = 0; i < 20; i++) await majorityClient.put(`isolated/majority/${i}`).value(String(i));
+    const isolatedWrite = await cluster
+      .memberClient(before.leader, { callTimeoutMs: 3_000 })
+      .put('isolated/lost')
+      .value('never')
+      .then(
+        () => 'ok',
+        (error: Error) => error.message,
+      );
+    expect(isolatedWrite).not.toBe('ok');
+
+    await heal(handle);
+    const after = await cluster.waitForStableLeader({ timeoutMs: 20 * ELECTION_TIMEOUT_MS });
+    // Its log lacks the majority's writes, so the old leader cannot win any election: it is a follower.
+    expect(after.leader).not.toBe(before.leader);
+    const applied = await cluster.waitForConvergence({ timeoutMs: 20 * ELECTION_TIMEOUT_MS });
+    const statuses = await cluster.status();
+    expect(statuses.map((s) => (s.ok ? s.raftAppliedIndex : -1))).toEqual([applied, applied, applied]);
+    expect(
+      await cluster.memberClient(before.leader).get('isolated/majority/19').serializable(true).string(),
+    ).toBe('19');
+    // Never committed: the isolated leader's entry was overwritten when it rejoined.
+    expect(await cluster.client().get('isolated/lost').string()).toBeNull();
+    figure('isolate leader', {
+      termBefore: before.term,
+      termDuring: during.term,
+      termAfter: after.term,
+      newLeaderElectedWithinMs: round(electedAfterMs),
+      isolatedWriteError: isolatedWrite,
+    });
+  });
+
+  it('one-way partition (a follower cannot send): the leader keeps its term, the follower campaigns in vain, its rejoin forces an election', async () => {
+    /*
+     * Raft's prediction (etcd 3.4, pre-vote off, CheckQuorum on) for follower F whose outgoing
+     * packets are dropped: TCP needs acks both ways, so F soon stops hearing the leader too. F
+     * times out and campaigns at ever higher terms, but its votes reach no one, so it never wins.
+     * The leader L still hears the other follower G: L stays leader at the same term, and writes
+     * through L commit. After heal, F's higher term reaches L (in a response to L's heartbeat) and
+     * deposes it; the new election is at a term above F's, and F — whose log lacks the writes — loses.
+     */
+    const before = await cluster.waitForStableLeader();
+    const [f, g] = cluster.members.filter((m) => m !== before.leader);
+    if (!f || !g) throw new Error('need two followers');
+    const handle = await inject(oneWay(f.name, [before.leader.name, g.name]));
+
+    // F's status keeps reporting the last term it applied; its log records each campaign's term.
+    const lostLeader = await waitUntil(async () => {
+      const status = await cluster.memberStatus(f);
+      return status.ok && status.leaderId === '0';
+    }, 10 * ELECTION_TIMEOUT_MS);
+    expect(lostLeader).toBe(true);
+    const client = cluster.memberClient(before.leader);
+    for (let i = 0; i < 20; i++) await client.put(`one-way/${i}`).value(String(i));
+    await new Promise((r) => setTimeout(r, 3 * ELECTION_TIMEOUT_MS));
+    const majority = await cluster.waitForStableLeader({ members: [before.leader, g] });
+    expect(majority.leader).toBe(before.leader);
+    expect(majority.term).toBe(before.term);
+    const followerTerm = await highestCampaignTerm(f);
+    expect(followerTerm).toBeGreaterThan(before.term);
+
+    await heal(handle);
+    const after = await cluster.waitForStableLeader({ timeoutMs: 20 * ELECTION_TIMEOUT_MS });
+    expect(after.leader).not.toBe(f);
+    expect(after.term).toBeGreaterThan(followerTerm);
+    await cluster.waitForConvergence({ timeoutMs: 20 * ELECTION_TIMEOUT_MS });
+    figure('one-way partition', {
+      termBefore: before.term,
+      leaderKeptTermDuring: majority.term,
+      isolatedFollowerTerm: followerTerm,
+      termAfterHeal: after.term,
+      leaderAfter: after.leader === before.leader ? 'old leader' : 'other follower',
+    });
+  });
+
+  it('replaces, not stacks, a fault injected twice on the same target', async () => {
+    const [, target, observer] = await twoMembers();
+    const first = await inject(new DelayFault({ target: target.name, delayMs: 200 }));
+    const second = await inject(new DelayFault({ target: target.name, delayMs: 50 }));
+    expect(first.healed).toBe(true);
+    expect(first.record().endedBy).toBe('replaced');
+    const measured = await rtts(observer, target, 10);
+    await heal(second);
+    expect(median(measured)).toBeGreaterThanOrEqual(45);
+    expect(median(measured)).toBeLessThan(100);
+  });
+});

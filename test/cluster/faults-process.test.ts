@@ -1,0 +1,156 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { EtcdCluster } from '../../src/cluster/etcd-cluster.ts';
+import type { StartedEtcdCluster } from '../../src/cluster/started-etcd-cluster.ts';
+import { probeHostCapabilities } from '../../src/faults/capabilities.ts';
+import type { FaultContext, FaultHandle } from '../../src/faults/fault.ts';
+import {
+  kill,
+  pause,
+  restart,
+  sigstop,
+  stop,
+  type ProcessFault,
+} from '../../src/faults/process/process-fault.ts';
+import { findFaultResidue } from '../../src/faults/residue.ts';
+import { RunClock } from '../../src/util/clock.ts';
+import { findLeftovers, NOTHING_LEFT } from '../support/leftovers.ts';
+
+// Scaled timing: elections in about half a second keep these tests short.
+const HEARTBEAT_MS = 50;
+const ELECTION_TIMEOUT_MS = 500;
+
+let cluster: StartedEtcdCluster;
+let ctx: FaultContext;
+const open: FaultHandle[] = [];
+
+beforeAll(async () => {
+  cluster = await new EtcdCluster()
+    .withMembers(3)
+    .withEtcdOptions({ heartbeatMs: HEARTBEAT_MS, electionTimeoutMs: ELECTION_TIMEOUT_MS })
+    .start();
+  ctx = { cluster, clock: new RunClock(), caps: await probeHostCapabilities(), seed: 5 };
+});
+
+afterEach(async () => {
+  for (const handle of open.splice(0)) await handle.heal();
+  await cluster.waitForStableLeader({ timeoutMs: 40 * ELECTION_TIMEOUT_MS });
+  await cluster.waitForConvergence({ timeoutMs: 40 * ELECTION_TIMEOUT_MS });
+  expect(await findFaultResidue(cluster)).toEqual([]);
+});
+
+afterAll(async () => {
+  const runId = cluster.runId;
+  await cluster.dispose();
+  expect(await findLeftovers({ runId })).toEqual(NOTHING_LEFT);
+});
+
+function figure(label: string, data: Record<string, unknown>): void {
+  console.log(`[figure] ${label}: ${JSON.stringify(data)}`);
+}
+
+async function inject(fault: ProcessFault): Promise<FaultHandle> {
+  const handle = await fault.inject(ctx);
+  open.push(handle);
+  return handle;
+}
+
+describe('process faults on a 3-member cluster', () => {
+  it.each([
+    ['pause (cgroup freezer)', pause, 'cgroup-freezer'],
+    ['SIGSTOP', sigstop, 'sigstop-sigcont'],
+  ] as const)(
+    '%s of the leader: a new leader is elected; after heal the old one rejoins as follower',
+    async (label, make, mechanism) => {
+      const before = await cluster.waitForStableLeader();
+      const others = cluster.members.filter((m) => m !== before.leader);
+      const handle = await inject(make('leader'));
+      expect(handle.mechanism).toBe(mechanism);
+      expect(handle.targets).toEqual([before.leader.name]);
+
+      const during = await cluster.waitForStableLeader({
+        members: others,
+        timeoutMs: 20 * ELECTION_TIMEOUT_MS,
+      });
+      const electedWithinMs = ctx.clock.now() - handle.injectedAtMs;
+      expect(others).toContain(during.leader);
+      expect(during.term).toBeGreaterThan(before.term);
+      await cluster.memberClient(during.leader).put(`frozen/${label}`).value('1');
+
+      await handle.heal();
+      // The thawed member still believes in its old term; the first message from the new leader demotes it.
+      const after = await cluster.waitForStableLeader({ timeoutMs: 20 * ELECTION_TIMEOUT_MS });
+      expect(after.leader).toBe(during.leader);
+      expect(after.term).toBe(during.term);
+      await cluster.waitForConvergence({ timeoutMs: 20 * ELECTION_TIMEOUT_MS });
+      expect(
+        await cluster.memberClient(before.leader).get(`frozen/${label}`).serializable(true).string(),
+      ).toBe('1');
+      figure(label, {
+        mechanism: handle.mechanism,
+        newLeaderWithinMs: Math.round(electedWithinMs),
+        injectionLatencyMs: Math.round(handle.injectionLatencyMs),
+        healLatencyMs: Math.round(handle.healLatencyMs ?? NaN),
+      });
+    },
+  );
+
+  it('SIGKILL of the leader: a new leader at a higher term; heal restarts it and it catches up', async () => {
+    const before = await cluster.waitForStableLeader();
+    const handle = await inject(kill('leader'));
+    expect(before.leader.state).toBe('stopped');
+    const others = cluster.members.filter((m) => m !== before.leader);
+    const during = await cluster.waitForStableLeader({
+      members: others,
+      timeoutMs: 20 * ELECTION_TIMEOUT_MS,
+    });
+    expect(during.term).toBeGreaterThan(before.term);
+    await cluster.memberClient(during.leader).put('killed').value('1');
+    await handle.heal();
+    expect(before.leader.state).toBe('running');
+    await cluster.waitForConvergence({ timeoutMs: 40 * ELECTION_TIMEOUT_MS });
+    expect(await cluster.memberClient(before.leader).get('killed').serializable(true).string()).toBe('1');
+    figure('kill leader', {
+      injectionLatencyMs: Math.round(handle.injectionLatencyMs),
+      healLatencyMs: Math.round(handle.healLatencyMs ?? NaN),
+    });
+  });
+
+  it('SIGTERM of the leader hands leadership over in exactly one term', async () => {
+    const before = await cluster.waitForStableLeader();
+    const handle = await inject(stop('leader'));
+    const others = cluster.members.filter((m) => m !== before.leader);
+    const during = await cluster.waitForStableLeader({
+      members: others,
+      timeoutMs: 20 * ELECTION_TIMEOUT_MS,
+    });
+    expect(during.term).toBe(before.term + 1);
+    await handle.heal();
+    expect(before.leader.state).toBe('running');
+  });
+
+  it('killing a majority leaves no leader; heal restarts them all (none could be ready alone)', async () => {
+    const handle = await inject(kill('majority'));
+    expect(handle.targets).toHaveLength(2);
+    const survivor = cluster.members.find((m) => !handle.targets.includes(m.name));
+    if (!survivor) throw new Error('no survivor');
+    const write = await cluster
+      .memberClient(survivor, { callTimeoutMs: 2_000 })
+      .put('no-quorum')
+      .value('1')
+      .then(
+        () => 'ok',
+        (e: Error) => e.message,
+      );
+    expect(write).not.toBe('ok');
+    await handle.heal();
+    await cluster.waitForStableLeader({ timeoutMs: 40 * ELECTION_TIMEOUT_MS });
+  });
+
+  it('restart of a follower is over once injected', async () => {
+    const handle = await inject(restart('follower'));
+    const member = cluster.member(handle.targets[0] ?? '');
+    expect(member.state).toBe('running');
+    await handle.heal();
+    expect(handle.record()).toMatchObject({ mechanism: 'docker-stop-start', endedBy: 'heal' });
+  });
+});
