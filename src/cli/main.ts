@@ -4,6 +4,7 @@ import { installExitHandlers, runAllCleanups } from '../host/cleanup.ts';
 import { registerClean } from './commands/clean.ts';
 import { registerDoctor } from './commands/doctor.ts';
 import { registerQuorum } from './commands/quorum.ts';
+import { registerRun } from './commands/run.ts';
 import { registerUpDown } from './commands/up-down.ts';
 
 /** Exit codes: 0 ok / hypothesis held, 1 hypothesis deviated, 2 bad input or the lab failed. */
@@ -15,6 +16,7 @@ const program = new Command()
   .showHelpAfterError()
   .exitOverride();
 
+registerRun(program);
 registerDoctor(program);
 registerUpDown(program);
 registerClean(program);

@@ -34,7 +34,7 @@ export interface ProcessFaultOptions {
 }
 
 const MECHANISMS: Record<ProcessAction, string> = {
-  kill: 'docker-kill-sigkill',
+  kill: 'sigkill', // sent to the host PID (Docker's kill API waits for the teardown)
   stop: 'docker-stop-sigterm',
   pause: 'cgroup-freezer',
   sigstop: 'sigstop-sigcont',

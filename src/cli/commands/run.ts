@@ -1,0 +1,64 @@
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { runExperiment } from '../../experiments/run-experiment.ts';
+import { listExperimentFiles, loadExperiment } from '../../experiments/spec.ts';
+import { writeResults } from '../../report/write-results.ts';
+import { integerIn, positiveInteger } from '../options.ts';
+
+interface RunCommandOptions {
+  readonly members?: number;
+  readonly image?: string;
+  readonly out?: string;
+  readonly seed?: number;
+  readonly json: boolean;
+}
+
+/** `etcd-lab list` and `etcd-lab run`. Exit code 0: hypothesis held; 1: deviated; 2: lab failure or bad input. */
+export function registerRun(program: Command): void {
+  program
+    .command('list')
+    .description('list the experiments shipped in lab/')
+    .action(async () => {
+      for (const [name] of listExperimentFiles()) {
+        const { spec } = await loadExperiment(name);
+        process.stdout.write(`${name.padEnd(24)} ${spec.title}\n`);
+      }
+    });
+
+  program
+    .command('run')
+    .description(
+      'run an experiment (a name from `list`, or a YAML/JSON file) and write its results directory',
+    )
+    .argument('<experiment>', 'experiment name or file')
+    .option('-m, --members <n>', 'override the cluster size (1-7)', integerIn(1, 7))
+    .option('--image <image>', 'etcd image')
+    .option('--out <dir>', 'results directory (default results/<name>-<time>)')
+    .option('--seed <n>', 'seed for the workload and role resolution', positiveInteger)
+    .option('--json', 'print result.json to stdout', false)
+    .action(async (experiment: string, options: RunCommandOptions) => {
+      const { spec } = await loadExperiment(experiment); // validated before anything starts
+      const controller = new AbortController();
+      process.once('SIGINT', () => controller.abort(new Error('interrupted')));
+      const { result, history } = await runExperiment(spec, {
+        ...(options.members === undefined ? {} : { members: options.members }),
+        ...(options.image === undefined ? {} : { image: options.image }),
+        ...(options.seed === undefined ? {} : { seed: options.seed }),
+        signal: controller.signal,
+      });
+      const dir = options.out ?? join('results', `${spec.name}-${result.startedAt.replace(/[:.]/g, '-')}`);
+      const files = await writeResults(dir, result, history);
+      if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      else {
+        for (const check of result.checks) {
+          process.stdout.write(
+            `${check.verdict === 'held' ? '✓' : check.verdict === 'deviated' ? '✗' : '?'} ${check.name}: ${check.observed} (expected ${check.expected})\n`,
+          );
+        }
+        process.stdout.write(
+          `\n${spec.name}: ${result.status}, hypothesis ${result.deviated ? 'DEVIATED' : 'held'}\nresults: ${files.join(', ')}\n`,
+        );
+      }
+      process.exitCode = result.status !== 'completed' ? 2 : result.deviated ? 1 : 0;
+    });
+}
