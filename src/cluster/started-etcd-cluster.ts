@@ -92,6 +92,8 @@ export class StartedEtcdCluster implements AsyncDisposable {
       electionTimeoutMs: this.etcdOptions.electionTimeoutMs ?? 1000,
       preVote: effectivePreVote(this.etcdOptions, version),
       etcdOptions: this.etcdOptions,
+      /** etcd member ID (decimal, as status and the tracker report it) → member name. */
+      memberNames: Object.fromEntries(this.memberList.map((m) => [m.memberId, m.name])),
     };
   }
 

@@ -1,10 +1,15 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import junitModule, { type Builder } from 'junit-report-builder';
 import { effectiveAt, type ExperimentResult } from '../experiments/run-experiment.ts';
 import { saveHistory, type History } from '../history/history.ts';
 import type { OperationsSummary } from '../measure/latency-stats.ts';
+import { writeCharts } from './charts.ts';
 
-/** Writes a run's results directory: result.json (versioned), history.jsonl, report.md. */
+/**
+ * Writes a run's results directory: result.json (versioned), history.jsonl, report.md,
+ * junit.xml (one test case per hypothesis check, for CI systems) and the charts.
+ */
 export async function writeResults(
   dir: string,
   result: ExperimentResult,
@@ -15,11 +20,39 @@ export async function writeResults(
     result: join(dir, 'result.json'),
     history: join(dir, 'history.jsonl'),
     report: join(dir, 'report.md'),
+    junit: join(dir, 'junit.xml'),
   };
   await writeFile(files.result, `${JSON.stringify(result, null, 2)}\n`);
   await saveHistory(files.history, [...history]);
-  await writeFile(files.report, renderReport(result));
-  return Object.values(files);
+  const charts = await writeCharts(dir, result);
+  const svgs = charts.filter((file) => file.endsWith('.svg')).map((file) => basename(file));
+  await writeFile(files.report, renderReport(result, svgs));
+  writeJunit(files.junit, result);
+  return [...Object.values(files), ...charts];
+}
+
+// A CommonJS module whose default export is the builder; TypeScript's NodeNext view of it
+// (a namespace with a `default`) does not match what Node hands an ES module at run time.
+const junit = junitModule as unknown as Builder;
+
+function writeJunit(path: string, result: ExperimentResult): void {
+  const builder = junit.newBuilder();
+  const suite = builder.testSuite().name(`etcd-lab ${result.experiment.name}`).timestamp(result.startedAt);
+  if (result.status !== 'completed') {
+    suite
+      .testCase()
+      .className(result.experiment.name)
+      .name('experiment ran to completion')
+      .failure(result.error ?? result.status);
+  }
+  for (const check of result.checks) {
+    const test = suite.testCase().className(result.experiment.name).name(check.name);
+    const detail = `expected ${check.expected}, observed ${check.observed}`;
+    if (check.verdict === 'deviated') test.failure(detail);
+    else if (check.verdict === 'unknown') test.skipped();
+    else test.standardOutput(detail);
+  }
+  builder.writeTo(path);
 }
 
 const ms = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toFixed(1));
@@ -29,7 +62,7 @@ function latencyRow(name: string, s: OperationsSummary): string {
   return `| ${name} | ${s.outcomes.ok} | ${s.outcomes.fail} | ${s.outcomes.indeterminate} | ${ms(s.throughput)} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.max)} |`;
 }
 
-export function renderReport(result: ExperimentResult): string {
+export function renderReport(result: ExperimentResult, charts: readonly string[] = []): string {
   const e = result.experiment;
   const env = result.environment;
   const verdict =
@@ -78,6 +111,7 @@ export function renderReport(result: ExperimentResult): string {
       '',
     );
   }
+  if (charts.length > 0) lines.push('## Charts', '', ...charts.map((c) => `![${c}](${c})`), '');
   lines.push(
     `Recovery after healing (stable leader, members caught up): ${ms(result.recoveryMs)} ms.`,
     '',

@@ -52,6 +52,23 @@ describe('the leader-loss experiment (shortened)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'etcd-lab-results-'));
     const files = await writeResults(dir, result, history);
     expect(files.every((f) => existsSync(f))).toBe(true);
+    expect(files.map((f) => f.slice(dir.length + 1)).sort()).toEqual([
+      'history.jsonl',
+      'junit.xml',
+      'leader-term.png',
+      'leader-term.svg',
+      'report.md',
+      'result.json',
+      'write-latency.png',
+      'write-latency.svg',
+    ]);
+    const junitXml = readFileSync(join(dir, 'junit.xml'), 'utf8');
+    expect(junitXml).toContain('tests="4"');
+    expect(junitXml).toContain('failures="0"');
+    // A rendered chart, not an empty canvas: it carries the fault band and both series.
+    const svg = readFileSync(join(dir, 'write-latency.svg'), 'utf8');
+    expect(svg).toContain('p99');
+    expect(readFileSync(join(dir, 'leader-term.svg'), 'utf8')).toMatch(/leader m\d/);
     const saved = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as { schemaVersion: number };
     expect(saved.schemaVersion).toBe(1);
     const report = readFileSync(join(dir, 'report.md'), 'utf8');

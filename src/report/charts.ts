@@ -1,0 +1,185 @@
+import { writeFile } from 'node:fs/promises';
+import { Resvg } from '@resvg/resvg-js';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import type { ExperimentResult } from '../experiments/run-experiment.ts';
+
+/** Renders a Vega-Lite spec to SVG (Vega's headless renderer) and to PNG (resvg). */
+export async function renderChart(spec: TopLevelSpec, basePath: string): Promise<string[]> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  const png = new Resvg(svg, { background: 'white', fitTo: { mode: 'zoom', value: 2 } }).render().asPng();
+  await writeFile(`${basePath}.svg`, svg);
+  await writeFile(`${basePath}.png`, png);
+  return [`${basePath}.svg`, `${basePath}.png`];
+}
+
+const seconds = (ms: number, originMs: number) => Math.round(ms - originMs) / 1000;
+
+/** Fault windows as shaded bands, on the same time axis as the data (seconds since the workload started). */
+function faultBands(result: ExperimentResult, originMs: number) {
+  return result.steps.map((s) => ({
+    from: seconds(s.fault.injectedAtMs, originMs),
+    to: seconds(s.fault.healedAtMs ?? s.fault.injectedAtMs + (s.step.for ?? 0), originMs),
+    fault: `${s.step.fault} ${s.fault.targets.join(',')}`,
+  }));
+}
+
+/** Write latency (p50, p99 per 100 ms bucket) and failed/indeterminate writes over time, fault windows shaded. */
+export function latencyChartSpec(result: ExperimentResult): TopLevelSpec | undefined {
+  const timeline = result.writes?.timeline;
+  const origin = timeline?.[0]?.startMs;
+  if (!timeline || origin === undefined) return undefined;
+  const latency = timeline.flatMap((b) => [
+    ...(b.p50 === null ? [] : [{ t: seconds(b.startMs, origin), ms: b.p50, series: 'p50' }]),
+    ...(b.p99 === null ? [] : [{ t: seconds(b.startMs, origin), ms: b.p99, series: 'p99' }]),
+  ]);
+  const errors = timeline.flatMap((b) => [
+    { t: seconds(b.startMs, origin), count: b.failed, series: 'failed' },
+    { t: seconds(b.startMs, origin), count: b.indeterminate, series: 'indeterminate' },
+  ]);
+  const end = seconds((timeline.at(-1)?.startMs ?? origin) + 100, origin);
+  const x = {
+    field: 't',
+    type: 'quantitative' as const,
+    title: 'seconds since the workload started',
+    scale: { domain: [0, end], nice: false },
+  };
+  const bands = {
+    data: { values: faultBands(result, origin) },
+    mark: { type: 'rect' as const, opacity: 0.15, color: '#d62728' },
+    encoding: {
+      x: { field: 'from', type: 'quantitative' as const, scale: { domain: [0, end], nice: false } },
+      x2: { field: 'to' },
+    },
+  };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: `${result.experiment.title}: write latency (fault shaded)`,
+    resolve: { scale: { color: 'independent' } },
+    vconcat: [
+      {
+        width: 720,
+        height: 240,
+        layer: [
+          bands,
+          {
+            data: { values: latency },
+            mark: { type: 'line', interpolate: 'step-after' },
+            encoding: {
+              x,
+              y: {
+                field: 'ms',
+                type: 'quantitative',
+                title: 'write latency (ms)',
+                scale: { type: 'symlog' },
+              },
+              color: { field: 'series', type: 'nominal', title: 'latency' },
+            },
+          },
+        ],
+      },
+      {
+        width: 720,
+        height: 100,
+        layer: [
+          bands,
+          {
+            data: { values: errors },
+            mark: { type: 'bar' },
+            encoding: {
+              x,
+              y: { field: 'count', type: 'quantitative', title: 'errors per 100 ms', stack: true },
+              color: {
+                field: 'series',
+                type: 'nominal',
+                title: 'writes',
+                scale: { range: ['#d62728', '#ff7f0e'] },
+              },
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/**
+ * Whom each member follows over time, one row per member: a bar per stretch of time with
+ * the same leader and term, labelled with the term. Shows who led, who lost contact (no
+ * answer), elections (no leader) and term changes at a glance.
+ */
+export function leaderChartSpec(result: ExperimentResult): TopLevelSpec | undefined {
+  const observations = result.leaderObservations;
+  const origin = result.writes?.timeline[0]?.startMs ?? observations[0]?.atMs;
+  if (origin === undefined || observations.length === 0) return undefined;
+  const endMs = Math.max(...observations.map((o) => o.atMs), origin + result.experiment.workload.durationMs);
+  const names = new Map(Object.entries((result.environment.memberNames ?? {}) as Record<string, string>));
+  const segments: { member: string; from: number; to: number; follows: string; term: string }[] = [];
+  for (const member of [...new Set(observations.map((o) => o.member))].sort()) {
+    const own = observations.filter((o) => o.member === member).sort((p, q) => p.atMs - q.atMs);
+    own.forEach((o, i) => {
+      const follows =
+        o.leaderId === undefined
+          ? 'no answer'
+          : o.leaderId === '0'
+            ? 'no leader'
+            : `leader ${names.get(o.leaderId) ?? o.leaderId}`;
+      segments.push({
+        member,
+        from: seconds(Math.max(o.atMs, origin), origin),
+        to: seconds(own[i + 1]?.atMs ?? endMs, origin),
+        follows,
+        term: o.term === undefined ? '' : `term ${o.term}`,
+      });
+    });
+  }
+  const x = {
+    type: 'quantitative' as const,
+    title: 'seconds since the workload started',
+    scale: { domain: [0, seconds(endMs, origin)], nice: false },
+  };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: `${result.experiment.title}: whom each member follows (fault shaded)`,
+    width: 720,
+    height: { step: 34 },
+    layer: [
+      {
+        data: { values: segments },
+        mark: { type: 'bar', height: { band: 0.7 } },
+        encoding: {
+          x: { field: 'from', ...x },
+          x2: { field: 'to' },
+          y: { field: 'member', type: 'nominal', title: null },
+          color: { field: 'follows', type: 'nominal', title: 'member follows' },
+        },
+      },
+      {
+        data: { values: segments },
+        mark: { type: 'text', align: 'left', dx: 3, color: 'black', fontSize: 10 },
+        encoding: {
+          x: { field: 'from', ...x },
+          y: { field: 'member', type: 'nominal' },
+          text: { field: 'term' },
+        },
+      },
+      {
+        data: { values: faultBands(result, origin) },
+        mark: { type: 'rect', opacity: 0.15, color: '#d62728' },
+        encoding: { x: { field: 'from', ...x }, x2: { field: 'to' } },
+      },
+    ],
+  };
+}
+
+/** Renders every chart that has data; returns the files written. */
+export async function writeCharts(dir: string, result: ExperimentResult): Promise<string[]> {
+  const files: string[] = [];
+  const latency = latencyChartSpec(result);
+  if (latency) files.push(...(await renderChart(latency, `${dir}/write-latency`)));
+  const leader = leaderChartSpec(result);
+  if (leader) files.push(...(await renderChart(leader, `${dir}/leader-term`)));
+  return files;
+}
