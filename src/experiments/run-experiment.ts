@@ -115,7 +115,10 @@ export async function runExperiment(
   try {
     await cluster.waitForStableLeader();
     tracker.start();
+    let onStart: (startedMs: number) => void = () => undefined;
+    const started = new Promise<number>((resolve) => (onStart = resolve));
     const run = runWorkload(cluster, {
+      onStart,
       mode: 'open-loop',
       ratePerSecond: spec.workload.ratePerSecond,
       clients: spec.workload.clients,
@@ -134,9 +137,10 @@ export async function runExperiment(
           `${spec.name}: ${(p.elapsedMs / 1000).toFixed(0)} s, ${p.opsPerSecond.toFixed(0)} ops/s, ok ${p.ok}, failed ${p.fail}, indeterminate ${p.indeterminate}`,
         ),
     });
-    const workloadStart = clock.now();
-    workloadWindow = { fromMs: workloadStart, toMs: workloadStart + spec.workload.durationMs };
-    const method = runMethod(spec, cluster, clock, workloadStart, handles, stepResults, options.signal);
+    // Faults are timed from the moment the workload starts sending (after its warm-up).
+    const method = started.then((workloadStart) =>
+      runMethod(spec, cluster, clock, workloadStart, handles, stepResults, options.signal),
+    );
     const [workload] = await Promise.all([run, method]);
     workloadWindow = { fromMs: workload.startedMs, toMs: workload.endedMs };
     if (workload.aborted) status = 'aborted';

@@ -61,6 +61,11 @@ interface CommonWorkloadOptions {
    * reads, so connection setup is not measured as the first operations' latency. Default true.
    */
   readonly warmUp?: boolean;
+  /**
+   * Called once, after warm-up, just before the first operation is scheduled, with that
+   * time on the run clock: what a fault schedule should be timed from.
+   */
+  readonly onStart?: (startedMs: number) => void;
 }
 
 export interface OpenLoopOptions extends CommonWorkloadOptions {
@@ -174,6 +179,7 @@ export async function runWorkload(target: WorkloadTarget, options: WorkloadOptio
         new OperationGenerator(clientId, space, mix, seed, index),
       );
     });
+    options.onStart?.(clock.now());
     const driven = await driveWorkload(clients, history, realRuntime(clock), {
       pacing,
       ...(options.durationMs === undefined ? {} : { durationMs: options.durationMs }),
