@@ -34,3 +34,10 @@ export { measureLeaseElectionFailover, type LeaseElectionFailover } from './meas
 export { runWorkload } from './workload/run-workload.ts';
 export { History, saveHistory, loadHistory } from './history/history.ts';
 export type { OperationRecord } from './history/operation-record.ts';
+export { summarizeElectionTrials, electionModel } from './measure/election-summary.ts';
+export { measureClientLeaseLoss } from './measure/lease-loss.ts';
+export { measureLeaseCheckpoint } from './measure/lease-checkpoint.ts';
+export { runExperiment, type ExperimentResult } from './experiments/run-experiment.ts';
+export { loadExperiment, validateExperiment, type ExperimentSpec } from './experiments/spec.ts';
+export { writeResults } from './report/write-results.ts';
+export { checkAcknowledgedWrites } from './checks/acknowledged-writes.ts';

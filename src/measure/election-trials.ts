@@ -1,13 +1,24 @@
 import type { Etcd3 } from 'etcd3';
 import type { EtcdMember } from '../cluster/etcd-member.ts';
 import type { StartedEtcdCluster } from '../cluster/started-etcd-cluster.ts';
+import type { HostCapabilities } from '../faults/capabilities.ts';
+import type { FaultHandle } from '../faults/fault.ts';
+import { isolate } from '../faults/network/partition.ts';
 import { sleep, type RunClock } from '../util/clock.ts';
 import { progress } from '../util/log.ts';
 import { raftEvents } from './election-log.ts';
 import { deriveLeaderChange, LeaderTracker } from './leader-tracker.ts';
+import { metricValue } from './metrics.ts';
 
-/** How the leader is taken away in a trial. */
-export type LeaderFault = 'kill' | 'pause' | 'stop';
+/**
+ * How the leader is taken away in a trial: SIGKILL, cgroup freeze, graceful stop (SIGTERM,
+ * the leader hands over first), or network isolation from the other members (the process
+ * keeps running and still answers the lab; it steps down by CheckQuorum after an election
+ * timeout).
+ */
+export type LeaderFault = 'kill' | 'pause' | 'stop' | 'isolate';
+
+export const LEADER_FAULTS: readonly LeaderFault[] = ['kill', 'pause', 'stop', 'isolate'];
 
 /** One leader-loss trial; times are ms on the run clock, `…AfterFaultMs` relative to the fault. */
 export interface ElectionTrial {
@@ -15,14 +26,24 @@ export interface ElectionTrial {
   readonly fault: LeaderFault;
   readonly oldLeader: string;
   readonly previousTerm: number;
-  /** When the lab asked Docker to apply the fault. */
+  /** Members that stayed up and connected: the ones that elect the next leader. */
+  readonly survivors: readonly string[];
+  /** When the lab asked for the fault (Docker call, signal, or iptables rules). */
   readonly faultRequestedAtMs: number;
   /**
-   * The reference for every `…AfterFaultMs`: for kill and pause, when Docker reported the
-   * process dead or frozen (the leader kept working until then); for a graceful stop, the
-   * request, since the leader starts handing over at once.
+   * The reference for every `…AfterFaultMs`: for kill, when the signal was sent; for pause,
+   * when the lab asked Docker to freeze it (the freeze held within `faultSpreadMs`); for a
+   * graceful stop, the request, since the leader starts handing over at once; for isolate,
+   * when the lab started installing the DROP rules (each follower was cut off when its own
+   * rule landed, within `faultSpreadMs` after this).
    */
   readonly faultAtMs: number;
+  /**
+   * How long the fault took to be fully in place after `faultAtMs`: 0 for a signal or a stop,
+   * Docker's pause call for pause, the rule installation for isolate. Times after the fault
+   * may be late by up to this.
+   */
+  readonly faultSpreadMs: number;
   /** From the members' logs: first survivor to start campaigning (pre-vote or vote). */
   readonly firstCampaignAfterFaultMs: number | undefined;
   /** From the members' logs: first survivor to log the new leader. */
@@ -37,6 +58,15 @@ export interface ElectionTrial {
   readonly trackerErrorMs: number | undefined;
   readonly newLeader: string | undefined;
   readonly newTerm: number | undefined;
+  /**
+   * Ground truth from each survivor's /metrics: `etcd_server_leader_changes_seen_total` after
+   * the election minus before the fault. One clean election is exactly 1 per survivor (etcd
+   * counts a change to a non-empty leader; the leaderless gap does not count). Null when the
+   * member's metrics could not be read.
+   */
+  readonly leaderChangesSeen: Readonly<Record<string, number | null>>;
+  /** `etcd_server_has_leader` was 1 on every survivor after the election. */
+  readonly survivorsHaveLeader: boolean;
 }
 
 export interface ElectionTrialOptions {
@@ -49,6 +79,8 @@ export interface ElectionTrialOptions {
   readonly trialTimeoutMs?: number;
   readonly signal?: AbortSignal;
   readonly onTrial?: (trial: ElectionTrial) => void;
+  /** For 'isolate': host capabilities, if already probed (probed once per process otherwise). */
+  readonly caps?: HostCapabilities;
 }
 
 /**
@@ -74,83 +106,116 @@ export async function runElectionTrials(
       // Let a few heartbeats pass so every follower's election timer starts from a fresh heartbeat.
       await sleep(Math.max(50, electionTimeoutMs / 2));
       const survivors = cluster.members.filter((m) => m !== leader && m.isUp);
+      const changesBefore = await leaderChangesSeen(cluster, survivors);
       const probe = new WriteProbe(cluster, survivors, clock, electionTimeoutMs);
 
       const faultRequestedAtMs = clock.now();
       let faultAtMs = faultRequestedAtMs;
-      const startProbe = (atPerformanceMs: number) => {
-        faultAtMs = clock.fromPerformanceNow(atPerformanceMs);
-        probe.start(faultAtMs);
+      let faultSpreadMs = 0;
+      const startProbe = (atRunMs: number, spreadMs = 0) => {
+        faultAtMs = atRunMs;
+        faultSpreadMs = spreadMs;
+        // Only writes sent once the fault is fully in place count: before, the old leader may still commit.
+        probe.start(faultAtMs + spreadMs);
       };
-      if (fault === 'kill') await cluster.kill(leader, { onSignalled: startProbe });
-      else if (fault === 'pause') startProbe((await cluster.pause(leader)).frozenAt);
-      else {
-        // A graceful stop starts handing over at once and returns only when the member has exited.
-        startProbe(performance.now());
-        await cluster.stop(leader);
-      }
+      let isolation: FaultHandle | undefined;
+      try {
+        if (fault === 'kill') {
+          await cluster.kill(leader, { onSignalled: (at) => startProbe(clock.fromPerformanceNow(at)) });
+        } else if (fault === 'pause') {
+          // The freeze takes hold somewhere between the request and Docker's answer (tens of ms
+          // under load, long enough for followers to campaign before the answer): measure from
+          // the request, and record the answer's delay as the uncertainty.
+          const requestedAt = performance.now();
+          const { frozenAt } = await cluster.pause(leader);
+          startProbe(clock.fromPerformanceNow(requestedAt), frozenAt - requestedAt);
+        } else if (fault === 'isolate') {
+          isolation = await isolate(leader.name).inject({
+            cluster,
+            clock,
+            ...(options.caps === undefined ? {} : { caps: options.caps }),
+          });
+          startProbe(isolation.injectedAtMs, isolation.injectionLatencyMs);
+        } else {
+          // A graceful stop starts handing over at once and returns only when the member has exited.
+          startProbe(clock.now());
+          await cluster.stop(leader);
+        }
 
-      const deadline = faultAtMs + trialTimeoutMs;
-      let change = deriveLeaderChange(tracker.observations, {
-        sinceMs: faultAtMs,
-        previousLeaderId: leader.memberId,
-        previousTerm: term,
-        clusterSize: cluster.members.length,
-      });
-      while (
-        (change.majorityAgreesAtMs === undefined || probe.firstOkAtMs === undefined) &&
-        clock.now() < deadline
-      ) {
-        await sleep(10);
-        change = deriveLeaderChange(tracker.observations, {
-          sinceMs: faultAtMs,
-          previousLeaderId: leader.memberId,
+        const deadline = faultAtMs + trialTimeoutMs;
+        const changeSince = () =>
+          deriveLeaderChange(tracker.observations, {
+            sinceMs: faultAtMs,
+            previousLeaderId: leader.memberId,
+            previousTerm: term,
+            clusterSize: cluster.members.length,
+          });
+        let change = changeSince();
+        while (
+          (change.majorityAgreesAtMs === undefined || probe.firstOkAtMs === undefined) &&
+          clock.now() < deadline
+        ) {
+          await sleep(10);
+          change = changeSince();
+        }
+        await probe.stop();
+        const after = await settledLeaderMetrics(cluster, survivors, 2 * electionTimeoutMs + 1_000);
+
+        const events = (
+          await Promise.all(survivors.map(async (m) => raftEvents(m.name, await cluster.logEntries(m))))
+        )
+          .flat()
+          .map((e) => ({ ...e, atMs: clock.fromWall(e.tsMs) }))
+          // etcd logs whole milliseconds: allow 1 ms of rounding before the fault.
+          .filter((e) => e.atMs >= faultAtMs - 1 && e.term > term);
+        const firstCampaign = min(
+          events
+            .filter((e) => ['pre-candidate', 'candidate', 'campaign'].includes(e.kind))
+            .map((e) => e.atMs),
+        );
+        const logElected = min(
+          events.filter((e) => e.kind === 'elected' || e.kind === 'leader').map((e) => e.atMs),
+        );
+        const relative = (t: number | undefined) => (t === undefined ? undefined : t - faultAtMs);
+        const result: ElectionTrial = {
+          trial,
+          fault,
+          oldLeader: leader.name,
           previousTerm: term,
-          clusterSize: cluster.members.length,
-        });
+          survivors: survivors.map((m) => m.name),
+          faultRequestedAtMs,
+          faultAtMs,
+          faultSpreadMs,
+          firstCampaignAfterFaultMs: relative(firstCampaign),
+          logElectedAfterFaultMs: relative(logElected),
+          trackerNewLeaderAfterFaultMs: relative(change.newLeaderAtMs),
+          majorityAgreesAfterFaultMs: relative(change.majorityAgreesAtMs),
+          firstWriteOkAfterFaultMs: relative(probe.firstOkAtMs),
+          trackerErrorMs:
+            change.newLeaderAtMs !== undefined && logElected !== undefined
+              ? change.newLeaderAtMs - logElected
+              : undefined,
+          newLeader:
+            change.newLeaderId === undefined ? undefined : cluster.memberById(change.newLeaderId)?.name,
+          newTerm: change.newTerm,
+          leaderChangesSeen: Object.fromEntries(
+            survivors.map((m) => {
+              const before = changesBefore.get(m.name);
+              const now = after.changes.get(m.name);
+              return [m.name, before === undefined || now === undefined ? null : now - before];
+            }),
+          ),
+          survivorsHaveLeader: after.allHaveLeader,
+        };
+        results.push(result);
+        options.onTrial?.(result);
+        progress(
+          `trial ${trial}/${trials}: ${fault} ${leader.name} → ${result.newLeader ?? '?'} elected after ${result.majorityAgreesAfterFaultMs?.toFixed(0) ?? '?'} ms`,
+        );
+      } finally {
+        await probe.stop();
+        await bringBack(cluster, leader, fault, isolation);
       }
-      await probe.stop();
-
-      const events = (
-        await Promise.all(survivors.map(async (m) => raftEvents(m.name, await cluster.logEntries(m))))
-      )
-        .flat()
-        .map((e) => ({ ...e, atMs: clock.fromWall(e.tsMs) }))
-        // etcd logs whole milliseconds: allow 1 ms of rounding before the fault.
-        .filter((e) => e.atMs >= faultAtMs - 1 && e.term > term);
-      const firstCampaign = min(
-        events.filter((e) => ['pre-candidate', 'candidate', 'campaign'].includes(e.kind)).map((e) => e.atMs),
-      );
-      const logElected = min(
-        events.filter((e) => e.kind === 'elected' || e.kind === 'leader').map((e) => e.atMs),
-      );
-      const relative = (t: number | undefined) => (t === undefined ? undefined : t - faultAtMs);
-      const result: ElectionTrial = {
-        trial,
-        fault,
-        oldLeader: leader.name,
-        previousTerm: term,
-        faultRequestedAtMs,
-        faultAtMs,
-        firstCampaignAfterFaultMs: relative(firstCampaign),
-        logElectedAfterFaultMs: relative(logElected),
-        trackerNewLeaderAfterFaultMs: relative(change.newLeaderAtMs),
-        majorityAgreesAfterFaultMs: relative(change.majorityAgreesAtMs),
-        firstWriteOkAfterFaultMs: relative(probe.firstOkAtMs),
-        trackerErrorMs:
-          change.newLeaderAtMs !== undefined && logElected !== undefined
-            ? change.newLeaderAtMs - logElected
-            : undefined,
-        newLeader:
-          change.newLeaderId === undefined ? undefined : cluster.memberById(change.newLeaderId)?.name,
-        newTerm: change.newTerm,
-      };
-      results.push(result);
-      options.onTrial?.(result);
-      progress(
-        `trial ${trial}/${trials}: ${fault} ${leader.name} → ${result.newLeader ?? '?'} elected after ${result.majorityAgreesAfterFaultMs?.toFixed(0) ?? '?'} ms`,
-      );
-      await bringBack(cluster, leader, fault);
     }
   } finally {
     await tracker.stop();
@@ -158,9 +223,61 @@ export async function runElectionTrials(
   return results;
 }
 
-async function bringBack(cluster: StartedEtcdCluster, member: EtcdMember, fault: LeaderFault): Promise<void> {
-  if (fault === 'pause') await cluster.unpause(member);
-  else await cluster.start(member);
+async function bringBack(
+  cluster: StartedEtcdCluster,
+  member: EtcdMember,
+  fault: LeaderFault,
+  isolation: FaultHandle | undefined,
+): Promise<void> {
+  if (fault === 'isolate') await isolation?.heal();
+  else if (member.state === 'paused') await cluster.unpause(member);
+  else if (member.state === 'stopped') await cluster.start(member);
+}
+
+const LEADER_CHANGES = 'etcd_server_leader_changes_seen_total';
+const HAS_LEADER = 'etcd_server_has_leader';
+
+/** Each member's leader-change counter; members whose metrics cannot be read are left out. */
+async function leaderChangesSeen(
+  cluster: StartedEtcdCluster,
+  members: readonly EtcdMember[],
+): Promise<Map<string, number>> {
+  const read = await Promise.all(
+    members.map(async (m) => {
+      try {
+        const value = metricValue(await cluster.metrics(m), LEADER_CHANGES);
+        return Number.isNaN(value) ? undefined : ([m.name, value] as const);
+      } catch {
+        return undefined;
+      }
+    }),
+  );
+  return new Map(read.filter((entry) => entry !== undefined));
+}
+
+/**
+ * Reads the leader metrics once every member reports a leader (or at the deadline): in a
+ * larger cluster the majority the trial waited for need not include every survivor yet.
+ */
+async function settledLeaderMetrics(
+  cluster: StartedEtcdCluster,
+  members: readonly EtcdMember[],
+  timeoutMs: number,
+): Promise<{ changes: Map<string, number>; allHaveLeader: boolean }> {
+  const deadlineMs = performance.now() + timeoutMs;
+  for (;;) {
+    const texts = await Promise.all(members.map((m) => cluster.metrics(m).catch(() => '')));
+    const allHaveLeader = texts.every((text) => metricValue(text, HAS_LEADER) === 1);
+    if (allHaveLeader || performance.now() > deadlineMs) {
+      const changes = new Map<string, number>();
+      members.forEach((m, i) => {
+        const value = metricValue(texts[i] ?? '', LEADER_CHANGES);
+        if (!Number.isNaN(value)) changes.set(m.name, value);
+      });
+      return { changes, allHaveLeader };
+    }
+    await sleep(20);
+  }
 }
 
 const min = (values: readonly number[]): number | undefined =>
@@ -192,7 +309,8 @@ class WriteProbe {
     this.clients = survivors.map((m) => cluster.memberClient(m, { callTimeoutMs }));
   }
 
-  start(faultAtMs: number): void {
+  /** Starts sending; only writes sent at or after `countFromMs` can be the first ok one. */
+  start(countFromMs: number): void {
     this.loop = (async () => {
       let i = 0;
       while (!this.stopped && this.firstOkAtMs === undefined) {
@@ -207,7 +325,7 @@ class WriteProbe {
               () => {
                 const returnedAt = this.clock.now();
                 if (
-                  sentAt >= faultAtMs &&
+                  sentAt >= countFromMs &&
                   (this.firstOkAtMs === undefined || returnedAt < this.firstOkAtMs)
                 ) {
                   this.firstOkAtMs = returnedAt;
@@ -223,7 +341,9 @@ class WriteProbe {
     })();
   }
 
+  /** Idempotent. */
   async stop(): Promise<void> {
+    if (this.stopped) return;
     this.stopped = true;
     await this.loop;
     await Promise.all(this.inFlight);

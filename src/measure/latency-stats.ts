@@ -171,6 +171,23 @@ export function summarizeLatencies(samplesMs: readonly number[]): LatencySummary
   };
 }
 
+/**
+ * Values at arbitrary percentiles (0–100) of non-negative samples, from the same HDR histogram
+ * as {@link summarizeLatencies} (so within ~0.1% of exact); null for each when there are none.
+ */
+export function latencyPercentiles(
+  samplesMs: readonly number[],
+  percentiles: readonly number[],
+): (number | null)[] {
+  if (samplesMs.length === 0) return percentiles.map(() => null);
+  const histogram = newHistogram();
+  for (const sample of samplesMs) {
+    assertFiniteNonNegative(sample, 'latency sample');
+    histogram.recordValue(Math.round(sample * US_PER_MS));
+  }
+  return percentiles.map((p) => histogram.getValueAtPercentile(p) / US_PER_MS);
+}
+
 function latencyMs(op: TimedOutcome): number {
   return op.endMs - op.startMs;
 }

@@ -1,0 +1,74 @@
+// Election time after the leader is lost (SIGKILL, cgroup freeze, network isolation) on a
+// 3-member cluster at heartbeat/election timeout 10/100 ms and 100/1000 ms, next to Raft's
+// model; then election trials per minute reusing one cluster vs a fresh cluster per trial.
+// Usage: npm run bench -- elections [trials at 10/100] [trials at 100/1000] [fresh-cluster trials]
+import { EtcdCluster } from '../src/cluster/etcd-cluster.ts';
+import { probeHostCapabilities } from '../src/faults/capabilities.ts';
+import { prepareHost } from '../src/host/prepare-host.ts';
+import { summarizeElectionTrials, type Distribution } from '../src/measure/election-summary.ts';
+import { runElectionTrials, type LeaderFault } from '../src/measure/election-trials.ts';
+import { RunClock } from '../src/util/clock.ts';
+
+const fastTrials = Number(process.argv[2] ?? 10);
+const slowTrials = Number(process.argv[3] ?? Math.ceil(fastTrials / 2));
+const freshTrials = Number(process.argv[4] ?? 3);
+const FAULTS: readonly LeaderFault[] = ['kill', 'pause', 'isolate'];
+const TIMINGS = [
+  { heartbeatMs: 10, electionTimeoutMs: 100, trials: fastTrials },
+  { heartbeatMs: 100, electionTimeoutMs: 1_000, trials: slowTrials },
+] as const;
+
+await prepareHost(); // image build / pull is a one-time cost, not part of any figure
+const caps = await probeHostCapabilities();
+const clock = new RunClock();
+
+const ms = (v: number | null) => (v === null ? '?' : v.toFixed(0));
+const dist = (d: Distribution) => `${ms(d.min)}/${ms(d.median)}/${ms(d.p95)}/${ms(d.max)}`;
+const pct = (v: number | null) => (v === null ? '?' : `${(100 * v).toFixed(0)}%`);
+
+console.log('times in ms after the fault, as min/median/p95/max');
+let reusePerMinute: number | undefined;
+for (const timing of TIMINGS) {
+  const { heartbeatMs, electionTimeoutMs, trials } = timing;
+  const startedAt = performance.now();
+  await using cluster = await new EtcdCluster()
+    .withMembers(3)
+    .withEtcdOptions({ heartbeatMs, electionTimeoutMs })
+    .start();
+  const startMs = performance.now() - startedAt;
+  for (const fault of FAULTS) {
+    const began = performance.now();
+    const results = await runElectionTrials(cluster, { trials, fault, clock, caps, trackerIntervalMs: 10 });
+    const elapsedMs = performance.now() - began;
+    const s = summarizeElectionTrials(results, { electionTimeoutMs, heartbeatMs });
+    const perMinute = results.length / (elapsedMs / 60_000);
+    if (fault === 'kill' && heartbeatMs === 10) reusePerMinute = perMinute;
+    console.log(
+      [
+        `${fault.padEnd(7)} HB/ET ${heartbeatMs}/${electionTimeoutMs}, ${results.length} trials:`,
+        `  campaign ${dist(s.firstCampaign)} | elected (logs) ${dist(s.logElected)} | majority ${dist(s.majorityAgrees)} | first write ${dist(s.firstWriteOk)}`,
+        `  tracker detection ${dist(s.trackerDetection)} | tracker − logs ${dist(s.trackerError)} | fault spread ${dist(s.faultSpread)}`,
+        `  model: window [${s.model.windowMs[0]}, ${s.model.windowMs[1]}), first-timer median ${ms(s.model.firstTimeoutMedianMs)} (from the fault ${ms(s.model.medianAfterFaultMs)}), mean ${ms(s.model.firstTimeoutMeanMs)} for k=${s.model.survivors}` +
+          ` | campaign inside ${pct(s.campaignInsideWindow)}, elected inside ${pct(s.electedInsideWindow)}`,
+        `  /metrics: ${s.cleanElections}/${s.trials} clean (each survivor saw 1 leader change), ${s.survivorsHaveLeader}/${s.trials} with has_leader=1 on all survivors`,
+        `  ${perMinute.toFixed(1)} trials/min on one cluster (its start, ${(startMs / 1_000).toFixed(1)} s, not counted)`,
+      ].join('\n'),
+    );
+  }
+}
+
+// A fresh cluster per trial: start, one kill trial, dispose — what reuse saves.
+const freshBegan = performance.now();
+for (let i = 0; i < freshTrials; i++) {
+  await using cluster = await new EtcdCluster()
+    .withMembers(3)
+    .withEtcdOptions({ heartbeatMs: 10, electionTimeoutMs: 100 })
+    .start();
+  await runElectionTrials(cluster, { trials: 1, fault: 'kill', clock, trackerIntervalMs: 10 });
+}
+const freshPerMinute = freshTrials / ((performance.now() - freshBegan) / 60_000);
+console.log(
+  `trials per minute (kill, HB/ET 10/100): reusing one cluster ${reusePerMinute?.toFixed(1) ?? '?'}, ` +
+    `fresh cluster per trial ${freshPerMinute.toFixed(1)} (${freshTrials} trials, start and dispose included); ` +
+    `reuse is ${reusePerMinute === undefined ? '?' : (reusePerMinute / freshPerMinute).toFixed(1)}× faster`,
+);
