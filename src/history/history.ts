@@ -59,6 +59,8 @@ const recordSchema: z.ZodType<OperationRecord> = z.object({
   endMs: z.number(),
   outcome: z.enum(['ok', 'fail', 'indeterminate']),
   sentMs: z.number().exactOptional(),
+  operation: count.exactOptional(),
+  attempt: count.exactOptional(),
   key: z.string().exactOptional(),
   value: z.string().exactOptional(),
   consistency: z.enum(['linearizable', 'serializable']).exactOptional(),

@@ -58,6 +58,13 @@ export interface OperationRecord extends TimedOutcome {
   readonly outcome: Outcome;
   /** When the request was handed to the etcd client, if later than `startMs`. */
   readonly sentMs?: number;
+  /**
+   * Retrying clients only: the client's logical operation this call was an attempt at, and
+   * the attempt's number (1 = first). Each attempt is its own record; `clientOperations`
+   * folds them into what the caller saw.
+   */
+  readonly operation?: number;
+  readonly attempt?: number;
 
   // Request.
   readonly key?: string;

@@ -22,6 +22,9 @@ export interface CallTiming {
    * becomes the record's `startMs`, so a late send counts as latency.
    */
   readonly intendedMs?: number;
+  /** Retrying clients: which logical operation of this client the call is an attempt at, and which attempt (1…). */
+  readonly operation?: number;
+  readonly attempt?: number;
 }
 
 export interface RecorderContext {
@@ -83,7 +86,13 @@ export async function recordOperation(
   const id = context.history.nextId();
   const sentMs = context.clock.now();
   const startMs = timing.intendedMs ?? sentMs;
-  const head = { id, clientId: context.clientId, kind: request.kind, startMs };
+  const head = {
+    id,
+    clientId: context.clientId,
+    kind: request.kind,
+    startMs,
+    ...(timing.attempt === undefined ? {} : { operation: timing.operation ?? id, attempt: timing.attempt }),
+  };
   const sent = sentMs > startMs ? { sentMs } : {};
   let record: OperationRecord;
   try {

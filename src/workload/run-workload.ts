@@ -8,6 +8,7 @@ import { RecordingClient } from '../history/recording-client.ts';
 import { RunClock, sleep } from '../util/clock.ts';
 import { driveWorkload, type Pacing, type WorkloadProgress, type WorkloadRuntime } from './driver.ts';
 import { DEFAULT_MIX, OperationGenerator, validateMix, type OperationMix } from './operation-generator.ts';
+import type { RetryOptions } from './retry-policy.ts';
 import { WorkloadClient } from './workload-client.ts';
 
 /** What the workload needs from a cluster: clients to all members or to one. */
@@ -27,6 +28,14 @@ interface CommonWorkloadOptions {
    * process), like etcd's benchmark with `--conns=1`.
    */
   readonly connectTo?: ConnectTo;
+  /**
+   * Clients retry failed calls on the next member (see RetryOptions); each attempt is its own
+   * record. A retrying client holds a connection to every member and starts at member
+   * i mod n ('cluster' and 'spread'), or at the given member.
+   */
+  readonly retry?: RetryOptions;
+  /** Client ids are `${clientIdPrefix}${index}`; another workload in the same history needs its own. Default 'c'. */
+  readonly clientIdPrefix?: string;
   /** Stop scheduling after this long. At least one of durationMs and operations is needed. */
   readonly durationMs?: number;
   /** Stop after this many operations, all clients together. */
@@ -164,19 +173,29 @@ export async function runWorkload(target: WorkloadTarget, options: WorkloadOptio
   const history = options.history ?? new History();
   const firstRecord = history.length;
 
-  const etcdClients = Array.from({ length: clientCount }, (_, index) =>
-    connect(target, connectTo, index, clientOptions),
+  const retry = options.retry;
+  if (retry !== undefined) positiveInteger(retry.attempts, 'retry.attempts');
+  const connections = Array.from({ length: clientCount }, (_, index) =>
+    retry === undefined
+      ? [connect(target, connectTo, index, clientOptions)]
+      : connectInRetryOrder(target, connectTo, index, clientOptions),
   );
+  const etcdClients = connections.flat();
   try {
     if (options.warmUp ?? true) {
-      const members = connectTo === 'cluster' ? target.members.length : 1;
+      const members = connectTo === 'cluster' && retry === undefined ? target.members.length : 1;
       await Promise.all(etcdClients.map((etcd) => warmUp(etcd, space.keyPrefix, members)));
     }
-    const clients = etcdClients.map((etcd, index) => {
-      const clientId = `c${index}`;
+    const prefix = options.clientIdPrefix ?? 'c';
+    const clients = connections.map((etcds, index) => {
+      const clientId = `${prefix}${index}`;
+      const recorders = etcds.map((etcd) => new RecordingClient(etcd, { clientId, clock, history }));
+      const [first, ...rest] = recorders;
+      if (first === undefined) throw new BadInputError('the cluster has no members to connect to');
       return new WorkloadClient(
-        new RecordingClient(etcd, { clientId, clock, history }),
+        [first, ...rest],
         new OperationGenerator(clientId, space, mix, seed, index),
+        retry,
       );
     });
     options.onStart?.(clock.now());
@@ -233,6 +252,25 @@ function connect(target: WorkloadTarget, connectTo: ConnectTo, index: number, op
     return target.memberClient(member, options);
   }
   return target.memberClient(connectTo.member, options);
+}
+
+/** A retrying client's connections, one per member, starting where a plain client would connect. */
+function connectInRetryOrder(
+  target: WorkloadTarget,
+  connectTo: ConnectTo,
+  index: number,
+  options: ClientOptions,
+): Etcd3[] {
+  const members = target.members;
+  if (members.length === 0) throw new BadInputError('the cluster has no members to connect to');
+  const preferred =
+    typeof connectTo === 'object'
+      ? members.findIndex((m) => m === connectTo.member || m.name === connectTo.member)
+      : index % members.length;
+  if (preferred < 0) throw new BadInputError('connectTo names a member the cluster does not have');
+  return members.map((_, offset) =>
+    target.memberClient(members[(preferred + offset) % members.length] ?? members[0]!, options),
+  );
 }
 
 const WARM_UP_MS = 2_000;

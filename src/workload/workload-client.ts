@@ -2,6 +2,7 @@ import type { OperationRecord, OperationRequest } from '../history/operation-rec
 import type { CallTiming, RecordingClient } from '../history/recording-client.ts';
 import type { DriverClient } from './driver.ts';
 import type { OperationGenerator, PlannedOperation } from './operation-generator.ts';
+import { withRetries, type RetryOptions } from './retry-policy.ts';
 
 const LEASES_KEPT = 16;
 
@@ -14,18 +15,21 @@ interface KnownRevision {
 /**
  * A workload client: its own operation sequence, a recording etcd client, and what it has
  * learned from responses — each key's latest mod revision (for compare-and-set) and its
- * granted leases (for keep-alives).
+ * granted leases (for keep-alives). A retrying client has one recorder per member, in the
+ * order it tries them: attempt n goes to recorder (n − 1) mod count.
  */
 export class WorkloadClient implements DriverClient {
   readonly clientId: string;
   private readonly revisions = new Map<string, KnownRevision>();
   private readonly leases: string[] = [];
+  private operations = 0;
 
   constructor(
-    private readonly recorder: RecordingClient,
+    private readonly recorders: readonly [RecordingClient, ...RecordingClient[]],
     private readonly generator: OperationGenerator,
+    private readonly retry?: RetryOptions,
   ) {
-    this.clientId = recorder.clientId;
+    this.clientId = recorders[0].clientId;
   }
 
   next(): PlannedOperation {
@@ -33,9 +37,28 @@ export class WorkloadClient implements DriverClient {
   }
 
   async execute(operation: PlannedOperation, timing: CallTiming): Promise<OperationRecord> {
-    const record = await this.recorder.perform(this.resolve(operation), timing);
+    const request = this.resolve(operation);
+    const record =
+      this.retry === undefined
+        ? await this.recorders[0].perform(request, timing)
+        : await this.performWithRetries(request, timing, this.retry);
     this.learn(record);
     return record;
+  }
+
+  private performWithRetries(
+    request: OperationRequest,
+    timing: CallTiming,
+    retry: RetryOptions,
+  ): Promise<OperationRecord> {
+    const operation = ++this.operations;
+    return withRetries(retry, (attempt) => {
+      const recorder = this.recorders[(attempt - 1) % this.recorders.length] ?? this.recorders[0];
+      // Only the first attempt was scheduled; later ones start when they are sent.
+      const intended =
+        attempt === 1 && timing.intendedMs !== undefined ? { intendedMs: timing.intendedMs } : {};
+      return recorder.perform(request, { ...intended, operation, attempt });
+    });
   }
 
   private resolve(operation: PlannedOperation): OperationRequest {

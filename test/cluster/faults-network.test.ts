@@ -7,6 +7,7 @@ import type { StartedEtcdCluster } from '../../src/cluster/started-etcd-cluster.
 import { probeHostCapabilities, type HostCapabilities } from '../../src/faults/capabilities.ts';
 import type { Fault, FaultContext, FaultHandle } from '../../src/faults/fault.ts';
 import { BandwidthFault } from '../../src/faults/network/bandwidth.ts';
+import { ClientDelayFault } from '../../src/faults/network/client-delay.ts';
 import { DelayFault } from '../../src/faults/network/delay.ts';
 import { LossFault } from '../../src/faults/network/loss.ts';
 import { connectRtts } from '../../src/faults/network/netns-rtt.ts';
@@ -209,6 +210,44 @@ describe('network faults on a 3-member cluster', () => {
     await heal(handle);
     expect(median(onLink)).toBeGreaterThanOrEqual(90);
     expect(median(offLink)).toBeLessThan(20);
+  });
+
+  it('delays client requests to the target by the configured 150 ms and leaves peer traffic alone', async () => {
+    const DELAY_MS = 150;
+    const [, target, other] = await twoMembers();
+    const reads = async (count: number): Promise<number[]> => {
+      const client = cluster.memberClient(target, { callTimeoutMs: 5_000 });
+      try {
+        await client.get('warm').serializable(true).string();
+        const latencies: number[] = [];
+        for (let i = 0; i < count; i++) {
+          const start = performance.now();
+          await client.get('absent').serializable(true).string();
+          latencies.push(performance.now() - start);
+        }
+        return latencies;
+      } finally {
+        client.close();
+      }
+    };
+    const baseline = await reads(15);
+    const handle = await inject(new ClientDelayFault({ target: target.name, delayMs: DELAY_MS }));
+    expect(handle.targets).toEqual([target.name]);
+    const [delayed, peerRtts] = [await reads(15), await rtts(other, target, 10)];
+    await heal(handle);
+    const restored = await reads(15);
+    figure('client delay 150 ms', {
+      mechanism: handle.mechanism,
+      baselineMedianMs: round(median(baseline)),
+      delayedMedianMs: round(median(delayed)),
+      restoredMedianMs: round(median(restored)),
+      peerRttMedianMs: round(median(peerRtts)),
+    });
+    // Requests wait at the member's ingress; responses are not held: one delay per call.
+    expect(Math.min(...delayed)).toBeGreaterThanOrEqual(DELAY_MS - 5);
+    expect(median(delayed) - median(baseline)).toBeLessThan(DELAY_MS + 60);
+    expect(median(peerRtts)).toBeLessThan(20);
+    expect(median(restored)).toBeLessThan(median(baseline) + 20);
   });
 
   it('30 % loss on the leader’s egress makes writes slower and retransmissions climb; healing restores', async () => {

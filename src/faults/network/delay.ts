@@ -130,9 +130,27 @@ async function ingressDelay(
   links: readonly Link[],
   options: DelayOptions,
 ): Promise<void> {
-  const helpers: { member: string; pid: number; queue: number; from: string[] }[] = [];
+  const matches = [...byReceiver(links)].map(
+    ([receiver, senders]) => [receiver, senders.map((sender) => fromMember(ctx, sender))] as const,
+  );
+  await delayAtReceivers(ctx, undo, details, id, matches, options);
+}
+
+/**
+ * Starts one nfq-delay helper in each receiver's namespace and queues to it the packets
+ * arriving on PREROUTING that match any of that receiver's iptables matches.
+ */
+export async function delayAtReceivers(
+  ctx: FaultContext,
+  undo: UndoStack,
+  details: Record<string, unknown>,
+  id: string,
+  matchesByReceiver: readonly (readonly [receiver: string, matches: readonly string[][]])[],
+  options: Pick<DelayOptions, 'delayMs' | 'jitterMs' | 'seed'>,
+): Promise<void> {
+  const helpers: { member: string; pid: number; queue: number; matches: string[] }[] = [];
   details.helpers = helpers;
-  await allSettledOrThrow([...byReceiver(links)], async ([receiver, senders], index) => {
+  await allSettledOrThrow(matchesByReceiver, async ([receiver, matches], index) => {
     const { pid } = runningNamespace(ctx, receiver);
     const queue = allocateQueue();
     const helper = await startDelayHelper({
@@ -148,16 +166,16 @@ async function ingressDelay(
     undo.push(`stop nfq-delay ${helper.pid} in ${receiver}`, async () => {
       await helper.stop();
     });
-    helpers.push({ member: receiver, pid: helper.pid, queue, from: senders });
+    helpers.push({ member: receiver, pid: helper.pid, queue, matches: matches.map((m) => m.join(' ')) });
     await installRules(
       ctx,
       undo,
       receiver,
       id,
-      senders.map((sender) => ({
+      matches.map((match) => ({
         table: 'mangle',
         chain: 'PREROUTING',
-        match: fromMember(ctx, sender),
+        match,
         jump: ['-j', 'NFQUEUE', '--queue-num', String(queue), '--queue-bypass'],
       })),
     );
