@@ -14,11 +14,13 @@ const record = (fields: Partial<OperationRecord> & Pick<OperationRecord, 'id'>):
 describe('withRetries', () => {
   it('tries again after a retriable failure and returns the first success', async () => {
     const seen: number[] = [];
-    const result = await withRetries({ attempts: 3, backoffMs: 1 }, async (attempt) => {
+    const result = await withRetries({ attempts: 3, backoffMs: 1 }, (attempt) => {
       seen.push(attempt);
-      return attempt < 2
-        ? record({ id: attempt, outcome: 'fail', errorClass: 'unreachable' })
-        : record({ id: attempt, outcome: 'ok' });
+      return Promise.resolve(
+        attempt < 2
+          ? record({ id: attempt, outcome: 'fail', errorClass: 'unreachable' })
+          : record({ id: attempt, outcome: 'ok' }),
+      );
     });
     expect(seen).toEqual([1, 2]);
     expect(result.id).toBe(2);
@@ -26,9 +28,9 @@ describe('withRetries', () => {
 
   it('gives up after the attempts and returns the last failure', async () => {
     const seen: number[] = [];
-    const result = await withRetries({ attempts: 3, backoffMs: 1 }, async (attempt) => {
+    const result = await withRetries({ attempts: 3, backoffMs: 1 }, (attempt) => {
       seen.push(attempt);
-      return record({ id: attempt, outcome: 'indeterminate', errorClass: 'timeout' });
+      return Promise.resolve(record({ id: attempt, outcome: 'indeterminate', errorClass: 'timeout' }));
     });
     expect(seen).toEqual([1, 2, 3]);
     expect(result).toMatchObject({ id: 3, errorClass: 'timeout' });
@@ -36,9 +38,9 @@ describe('withRetries', () => {
 
   it('does not retry what would fail anywhere', async () => {
     let calls = 0;
-    const result = await withRetries({ attempts: 5, backoffMs: 1 }, async () => {
+    const result = await withRetries({ attempts: 5, backoffMs: 1 }, () => {
       calls += 1;
-      return record({ id: calls, outcome: 'fail', errorClass: 'no-space' });
+      return Promise.resolve(record({ id: calls, outcome: 'fail', errorClass: 'no-space' }));
     });
     expect(calls).toBe(1);
     expect(result.errorClass).toBe('no-space');
@@ -49,9 +51,9 @@ describe('withRetries', () => {
 
   it('backs off exponentially between attempts', async () => {
     const sentAt: number[] = [];
-    await withRetries({ attempts: 3, backoffMs: 40 }, async (attempt) => {
+    await withRetries({ attempts: 3, backoffMs: 40 }, (attempt) => {
       sentAt.push(performance.now());
-      return record({ id: attempt, outcome: 'fail', errorClass: 'unavailable' });
+      return Promise.resolve(record({ id: attempt, outcome: 'fail', errorClass: 'unavailable' }));
     });
     const [a = 0, b = 0, c = 0] = sentAt;
     expect(b - a).toBeGreaterThanOrEqual(39);
