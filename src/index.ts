@@ -41,3 +41,14 @@ export { runExperiment, type ExperimentResult } from './experiments/run-experime
 export { loadExperiment, validateExperiment, type ExperimentSpec } from './experiments/spec.ts';
 export { writeResults } from './report/write-results.ts';
 export { checkAcknowledgedWrites } from './checks/acknowledged-writes.ts';
+export {
+  loadSweep,
+  validateSweep,
+  planCells,
+  listSweepFiles,
+  type SweepSpec,
+  type SweepCell,
+} from './sweep/spec.ts';
+export { runSweep, type SweepRunOptions } from './sweep/run-sweep.ts';
+export type { CellResult } from './sweep/run-cell.ts';
+export type { SweepResult } from './sweep/report.ts';

@@ -5,6 +5,7 @@ import { registerClean } from './commands/clean.ts';
 import { registerDoctor } from './commands/doctor.ts';
 import { registerQuorum } from './commands/quorum.ts';
 import { registerRun } from './commands/run.ts';
+import { registerSweep } from './commands/sweep.ts';
 import { registerUpDown } from './commands/up-down.ts';
 
 /** Exit codes: 0 ok / hypothesis held, 1 hypothesis deviated, 2 bad input or the lab failed. */
@@ -21,6 +22,7 @@ registerDoctor(program);
 registerUpDown(program);
 registerClean(program);
 registerQuorum(program);
+registerSweep(program);
 
 installExitHandlers({ uncaught: true });
 

@@ -1,0 +1,89 @@
+import type { CellResult } from './run-cell.ts';
+import { expectationApplies, type SweepCell, type SweepExpectation, type ValueRange } from './spec.ts';
+
+export type Verdict = 'held' | 'deviated' | 'unknown';
+
+/** One check of one expectation on one cell. */
+export interface SweepVerdict {
+  readonly expectation: string;
+  readonly cellId: string;
+  readonly label: string;
+  readonly check: string;
+  readonly expected: string;
+  readonly observed: string;
+  readonly verdict: Verdict;
+}
+
+/**
+ * Checks every expectation against the cells its `where` selects (pure). A per-trial check
+ * (term jump, leader changes on heal) holds only when every trial is inside the range; a
+ * missing measurement is 'unknown', never 'held'.
+ */
+export function evaluateExpectations(
+  expectations: readonly SweepExpectation[],
+  cells: readonly { readonly cell: SweepCell; readonly result: CellResult }[],
+): SweepVerdict[] {
+  const verdicts: SweepVerdict[] = [];
+  for (const expectation of expectations) {
+    for (const { cell, result } of cells) {
+      if (!expectationApplies(expectation, cell)) continue;
+      const add = (check: string, range: ValueRange, values: readonly (number | null)[]) =>
+        verdicts.push({
+          expectation: expectation.name,
+          cellId: cell.cellId,
+          label: cell.label,
+          check,
+          expected: describeRange(range),
+          observed:
+            values.length === 0 ? 'no data' : values.map((v) => (v === null ? '?' : round(v))).join(', '),
+          verdict: judge(range, values),
+        });
+      const heals = result.heals ?? [];
+      if (expectation.termJumpOnHeal) {
+        add(
+          'term jump on heal (each trial)',
+          expectation.termJumpOnHeal,
+          heals.map((h) => h.termJump),
+        );
+      }
+      if (expectation.leaderChangesOnHeal) {
+        add(
+          'leader changes after heal (each trial)',
+          expectation.leaderChangesOnHeal,
+          heals.map((h) => h.leaderChangesOnHeal),
+        );
+      }
+      if (expectation.spuriousLeaderChanges) {
+        add(
+          'leader changes in the quiet window',
+          expectation.spuriousLeaderChanges,
+          result.quiet ? [result.quiet.leaderChanges] : [],
+        );
+      }
+      if (expectation.electionMedianMs) {
+        add(
+          'median election time (ms)',
+          expectation.electionMedianMs,
+          result.elections ? [result.elections.summary.logElected.median] : [],
+        );
+      }
+    }
+  }
+  return verdicts;
+}
+
+export function judge(range: ValueRange, values: readonly (number | null)[]): Verdict {
+  if (values.length === 0 || values.some((v) => v === null)) return 'unknown';
+  const inside = (v: number) =>
+    (range.min === undefined || v >= range.min) && (range.max === undefined || v <= range.max);
+  return values.every((v) => v !== null && inside(v)) ? 'held' : 'deviated';
+}
+
+export function describeRange(range: ValueRange): string {
+  if (range.min !== undefined && range.max !== undefined) {
+    return range.min === range.max ? `= ${range.min}` : `${range.min} … ${range.max}`;
+  }
+  return range.min !== undefined ? `≥ ${range.min}` : `≤ ${range.max}`;
+}
+
+const round = (v: number): string => (Number.isInteger(v) ? String(v) : v.toFixed(1));
