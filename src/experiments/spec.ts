@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { BadInputError } from '../errors.ts';
+import { ROLES } from '../faults/targets.ts';
 
 /**
  * An experiment is plain data (Chaos Toolkit style): the cluster, a workload, the method
@@ -15,23 +16,78 @@ const positiveMs = z.number().int().positive();
 const nonNegativeMs = z.number().int().nonnegative();
 const target = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 
+const retry = z
+  .object({
+    /** Calls in all, the first included; each retry goes to the next member. */
+    attempts: z.number().int().min(2).max(10),
+    backoffMs: nonNegativeMs.default(50),
+  })
+  .strict();
+
+const mix = z
+  .object({
+    put: z.number().nonnegative().optional(),
+    get: z.number().nonnegative().optional(),
+    serializableGet: z.number().nonnegative().optional(),
+    delete: z.number().nonnegative().optional(),
+    txn: z.number().nonnegative().optional(),
+  })
+  .strict()
+  .refine((m) => Object.values(m).some((w) => (w ?? 0) > 0), 'at least one operation needs a weight above 0');
+
+/** Repeats a step `times` times, `everyMs` apart (e.g. several leader kills for an election-time histogram). */
+const repeat = z.object({ times: z.number().int().min(2).max(50), everyMs: positiveMs }).strict();
+
+const successBounds = z
+  .object({ min: z.number().min(0).max(1).optional(), max: z.number().min(0).max(1).optional() })
+  .strict();
+
+/** Tolerances that apply to one step's window; a step's own `expect` overrides the hypothesis' for that step. */
+const stepExpectations = {
+  /** The workload's latency inside the window vs before any fault (ratios of percentiles). */
+  maxLatencyRatio: z
+    .object({ p50: z.number().positive().optional(), p99: z.number().positive().optional() })
+    .strict()
+    .optional(),
+  /** Share of the workload's operations (as callers saw them) started in the window that succeeded. */
+  successDuringFault: z
+    .object({
+      all: successBounds.optional(),
+      put: successBounds.optional(),
+      get: successBounds.optional(),
+      serializableGet: successBounds.optional(),
+    })
+    .strict()
+    .optional(),
+  /** The same for the clients of every load step (traffic, burst) running during the window. */
+  loadSuccessDuringFault: successBounds.optional(),
+  /** New majority-agreed leaders inside the window, for steps that do not take the leader away. */
+  maxSpuriousLeaderChanges: z.number().int().nonnegative().optional(),
+};
+
+const timed = {
+  at: nonNegativeMs,
+  repeat: repeat.optional(),
+  expect: z.object(stepExpectations).strict().optional(),
+};
+
 const faultStep = z.discriminatedUnion('fault', [
   z
     .object({
       fault: z.enum(['kill', 'stop', 'pause', 'sigstop']),
       target,
-      at: nonNegativeMs,
+      ...timed,
       for: positiveMs.optional(),
     })
     .strict(),
-  z.object({ fault: z.literal('isolate'), target, at: nonNegativeMs, for: positiveMs }).strict(),
+  z.object({ fault: z.literal('isolate'), target, ...timed, for: positiveMs }).strict(),
   z
     .object({
-      fault: z.literal('delay'),
+      fault: z.enum(['delay', 'client-delay']),
       target,
-      delayMs: z.number().positive(),
-      jitterMs: z.number().nonnegative().optional(),
-      at: nonNegativeMs,
+      delayMs: z.number().int().positive(),
+      jitterMs: z.number().int().nonnegative().optional(),
+      ...timed,
       for: positiveMs,
     })
     .strict(),
@@ -40,17 +96,33 @@ const faultStep = z.discriminatedUnion('fault', [
       fault: z.literal('loss'),
       target,
       lossPercent: z.number().gt(0).max(100),
-      at: nonNegativeMs,
+      ...timed,
       for: positiveMs,
     })
     .strict(),
   z
+    .object({ fault: z.literal('cpu'), target, cpus: z.number().positive(), ...timed, for: positiveMs })
+    .strict(),
+  /** Extra client load for a while (API servers under heavy traffic): closed loop unless a rate is given. */
+  z
     .object({
-      fault: z.literal('cpu'),
-      target,
-      cpus: z.number().positive(),
-      at: nonNegativeMs,
+      fault: z.literal('traffic'),
+      clients: z.number().int().positive().max(256),
+      ratePerSecond: z.number().positive().optional(),
+      mix: mix.optional(),
+      retry: retry.optional(),
+      ...timed,
       for: positiveMs,
+    })
+    .strict(),
+  /** A burst of writes as fast as `clients` can go (scaling a deployment: many creates and updates at once). */
+  z
+    .object({
+      fault: z.literal('burst'),
+      operations: z.number().int().positive().max(100_000),
+      clients: z.number().int().positive().max(256).default(8),
+      retry: retry.optional(),
+      ...timed,
     })
     .strict(),
 ]);
@@ -58,7 +130,7 @@ const faultStep = z.discriminatedUnion('fault', [
 /** What must hold for the hypothesis to be confirmed. Every tolerance is optional. */
 const hypothesis = z
   .object({
-    /** A new leader is agreed by a majority within this long after the fault. */
+    /** A new leader is agreed by a majority within this long after a fault that took the leader. */
     maxElectionMs: positiveMs.optional(),
     /** The longest gap between successful writes stays under this. */
     maxWriteStallMs: positiveMs.optional(),
@@ -68,43 +140,68 @@ const hypothesis = z
     noAcknowledgedWriteLost: z.boolean().optional(),
     /** After healing, the members converge (equal applied index) within this long. */
     maxRecoveryMs: positiveMs.optional(),
+    /** A member brought back after a process fault has applied everything committed while it was away within this long. */
+    maxCatchUpMs: positiveMs.optional(),
+    /** Per-step tolerances, for every step (a step's own `expect` takes precedence). */
+    ...stepExpectations,
+    /** Every burst operation succeeds, as its callers saw it. */
+    burstsSucceed: z.boolean().optional(),
   })
   .strict();
 
-export const experimentSchema = z
+const etcdOptions = z
   .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
-    title: z.string().min(1),
-    description: z.string().optional(),
-    /** The question from the source material this experiment answers. */
-    question: z.string().optional(),
-    cluster: z
-      .object({
-        members: z.number().int().min(1).max(7).default(3),
-        image: z.string().optional(),
-        dataDir: z.enum(['memory', 'disk']).default('memory'),
-        etcd: z
-          .object({
-            heartbeatMs: positiveMs.optional(),
-            electionTimeoutMs: positiveMs.optional(),
-            preVote: z.boolean().optional(),
-            snapshotCount: positiveMs.optional(),
-            extraFlags: z.array(z.string()).optional(),
-          })
-          .strict()
-          .default({}),
-      })
-      .strict(),
+    heartbeatMs: positiveMs.optional(),
+    electionTimeoutMs: positiveMs.optional(),
+    preVote: z.boolean().optional(),
+    snapshotCount: positiveMs.optional(),
+    extraFlags: z.array(z.string()).optional(),
+  })
+  .strict()
+  .default({});
+
+const cluster = z
+  .object({
+    members: z.number().int().min(1).max(7).default(3),
+    image: z.string().optional(),
+    dataDir: z.enum(['memory', 'disk']).default('memory'),
+    etcd: etcdOptions,
+  })
+  .strict();
+
+const common = {
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
+  title: z.string().min(1),
+  description: z.string().optional(),
+  /** The question from the source material this experiment answers. */
+  question: z.string().optional(),
+  cluster,
+};
+
+/** Faults injected into a cluster under a client workload (the default kind). */
+const faultExperiment = z
+  .object({
+    ...common,
+    kind: z.literal('fault').default('fault'),
     workload: z
       .object({
-        ratePerSecond: z.number().positive(),
+        mode: z.enum(['open-loop', 'closed-loop']).default('open-loop'),
+        /** Open loop: operations per second, all clients together. */
+        ratePerSecond: z.number().positive().optional(),
         clients: z.number().int().positive().default(4),
         durationMs: positiveMs,
         keyCount: z.number().int().positive().default(1_000),
         valueBytes: z.number().int().positive().default(64),
         callTimeoutMs: positiveMs.default(2_000),
+        mix: mix.default({ put: 1 }),
+        retry: retry.optional(),
+        connectTo: z.enum(['cluster', 'spread']).default('cluster'),
       })
-      .strict(),
+      .strict()
+      .refine((w) => w.mode === 'closed-loop' || w.ratePerSecond !== undefined, {
+        message: 'an open-loop workload needs ratePerSecond',
+        path: ['ratePerSecond'],
+      }),
     method: z.array(faultStep).min(1),
     hypothesis,
     /** Extra time after the workload for recovery checks. */
@@ -112,8 +209,45 @@ export const experimentSchema = z
   })
   .strict();
 
+/**
+ * The controller-manager pattern: candidates campaign on an etcd election with session
+ * leases; the leader crashes; measured per TTL: failover time and keep-alive load.
+ */
+const leaseElectionExperiment = z
+  .object({
+    ...common,
+    kind: z.literal('lease-election'),
+    ttlsSeconds: z.array(z.number().int().min(1).max(3_600)).min(1),
+    candidates: z.number().int().min(2).max(20).default(3),
+    /** Failovers measured per TTL. */
+    trials: z.number().int().min(1).max(20).default(1),
+    loadWindowMs: positiveMs.default(3_000),
+    hypothesis: z
+      .object({
+        /** Failover ≤ TTL + this much (etcd's expiry check and an election on the lease holder's side). */
+        maxFailoverBeyondTtlMs: positiveMs.optional(),
+        /** A longer TTL never fails over faster, and never costs more keep-alives per second. */
+        tradeOffHolds: z.boolean().optional(),
+      })
+      .strict(),
+  })
+  .strict();
+
+export const experimentSchema = z.preprocess(
+  // `kind` defaults to 'fault'; the union needs it present to pick a branch.
+  (raw) => (raw !== null && typeof raw === 'object' && !('kind' in raw) ? { ...raw, kind: 'fault' } : raw),
+  z.discriminatedUnion('kind', [faultExperiment, leaseElectionExperiment]),
+);
+
 export type ExperimentSpec = z.infer<typeof experimentSchema>;
-export type FaultStep = ExperimentSpec['method'][number];
+export type FaultExperimentSpec = Extract<ExperimentSpec, { kind: 'fault' }>;
+export type LeaseElectionSpec = Extract<ExperimentSpec, { kind: 'lease-election' }>;
+export type FaultStep = FaultExperimentSpec['method'][number];
+export type LoadStep = Extract<FaultStep, { fault: 'traffic' | 'burst' }>;
+export type TargetedStep = Exclude<FaultStep, LoadStep>;
+
+export const isLoadStep = (step: FaultStep): step is LoadStep =>
+  step.fault === 'traffic' || step.fault === 'burst';
 
 export const LAB_DIR = fileURLToPath(new URL('../../lab/', import.meta.url));
 
@@ -127,7 +261,10 @@ export function listExperimentFiles(): Map<string, string> {
 }
 
 /** Loads and validates an experiment by name (from lab/) or by path. Bad input: BadInputError naming the field. */
-export async function loadExperiment(nameOrPath: string): Promise<{ spec: ExperimentSpec; file: string }> {
+export async function loadExperiment(
+  nameOrPath: string,
+  overrides: ExperimentOverrides = {},
+): Promise<{ spec: ExperimentSpec; file: string }> {
   const shipped = listExperimentFiles();
   const file = shipped.get(nameOrPath) ?? nameOrPath;
   if (!existsSync(file)) {
@@ -141,10 +278,24 @@ export async function loadExperiment(nameOrPath: string): Promise<{ spec: Experi
   } catch (error) {
     throw new BadInputError(`experiment file ${file} is not valid YAML/JSON: ${(error as Error).message}`);
   }
-  return { spec: validateExperiment(raw, file), file };
+  return { spec: validateExperiment(raw, file, overrides), file };
 }
 
-export function validateExperiment(raw: unknown, source = 'experiment'): ExperimentSpec {
+export interface ExperimentOverrides {
+  /** Run on this many members instead of the file's (`--members`); targets are checked against it. */
+  readonly members?: number;
+}
+
+/**
+ * Validates an experiment completely (schema, then what needs several fields at once) and
+ * expands repeated steps, so what comes back is exactly what will run. Bad input:
+ * BadInputError naming every offending field.
+ */
+export function validateExperiment(
+  raw: unknown,
+  source = 'experiment',
+  overrides: ExperimentOverrides = {},
+): ExperimentSpec {
   const parsed = experimentSchema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map(
@@ -152,25 +303,53 @@ export function validateExperiment(raw: unknown, source = 'experiment'): Experim
     );
     throw new BadInputError(`${source} is invalid:\n${problems.join('\n')}`);
   }
-  const spec = parsed.data;
-  // Checks that need more than one field at a time.
+  const members = overrides.members ?? parsed.data.cluster.members;
+  const spec = { ...parsed.data, cluster: { ...parsed.data.cluster, members } };
+  if (spec.kind === 'lease-election') return spec;
   const problems: string[] = [];
-  spec.method.forEach((step, i) => {
-    if (step.at >= spec.workload.durationMs) {
-      problems.push(
-        `  method.${i}.at: ${step.at} ms is not inside the workload (durationMs ${spec.workload.durationMs})`,
-      );
-    }
-    for (const name of [step.target].flat()) {
-      if (/^m\d+$/.test(name) && Number(name.slice(1)) > spec.cluster.members) {
-        problems.push(`  method.${i}.target: no member ${name} in a ${spec.cluster.members}-member cluster`);
-      } else if (!/^m\d+$/.test(name) && !['leader', 'follower', 'minority', 'majority'].includes(name)) {
-        problems.push(
-          `  method.${i}.target: "${name}" is neither a member (m1…) nor a role (leader, follower, minority, majority)`,
-        );
-      }
-    }
-  });
+  spec.method.forEach((step, i) =>
+    problems.push(...stepProblems(step, i, members, spec.workload.durationMs)),
+  );
   if (problems.length > 0) throw new BadInputError(`${source} is invalid:\n${problems.join('\n')}`);
-  return spec;
+  return { ...spec, method: spec.method.flatMap(expandRepeat) };
+}
+
+const ROLE_NAMES: readonly string[] = ROLES;
+
+function stepProblems(step: FaultStep, i: number, members: number, durationMs: number): string[] {
+  const problems: string[] = [];
+  const lastAt = step.at + (step.repeat ? (step.repeat.times - 1) * step.repeat.everyMs : 0);
+  if (lastAt >= durationMs) {
+    problems.push(
+      `  method.${i}.at: ${step.repeat ? `the last repetition (${lastAt} ms)` : `${step.at} ms`} is not inside the workload (durationMs ${durationMs})`,
+    );
+  }
+  if (step.repeat && 'for' in step && step.for !== undefined && step.repeat.everyMs <= step.for) {
+    problems.push(
+      `  method.${i}.repeat.everyMs: ${step.repeat.everyMs} ms leaves no time between repetitions of a ${step.for} ms fault`,
+    );
+  }
+  if (isLoadStep(step)) return problems;
+  for (const name of [step.target].flat()) {
+    if (/^m\d+$/.test(name)) {
+      if (Number(name.slice(1)) > members || Number(name.slice(1)) < 1)
+        problems.push(`  method.${i}.target: no member ${name} in a ${members}-member cluster`);
+    } else if (!ROLE_NAMES.includes(name)) {
+      problems.push(
+        `  method.${i}.target: "${name}" is neither a member (m1…) nor a role (${ROLE_NAMES.join(', ')})`,
+      );
+    } else if ((name === 'follower' || name === 'minority') && members < 2) {
+      problems.push(`  method.${i}.target: a 1-member cluster has no ${name}`);
+    }
+  }
+  return problems;
+}
+
+function expandRepeat(step: FaultStep): FaultStep[] {
+  if (!step.repeat) return [step];
+  const { repeat, ...single } = step;
+  return Array.from(
+    { length: repeat.times },
+    (_, k) => ({ ...single, at: step.at + k * repeat.everyMs }) as FaultStep,
+  );
 }

@@ -8,10 +8,11 @@ import type { FaultContext } from './fault.ts';
  * - `follower`: one non-leader, picked with the run's seed;
  * - `minority`: ⌊(n−1)/2⌋ members — the leader plus seeded random followers (so cutting it off
  *   forces an election);
- * - `majority`: everyone not in `minority` (a quorum without the leader).
+ * - `majority`: everyone not in `minority` (a quorum without the leader);
+ * - `all`: every member (e.g. a slow network in front of the whole cluster).
  */
-export type Role = 'leader' | 'follower' | 'minority' | 'majority';
-export const ROLES: readonly Role[] = ['leader', 'follower', 'minority', 'majority'];
+export type Role = 'leader' | 'follower' | 'minority' | 'majority' | 'all';
+export const ROLES: readonly Role[] = ['leader', 'follower', 'minority', 'majority', 'all'];
 
 /** A {@link Role}, one member name ("m1"), or several member names. */
 export type TargetSpec = string | readonly string[];
@@ -50,6 +51,7 @@ export function validateTargetSpec(spec: TargetSpec, members: readonly string[],
 export function resolveTargetNames(spec: TargetSpec, view: ClusterView, random: () => number): string[] {
   validateTargetSpec(spec, view.members);
   if (!isRole(spec)) return typeof spec === 'string' ? [spec] : [...spec];
+  if (spec === 'all') return [...view.members];
   const leader = view.leader;
   if (leader === undefined) throw new BadInputError(`target "${spec}" needs a leader, and there is none`);
   const followers = view.members.filter((m) => m !== leader);
@@ -76,6 +78,7 @@ export function resolveTargetNames(spec: TargetSpec, view: ClusterView, random: 
       return view.members.filter((m) => !minor.has(m));
     }
   }
+  throw new BadInputError(`unknown role "${String(spec)}"`);
 }
 
 /** Fisher–Yates on a copy, sorted first so the result depends only on the names and the seed. */

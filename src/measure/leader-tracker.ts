@@ -151,3 +151,37 @@ export function deriveLeaderChange(
   }
   return { previousLeaderId, leaderLostAtMs, newLeaderAtMs, majorityAgreesAtMs, newLeaderId, newTerm };
 }
+
+/** A leadership a majority of the membership agreed on, and when the tracker first saw the agreement. */
+export interface AgreedLeadership {
+  readonly leaderId: string;
+  readonly term: number;
+  readonly agreedAtMs: number;
+}
+
+/**
+ * Every leadership (leader, term) that a majority of the voting membership followed at
+ * some moment, in the order the agreements appeared (pure). Counting them in a window
+ * counts leader changes, including those no fault asked for.
+ */
+export function agreedLeaderships(
+  observations: readonly LeaderObservation[],
+  clusterSize: number,
+): AgreedLeadership[] {
+  const majority = Math.floor(clusterSize / 2) + 1;
+  const current = new Map<string, LeaderObservation>();
+  const seen = new Set<string>();
+  const agreed: AgreedLeadership[] = [];
+  for (const o of [...observations].sort((a, b) => a.atMs - b.atMs)) {
+    current.set(o.member, o);
+    if (o.leaderId === undefined || o.leaderId === '0' || o.term === undefined) continue;
+    const key = `${o.leaderId}@${o.term}`;
+    if (seen.has(key)) continue;
+    const agreeing = [...current.values()].filter((c) => c.leaderId === o.leaderId && c.term === o.term);
+    if (agreeing.length >= majority) {
+      seen.add(key);
+      agreed.push({ leaderId: o.leaderId, term: o.term, agreedAtMs: o.atMs });
+    }
+  }
+  return agreed;
+}

@@ -2,7 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { ExperimentResult } from '../experiments/run-experiment.ts';
+import { effectiveAt, type ExperimentResult } from '../experiments/run-experiment.ts';
+import { leaseElectionByTtl } from '../experiments/run-lease-election.ts';
 
 /** Renders a Vega-Lite spec to SVG (Vega's headless renderer) and to PNG (resvg). */
 export async function renderChart(spec: TopLevelSpec, basePath: string): Promise<string[]> {
@@ -21,14 +22,14 @@ const seconds = (ms: number, originMs: number) => Math.round(ms - originMs) / 10
 function faultBands(result: ExperimentResult, originMs: number) {
   return result.steps.map((s) => ({
     from: seconds(s.fault.injectedAtMs, originMs),
-    to: seconds(s.fault.healedAtMs ?? s.fault.injectedAtMs + (s.step.for ?? 0), originMs),
+    to: seconds(Math.max(s.window.toMs, s.fault.healedAtMs ?? s.window.toMs), originMs),
     fault: `${s.step.fault} ${s.fault.targets.join(',')}`,
   }));
 }
 
-/** Write latency (p50, p99 per 100 ms bucket) and failed/indeterminate writes over time, fault windows shaded. */
+/** Latency (p50, p99 per 100 ms bucket) and failed/indeterminate operations over time, fault windows shaded. */
 export function latencyChartSpec(result: ExperimentResult): TopLevelSpec | undefined {
-  const timeline = result.writes?.timeline;
+  const timeline = result.workload?.timeline;
   const origin = timeline?.[0]?.startMs;
   if (!timeline || origin === undefined) return undefined;
   const latency = timeline.flatMap((b) => [
@@ -56,7 +57,7 @@ export function latencyChartSpec(result: ExperimentResult): TopLevelSpec | undef
   };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: `${result.experiment.title}: write latency (fault shaded)`,
+    title: `${result.experiment.title}: latency as callers saw it (faults shaded)`,
     resolve: { scale: { color: 'independent' } },
     vconcat: [
       {
@@ -72,7 +73,7 @@ export function latencyChartSpec(result: ExperimentResult): TopLevelSpec | undef
               y: {
                 field: 'ms',
                 type: 'quantitative',
-                title: 'write latency (ms)',
+                title: 'latency (ms)',
                 scale: { type: 'symlog' },
               },
               color: { field: 'series', type: 'nominal', title: 'latency' },
@@ -94,7 +95,7 @@ export function latencyChartSpec(result: ExperimentResult): TopLevelSpec | undef
               color: {
                 field: 'series',
                 type: 'nominal',
-                title: 'writes',
+                title: 'operations',
                 scale: { range: ['#d62728', '#ff7f0e'] },
               },
             },
@@ -112,9 +113,12 @@ export function latencyChartSpec(result: ExperimentResult): TopLevelSpec | undef
  */
 export function leaderChartSpec(result: ExperimentResult): TopLevelSpec | undefined {
   const observations = result.leaderObservations;
-  const origin = result.writes?.timeline[0]?.startMs ?? observations[0]?.atMs;
+  const origin = result.workload?.timeline[0]?.startMs ?? observations[0]?.atMs;
   if (origin === undefined || observations.length === 0) return undefined;
-  const endMs = Math.max(...observations.map((o) => o.atMs), origin + result.experiment.workload.durationMs);
+  const endMs = Math.max(
+    ...observations.map((o) => o.atMs),
+    result.workload?.timeline.at(-1)?.startMs ?? origin,
+  );
   const names = new Map(Object.entries((result.environment.memberNames ?? {}) as Record<string, string>));
   const segments: { member: string; from: number; to: number; follows: string; term: string }[] = [];
   for (const member of [...new Set(observations.map((o) => o.member))].sort()) {
@@ -174,12 +178,80 @@ export function leaderChartSpec(result: ExperimentResult): TopLevelSpec | undefi
   };
 }
 
+/** Election times of the steps that took the leader away, as a histogram; only when there are at least 3. */
+export function electionHistogramSpec(result: ExperimentResult): TopLevelSpec | undefined {
+  const elections = result.steps
+    .filter((s) => s.leaderTargeted && s.leaderChange?.majorityAgreesAtMs !== undefined)
+    .map((s) => ({ ms: (s.leaderChange?.majorityAgreesAtMs ?? 0) - effectiveAt(s.fault, s.step) }));
+  if (elections.length < 3) return undefined;
+  const et = Number(result.environment.electionTimeoutMs);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: `${result.experiment.title}: time to a new leader (${elections.length} faults; election timeout ${et} ms dashed)`,
+    width: 480,
+    height: 200,
+    layer: [
+      {
+        data: { values: elections },
+        mark: { type: 'bar' },
+        encoding: {
+          x: {
+            field: 'ms',
+            type: 'quantitative',
+            bin: { maxbins: 20 },
+            title: 'fault → majority follows a new leader (ms)',
+          },
+          y: { aggregate: 'count', type: 'quantitative', title: 'faults' },
+        },
+      },
+      {
+        data: { values: [{ ms: et }, { ms: 2 * et }] },
+        mark: { type: 'rule', strokeDash: [4, 4], color: '#555' },
+        encoding: { x: { field: 'ms', type: 'quantitative' } },
+      },
+    ],
+  };
+}
+
+/** Lease-election experiments: failover time and keep-alive load against the TTL. */
+export function leaseTradeOffSpec(result: ExperimentResult): TopLevelSpec | undefined {
+  if (!result.leaseElection || result.leaseElection.length === 0) return undefined;
+  const rows = leaseElectionByTtl(result.leaseElection);
+  const x = { field: 'ttlSeconds', type: 'quantitative' as const, title: 'session lease TTL (s)' };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: `${result.experiment.title}: failover vs keep-alive load`,
+    hconcat: [
+      {
+        width: 300,
+        height: 200,
+        data: { values: rows.map((r) => ({ ...r, failoverS: r.failoverMs / 1000 })) },
+        mark: { type: 'line', point: true },
+        encoding: { x, y: { field: 'failoverS', type: 'quantitative', title: 'failover (s)' } },
+      },
+      {
+        width: 300,
+        height: 200,
+        data: { values: rows },
+        mark: { type: 'line', point: true, color: '#d62728' },
+        encoding: {
+          x,
+          y: { field: 'keepAlivesPerSecond', type: 'quantitative', title: 'lease renewals per second' },
+        },
+      },
+    ],
+  };
+}
+
 /** Renders every chart that has data; returns the files written. */
 export async function writeCharts(dir: string, result: ExperimentResult): Promise<string[]> {
+  const charts: [string, TopLevelSpec | undefined][] = [
+    ['latency', latencyChartSpec(result)],
+    ['leader-term', leaderChartSpec(result)],
+    ['election-histogram', electionHistogramSpec(result)],
+    ['lease-trade-off', leaseTradeOffSpec(result)],
+  ];
   const files: string[] = [];
-  const latency = latencyChartSpec(result);
-  if (latency) files.push(...(await renderChart(latency, `${dir}/write-latency`)));
-  const leader = leaderChartSpec(result);
-  if (leader) files.push(...(await renderChart(leader, `${dir}/leader-term`)));
+  for (const [name, spec] of charts) if (spec) files.push(...(await renderChart(spec, `${dir}/${name}`)));
   return files;
 }

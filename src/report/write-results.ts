@@ -4,6 +4,7 @@ import junitModule, { type Builder } from 'junit-report-builder';
 import { effectiveAt, type ExperimentResult } from '../experiments/run-experiment.ts';
 import { saveHistory, type History } from '../history/history.ts';
 import type { OperationsSummary } from '../measure/latency-stats.ts';
+import { leaseElectionByTtl } from '../experiments/run-lease-election.ts';
 import { writeCharts } from './charts.ts';
 
 /**
@@ -85,38 +86,120 @@ export function renderReport(result: ExperimentResult, charts: readonly string[]
     '| --- | --- | --- | --- |',
     ...result.checks.map((c) => `| ${c.name} | ${c.expected} | ${c.observed} | ${c.verdict} |`),
     '',
-    '## Faults',
-    '',
-    '| fault | target | mechanism | injected at (ms) | healed at (ms) | new leader after (ms) | longest write stall (ms) |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
-    ...result.steps.map((s) => {
-      const faultAt = effectiveAt(s.fault, s.step);
-      const elected = s.leaderChange?.majorityAgreesAtMs;
-      return `| ${s.step.fault} | ${s.fault.targets.join(', ')} | ${s.fault.mechanism} | ${ms(s.fault.injectedAtMs)} | ${ms(s.fault.healedAtMs)} | ${elected === undefined ? '–' : ms(elected - faultAt)} | ${ms(s.writeStall?.durationMs)} |`;
-    }),
-    '',
+    ...faultSection(result),
+    ...workloadSection(result),
+    ...leaseSection(result),
   ];
-  if (result.writes) {
-    const w = result.writes;
+  if (charts.length > 0) lines.push('## Charts', '', ...charts.map((c) => `![${c}](${c})`), '');
+  if (e.kind === 'fault') {
     lines.push(
-      '## Writes',
+      `Recovery after healing (stable leader, members caught up): ${ms(result.recoveryMs)} ms.`,
       '',
-      '| window | ok | failed | indeterminate | ok/s | p50 ms | p99 ms | max ms |',
-      '| --- | --- | --- | --- | --- | --- | --- | --- |',
-      latencyRow('before the fault', w.baseline),
-      latencyRow('during the fault', w.duringFault),
-      latencyRow('after healing', w.afterHeal),
-      '',
-      `During the fault vs before: p50 ×${ms(w.duringVsBaseline.p50)}, p99 ×${ms(w.duringVsBaseline.p99)}; after healing vs before: p50 ×${ms(w.afterVsBaseline.p50)}, p99 ×${ms(w.afterVsBaseline.p99)}.`,
+      `Acknowledged writes: ${result.acknowledgedWrites?.message ?? 'not checked'}.`,
       '',
     );
   }
-  if (charts.length > 0) lines.push('## Charts', '', ...charts.map((c) => `![${c}](${c})`), '');
-  lines.push(
-    `Recovery after healing (stable leader, members caught up): ${ms(result.recoveryMs)} ms.`,
-    '',
-    `Acknowledged writes: ${result.acknowledgedWrites?.message ?? 'not checked'}.`,
-    '',
-  );
   return lines.filter((line, i, all) => !(line === '' && all[i - 1] === '')).join('\n');
+}
+
+const ratio = (v: number | null | undefined) => (v === null || v === undefined ? '–' : `×${v.toFixed(2)}`);
+const share = (ok: number, total: number) =>
+  total === 0 ? '–' : `${((100 * ok) / total).toFixed(1)} % of ${total}`;
+
+function faultSection(result: ExperimentResult): string[] {
+  if (result.steps.length === 0) return [];
+  const lines = [
+    '## Steps',
+    '',
+    'Windows run from when a fault was in place to its heal. Latency ratios compare the workload inside the window with the time before any fault.',
+    '',
+    '| step | fault | target | mechanism | in place at (ms) | healed at (ms) | new leader after (ms) | leader changes | longest write stall (ms) | ok in window | p50 ratio | p99 ratio | caught up after heal (ms) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...result.steps.map((s, i) => {
+      const faultAt = effectiveAt(s.fault, s.step);
+      const elected = s.leaderTargeted ? s.leaderChange?.majorityAgreesAtMs : undefined;
+      const all = s.success?.all;
+      return `| ${i + 1} | ${s.step.fault} | ${s.fault.targets.join(', ') || 'cluster'} | ${s.fault.mechanism} | ${ms(faultAt)} | ${ms(s.fault.healedAtMs)} | ${elected === undefined ? '–' : ms(elected - faultAt)} | ${s.leaderChangesInWindow} | ${ms(s.writeStall?.durationMs)} | ${all ? share(all.ok, all.total) : '–'} | ${ratio(s.vsBaseline?.p50)} | ${ratio(s.vsBaseline?.p99)} | ${ms(s.catchUpMs)} |`;
+    }),
+    '',
+  ];
+  const withKinds = result.steps.filter(
+    (s) => s.success && (s.success.get.total > 0 || s.success.serializableGet.total > 0),
+  );
+  if (withKinds.length > 0) {
+    lines.push(
+      'Success by operation inside each window:',
+      '',
+      '| step | puts | linearizable reads | serializable reads |',
+      '| --- | --- | --- | --- |',
+      ...withKinds.map((s) => {
+        const k = s.success!;
+        return `| ${result.steps.indexOf(s) + 1} | ${share(k.put.ok, k.put.total)} | ${share(k.get.ok, k.get.total)} | ${share(k.serializableGet.ok, k.serializableGet.total)} |`;
+      }),
+      '',
+    );
+  }
+  const loads = result.steps.filter((s) => s.load !== null);
+  if (loads.length > 0) {
+    lines.push(
+      "Extra load (the load step's own clients, as their callers saw it):",
+      '',
+      '| step | kind | ok | failed | indeterminate | ok/s | p50 ms | p99 ms | max ms |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      ...loads.map((s) => latencyRow(`${result.steps.indexOf(s) + 1} | ${s.step.fault}`, s.load!)),
+      '',
+    );
+  }
+  const rtts = result.steps.filter((s) => s.peerRtt !== null);
+  if (rtts.length > 0) {
+    const et = Number(result.environment.electionTimeoutMs);
+    lines.push(
+      `Peer round trips on the slow member's links (election timeout ${et} ms). etcd's metric \`etcd_network_peer_round_trip_time_seconds\` is a smoothed RTT published every 30 s when healthy, so a short window may hold no sample; the lab's own probe is a TCP connect to the member's peer port.`,
+      '',
+      '| step | lab probe (ms) | probe ÷ election timeout | etcd metric: samples | etcd metric: mean (ms) |',
+      '| --- | --- | --- | --- | --- |',
+      ...rtts.map((s) => {
+        const r = s.peerRtt!;
+        const samples = r.etcdMetric.reduce((n, x) => n + x.samples, 0);
+        const sum = r.etcdMetric.reduce((n, x) => n + (x.meanMs ?? 0) * x.samples, 0);
+        return `| ${result.steps.indexOf(s) + 1} | ${ms(r.labProbeMedianMs)} | ${r.labProbeMedianMs === null ? '–' : (r.labProbeMedianMs / et).toFixed(2)} | ${samples} | ${samples === 0 ? '–' : ms(sum / samples)} |`;
+      }),
+      '',
+    );
+  }
+  return lines;
+}
+
+function workloadSection(result: ExperimentResult): string[] {
+  const w = result.workload;
+  if (!w) return [];
+  return [
+    '## Workload',
+    '',
+    `As callers saw it (retries folded into one operation); ${w.attempts} calls were made in all.`,
+    '',
+    '| window | ok | failed | indeterminate | ok/s | p50 ms | p99 ms | max ms |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    latencyRow('before the faults', w.baseline),
+    latencyRow('while faults were active', w.duringFault),
+    latencyRow('after healing', w.afterHeal),
+    '',
+    `During vs before: p50 ${ratio(w.duringVsBaseline.p50)}, p99 ${ratio(w.duringVsBaseline.p99)}; after healing vs before: p50 ${ratio(w.afterVsBaseline.p50)}, p99 ${ratio(w.afterVsBaseline.p99)}.`,
+    '',
+  ];
+}
+
+function leaseSection(result: ExperimentResult): string[] {
+  if (!result.leaseElection) return [];
+  return [
+    '## Leader election on leases',
+    '',
+    '| TTL (s) | trials | failover (ms, median) | failover − TTL (ms) | lease renewals per second |',
+    '| --- | --- | --- | --- | --- |',
+    ...leaseElectionByTtl(result.leaseElection).map(
+      (r) =>
+        `| ${r.ttlSeconds} | ${r.trials} | ${ms(r.failoverMs)} | ${ms(r.failoverMs - r.ttlSeconds * 1000)} | ${r.keepAlivesPerSecond.toFixed(2)} |`,
+    ),
+    '',
+  ];
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { raftEvents } from '../../src/measure/election-log.ts';
-import { deriveLeaderChange, type LeaderObservation } from '../../src/measure/leader-tracker.ts';
+import { agreedLeaderships, deriveLeaderChange, type LeaderObservation } from '../../src/measure/leader-tracker.ts';
 
 const obs = (
   atMs: number,
@@ -81,5 +81,33 @@ describe('raft events from etcd log lines', () => {
     ]);
     expect(events[4]?.leaderIdHex).toBe('5c80');
     expect(events.every((e) => e.member === 'm2')).toBe(true);
+  });
+});
+
+describe('agreed leaderships', () => {
+  it('lists each leadership once, when a majority of the membership first followed it', () => {
+    const agreed = agreedLeaderships(
+      [
+        obs(0, 'm1', '1', 5),
+        obs(0, 'm2', '1', 5),
+        obs(0, 'm3', '1', 5),
+        obs(900, 'm2', '0', 6), // campaigning: no leader
+        obs(950, 'm2', '2', 6), // m2 alone says it leads: no majority yet
+        obs(990, 'm3', '2', 6),
+        obs(2000, 'm1', '2', 6), // a third follower of the same leadership changes nothing
+        obs(3000, 'm3', '3', 7),
+      ],
+      3,
+    );
+    expect(agreed).toEqual([
+      { leaderId: '1', term: 5, agreedAtMs: 0 },
+      { leaderId: '2', term: 6, agreedAtMs: 990 },
+    ]);
+  });
+
+  it('counts the majority against the membership, not the members that answer', () => {
+    // Two of five members answering cannot agree a leadership.
+    expect(agreedLeaderships([obs(0, 'm1', '1', 2), obs(0, 'm2', '1', 2)], 5)).toEqual([]);
+    expect(agreedLeaderships([obs(0, 'm1', '1', 2)], 1)).toEqual([{ leaderId: '1', term: 2, agreedAtMs: 0 }]);
   });
 });

@@ -37,11 +37,14 @@ export function registerRun(program: Command): void {
     .option('--seed <n>', 'seed for the workload and role resolution', positiveInteger)
     .option('--json', 'print result.json to stdout', false)
     .action(async (experiment: string, options: RunCommandOptions) => {
-      const { spec } = await loadExperiment(experiment); // validated before anything starts
+      // Validated (with the size override, so targets are checked against it) before anything starts.
+      const { spec } = await loadExperiment(
+        experiment,
+        options.members === undefined ? {} : { members: options.members },
+      );
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort(new Error('interrupted')));
       const { result, history } = await runExperiment(spec, {
-        ...(options.members === undefined ? {} : { members: options.members }),
         ...(options.image === undefined ? {} : { image: options.image }),
         ...(options.seed === undefined ? {} : { seed: options.seed }),
         signal: controller.signal,
