@@ -17,6 +17,15 @@ export { probeHostCapabilities, type HostCapabilities } from './faults/capabilit
 export * from './errors.ts';
 export * from './measure/latency-stats.ts';
 export * from './quorum/model.ts';
+export {
+  runQuorumMatrix,
+  runAvailability,
+  type QuorumMatrixOptions,
+  type QuorumMatrixResult,
+  type AvailabilityResult,
+} from './quorum/validation.ts';
+export { predictCell, leaderFromStatuses, type MatrixCell, type Mechanism } from './quorum/matrix.ts';
+export { runQuorumValidation, type QuorumValidationResult } from './quorum/run-validation.ts';
 export { RunClock } from './util/clock.ts';
 export type { Fault, FaultHandle, FaultContext, FaultCheck, FaultRecord } from './faults/fault.ts';
 export type { Role, TargetSpec } from './faults/targets.ts';

@@ -4,6 +4,7 @@ import { installExitHandlers, runAllCleanups } from '../host/cleanup.ts';
 import { registerClean } from './commands/clean.ts';
 import { registerDoctor } from './commands/doctor.ts';
 import { registerQuorum } from './commands/quorum.ts';
+import { registerQuorumValidate } from './commands/quorum-validate.ts';
 import { registerRun } from './commands/run.ts';
 import { registerSweep } from './commands/sweep.ts';
 import { registerUpDown } from './commands/up-down.ts';
@@ -22,6 +23,7 @@ registerDoctor(program);
 registerUpDown(program);
 registerClean(program);
 registerQuorum(program);
+registerQuorumValidate(program);
 registerSweep(program);
 
 installExitHandlers({ uncaught: true });

@@ -111,6 +111,24 @@ describe('unavailability', () => {
     expectRelativelyClose(unavailability(5, p), expected);
   });
 
+  it('n=7, p=0.1 is 35p⁴q³ + 21p⁵q² + 7p⁶q + p⁷ = 0.002728 (hand-computed)', () => {
+    // 35·1e-4·0.729 = 2.5515e-3; 21·1e-5·0.81 = 1.701e-4; 7·1e-6·0.9 = 6.3e-6; 1e-7.
+    expect(unavailability(7, 0.1)).toBeCloseTo(0.0025515 + 0.0001701 + 0.0000063 + 0.0000001, 15);
+  });
+
+  it('n=6, p=0.1 is 20p³q³ + 15p⁴q² + 6p⁵q + p⁶ = 0.01585, worse than n=5 (0.00856)', () => {
+    // 20·1e-3·0.729 = 1.458e-2; 15·1e-4·0.81 = 1.215e-3; 6·1e-5·0.9 = 5.4e-5; 1e-6.
+    expect(unavailability(6, 0.1)).toBeCloseTo(0.01458 + 0.001215 + 0.000054 + 0.000001, 15);
+    expect(unavailability(6, 0.1)).toBeGreaterThan(unavailability(5, 0.1));
+  });
+
+  it('n=1 at the extremes: never down at p=0, always down at p=1; no failure tolerated', () => {
+    expect(unavailability(1, 0)).toBe(0);
+    expect(unavailability(1, 1)).toBe(1);
+    expect(hasQuorum(1, 0)).toBe(true);
+    expect(hasQuorum(1, 1)).toBe(false);
+  });
+
   it('n=2 is 1-(1-p)²: losing either member loses quorum', () => {
     expectRelativelyClose(unavailability(2, 0.1), 1 - 0.9 ** 2);
   });

@@ -1,3 +1,5 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import {
   availabilityTable,
@@ -7,6 +9,8 @@ import {
   memberDownProbability,
   parseDuration,
 } from '../../quorum/model.ts';
+import { chartProbabilities, unavailabilityChartSpec } from '../../quorum/report.ts';
+import { renderChart } from '../../report/charts.ts';
 import { integerIn, probability } from '../options.ts';
 
 interface QuorumOptions {
@@ -15,6 +19,7 @@ interface QuorumOptions {
   readonly mttf?: string;
   readonly mttr?: string;
   readonly json: boolean;
+  readonly out?: string;
 }
 
 const DEFAULT_PS = [0.001, 0.01, 0.05];
@@ -29,7 +34,8 @@ export function registerQuorum(program: Command): void {
     .option('--mttf <duration>', 'member mean time to failure, e.g. 10y, 90d (with --mttr)')
     .option('--mttr <duration>', 'member mean time to repair, e.g. 4h, 30m (with --mttf)')
     .option('--json', 'print JSON', false)
-    .action((options: QuorumOptions) => {
+    .option('--out <dir>', 'also write quorum.json and a chart of unavailability vs p for 1-7 members here')
+    .action(async (options: QuorumOptions) => {
       if ((options.mttf === undefined) !== (options.mttr === undefined)) {
         throw new InvalidArgumentError('--mttf and --mttr go together');
       }
@@ -45,6 +51,7 @@ export function registerQuorum(program: Command): void {
       if (ps.length === 0) ps.push(...DEFAULT_PS);
       const ns = options.members === undefined ? [1, 2, 3, 4, 5, 6, 7] : [options.members];
       const rows = availabilityTable(ns, ps);
+      if (options.out !== undefined) await writeModelFiles(options.out, rows, ps);
       if (options.json) {
         process.stdout.write(
           `${JSON.stringify({ rows, evenVsOdd: ps.map((p) => ({ p, pairs: evenSizeComparison(p) })) }, null, 2)}\n`,
@@ -60,6 +67,24 @@ export function registerQuorum(program: Command): void {
       }
       process.stdout.write(`${lines.join('\n')}\n`);
     });
+}
+
+/** quorum.json (the table, and the chart's curve for 1-7 members) and unavailability.svg/.png. */
+async function writeModelFiles(
+  dir: string,
+  rows: ReturnType<typeof availabilityTable>,
+  ps: number[],
+): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const sizes = [1, 2, 3, 4, 5, 6, 7];
+  const chartPs = chartProbabilities();
+  const curve = availabilityTable(sizes, chartPs);
+  await writeFile(
+    join(dir, 'quorum.json'),
+    `${JSON.stringify({ rows, evenVsOdd: ps.map((p) => ({ p, pairs: evenSizeComparison(p) })), curve }, null, 2)}\n`,
+  );
+  const charts = await renderChart(unavailabilityChartSpec(sizes, chartPs), join(dir, 'unavailability'));
+  process.stderr.write(`wrote ${join(dir, 'quorum.json')}, ${charts.join(', ')}\n`);
 }
 
 function collectProbability(value: string, previous: number[] | undefined): number[] {

@@ -1,0 +1,178 @@
+import { join } from 'node:path';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { MECHANISMS, type Mechanism } from '../../quorum/matrix.ts';
+import { parseDuration } from '../../quorum/model.ts';
+import { writeValidationResults } from '../../quorum/report.ts';
+import { runQuorumValidation } from '../../quorum/run-validation.ts';
+import { DEFAULT_LATENCY_LOAD, QUORUM_TIMING } from '../../quorum/validation.ts';
+import { progress } from '../../util/log.ts';
+import { integerIn, positiveInteger } from '../options.ts';
+
+interface QuorumValidateOptions {
+  readonly sizes: number[];
+  readonly mechanism: readonly Mechanism[];
+  readonly matrix: boolean;
+  readonly latency: boolean;
+  readonly availability?: number;
+  readonly availabilityMembers: number;
+  readonly mttf: number;
+  readonly mttr: number;
+  readonly seed: number;
+  readonly heartbeatMs: number;
+  readonly electionTimeoutMs: number;
+  readonly observeMs?: number;
+  readonly image?: string;
+  readonly out?: string;
+  readonly json: boolean;
+}
+
+/**
+ * `etcd-lab quorum-validate`: the quorum model against real etcd clusters. Exit code 0: every cell
+ * matched and every claim held; 1: a mismatch or a deviated claim; 2: bad input or the lab failed.
+ */
+export function registerQuorumValidate(program: Command): void {
+  program
+    .command('quorum-validate')
+    .description(
+      'check the quorum model on real clusters: the n × k matrix (kill and isolate), the claims, write latency by size, and optionally a time-compressed availability run',
+    )
+    .addOption(
+      new Option('--sizes <list>', 'cluster sizes, e.g. 1-7, 3,4 or 3')
+        .argParser(parseSizes)
+        .default([1, 2, 3, 4, 5, 6, 7], '1-7'),
+    )
+    .addOption(
+      new Option('--mechanism <kind>', 'how members are taken down: kill, isolate or both')
+        .argParser(parseMechanism)
+        .default(MECHANISMS, 'both'),
+    )
+    .option('--no-matrix', 'skip the matrix (e.g. to run only --availability)')
+    .option('--no-latency', 'skip the write-latency comparison of sizes 1, 3, 5, 7')
+    .option(
+      '--availability <duration>',
+      'also run random failures for this long, e.g. 300s or 5m',
+      durationMs,
+    )
+    .option('--availability-members <n>', 'cluster size of the availability run', integerIn(1, 7), 3)
+    .option(
+      '--mttf <duration>',
+      'scaled mean time to failure of a member (availability run)',
+      durationMs,
+      30_000,
+    )
+    .option(
+      '--mttr <duration>',
+      'scaled mean time to repair of a member (availability run)',
+      durationMs,
+      10_000,
+    )
+    .option('--seed <n>', 'seed of the failure schedule', positiveInteger, 1)
+    .option('--heartbeat-ms <ms>', 'etcd heartbeat interval', positiveInteger, QUORUM_TIMING.heartbeatMs)
+    .option(
+      '--election-timeout-ms <ms>',
+      'etcd election timeout',
+      positiveInteger,
+      QUORUM_TIMING.electionTimeoutMs,
+    )
+    .option(
+      '--observe-ms <ms>',
+      'how long each question may take per cell (default 12 × election timeout)',
+      positiveInteger,
+    )
+    .option('--image <image>', 'etcd image')
+    .option('--out <dir>', 'results directory (default results/quorum-validate-<time>)')
+    .option('--json', 'print result.json to stdout', false)
+    .action(async (options: QuorumValidateOptions) => {
+      if (!options.matrix && options.availability === undefined) {
+        throw new InvalidArgumentError('--no-matrix without --availability leaves nothing to run');
+      }
+      const image = options.image === undefined ? {} : { image: options.image };
+      const timing = { heartbeatMs: options.heartbeatMs, electionTimeoutMs: options.electionTimeoutMs };
+      const controller = new AbortController();
+      process.once('SIGINT', () => controller.abort(new Error('interrupted')));
+      const { result, history } = await runQuorumValidation({
+        signal: controller.signal,
+        ...(options.matrix
+          ? {
+              matrix: {
+                sizes: options.sizes,
+                mechanisms: options.mechanism,
+                ...timing,
+                ...image,
+                ...(options.observeMs === undefined ? {} : { observeMs: options.observeMs }),
+                ...(options.latency ? { latencyLoad: DEFAULT_LATENCY_LOAD } : {}),
+                onCell: (cell) =>
+                  progress(
+                    `n=${cell.members} ${cell.mechanism} k=${cell.down}: ${cell.verdict}` +
+                      (cell.observation === null
+                        ? ''
+                        : ` (writes ${cell.observation.write.ok ? 'ok' : 'refused'}, leader ${cell.observation.leader.present ? 'yes' : 'no'})`) +
+                      (cell.mismatches.length > 0 && cell.verdict === 'mismatch'
+                        ? ` — ${cell.mismatches.join('; ')}`
+                        : ''),
+                  ),
+              },
+            }
+          : {}),
+        ...(options.availability === undefined
+          ? {}
+          : {
+              availability: {
+                members: options.availabilityMembers,
+                mttfMs: options.mttf,
+                mttrMs: options.mttr,
+                durationMs: options.availability,
+                seed: options.seed,
+                ...timing,
+                ...image,
+              },
+            }),
+      });
+      const dir = options.out ?? join('results', `quorum-validate-${result.startedAt.replace(/[:.]/g, '-')}`);
+      const files = await writeValidationResults(dir, result, options.matrix ? history : null);
+      if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      else {
+        for (const claim of result.claims) {
+          const mark = claim.verdict === 'held' ? '✓' : claim.verdict === 'deviated' ? '✗' : '?';
+          process.stdout.write(`${mark} ${claim.name}: ${claim.observed}\n`);
+        }
+        process.stdout.write(
+          `\nquorum-validate: ${result.status}${result.error === undefined ? '' : ` (${result.error.split('\n')[0] ?? ''})`}, ` +
+            `${result.deviated ? 'DEVIATED' : 'all claims held'}, wall time ${(result.wallTimeMs / 1000).toFixed(1)} s\n` +
+            `results: ${files.join(', ')}\n`,
+        );
+      }
+      process.exitCode = result.status !== 'completed' ? 2 : result.deviated ? 1 : 0;
+    });
+}
+
+/** "1-7", "3,4", "1-3,5": distinct sizes from 1 to 7, in the order given. */
+export function parseSizes(value: string): number[] {
+  const sizes: number[] = [];
+  for (const part of value.split(',')) {
+    const match = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    const from = Number(match?.[1]);
+    const to = match?.[2] === undefined ? from : Number(match[2]);
+    if (match === null || from < 1 || to > 7 || to < from) {
+      throw new InvalidArgumentError(`expected sizes from 1 to 7 such as 1-7, 3,4 or 3, got "${value}"`);
+    }
+    for (let n = from; n <= to; n++) if (!sizes.includes(n)) sizes.push(n);
+  }
+  return sizes;
+}
+
+function parseMechanism(value: string): readonly Mechanism[] {
+  if (value === 'both') return MECHANISMS;
+  if ((MECHANISMS as readonly string[]).includes(value)) return [value as Mechanism];
+  throw new InvalidArgumentError(`expected kill, isolate or both, got "${value}"`);
+}
+
+function durationMs(value: string): number {
+  try {
+    const ms = Math.round(parseDuration(value) * 3_600_000);
+    if (ms <= 0) throw new Error(`must be longer than 0, got "${value}"`);
+    return ms;
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
