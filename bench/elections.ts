@@ -6,8 +6,9 @@ import { EtcdCluster } from '../src/cluster/etcd-cluster.ts';
 import { probeHostCapabilities } from '../src/faults/capabilities.ts';
 import { prepareHost } from '../src/host/prepare-host.ts';
 import { summarizeElectionTrials, type Distribution } from '../src/measure/election-summary.ts';
-import { runElectionTrials, type LeaderFault } from '../src/measure/election-trials.ts';
+import type { LeaderFault } from '../src/measure/election-trials.ts';
 import { RunClock } from '../src/util/clock.ts';
+import { trialsReusingCluster, trialsWithFreshClusters } from './lib/election-throughput.ts';
 
 const fastTrials = Number(process.argv[2] ?? 10);
 const slowTrials = Number(process.argv[3] ?? Math.ceil(fastTrials / 2));
@@ -37,11 +38,9 @@ for (const timing of TIMINGS) {
     .start();
   const startMs = performance.now() - startedAt;
   for (const fault of FAULTS) {
-    const began = performance.now();
-    const results = await runElectionTrials(cluster, { trials, fault, clock, caps, trackerIntervalMs: 10 });
-    const elapsedMs = performance.now() - began;
+    const { rate, results } = await trialsReusingCluster(cluster, { trials, fault, clock, caps });
     const s = summarizeElectionTrials(results, { electionTimeoutMs, heartbeatMs });
-    const perMinute = results.length / (elapsedMs / 60_000);
+    const perMinute = rate.perMinute;
     if (fault === 'kill' && heartbeatMs === 10) reusePerMinute = perMinute;
     console.log(
       [
@@ -58,15 +57,10 @@ for (const timing of TIMINGS) {
 }
 
 // A fresh cluster per trial: start, one kill trial, dispose — what reuse saves.
-const freshBegan = performance.now();
-for (let i = 0; i < freshTrials; i++) {
-  await using cluster = await new EtcdCluster()
-    .withMembers(3)
-    .withEtcdOptions({ heartbeatMs: 10, electionTimeoutMs: 100 })
-    .start();
-  await runElectionTrials(cluster, { trials: 1, fault: 'kill', clock, trackerIntervalMs: 10 });
-}
-const freshPerMinute = freshTrials / ((performance.now() - freshBegan) / 60_000);
+const { perMinute: freshPerMinute } = await trialsWithFreshClusters(
+  { heartbeatMs: 10, electionTimeoutMs: 100 },
+  { trials: freshTrials, fault: 'kill', clock },
+);
 console.log(
   `trials per minute (kill, HB/ET 10/100): reusing one cluster ${reusePerMinute?.toFixed(1) ?? '?'}, ` +
     `fresh cluster per trial ${freshPerMinute.toFixed(1)} (${freshTrials} trials, start and dispose included); ` +
