@@ -24,6 +24,8 @@ import {
   summarizeOperations,
   timeSeries,
   type OperationsSummary,
+  type LatencySummary,
+  summarizeLatencies,
   type TimeBucket,
   type WindowComparison,
   unavailabilityWindows,
@@ -74,6 +76,8 @@ export interface StepResult {
   readonly success: Record<KindOfInterest, SuccessRatio> | null;
   /** The clients of the other load steps (traffic, burst), operations started inside the window; null without any. */
   readonly loadSuccess: SuccessRatio | null;
+  /** The workload inside the window by the member that answered (successful operations only; member names). */
+  readonly byAnsweringMember: Readonly<Record<string, LatencySummary>>;
   /** Process faults: from the heal until the member had applied what was committed while it was away. */
   readonly catchUpMs: number | null | undefined;
   /** Delay faults: what etcd's metrics and the lab's probe saw of the slow links. */
@@ -251,7 +255,7 @@ async function runFaultExperiment(
     for (const a of active) await a.handle?.heal().catch(() => undefined);
   }
 
-  const environment = {
+  const environment: Record<string, unknown> = {
     ...cluster.describe(),
     mechanisms: active.map((a) => a.handle?.mechanism ?? a.record?.mechanism ?? 'none'),
   };
@@ -275,6 +279,7 @@ async function runFaultExperiment(
         observations: tracker.observations,
         leaderships,
         members: spec.cluster.members,
+        memberNames: new Map(Object.entries((environment.memberNames ?? {}) as Record<string, string>)),
       }),
     );
   const checks = checkHypothesis(spec, steps, workload, recoveryMs, acknowledged);
@@ -321,14 +326,16 @@ async function runMethod(spec: FaultExperimentSpec, m: MethodContext, options: R
   await Promise.all(
     spec.method.map(async (step, index) => {
       await sleep(Math.max(0, workloadStart + step.at - clock.now()), signal);
-      const { leader, term } = await cluster.waitForStableLeader({ timeoutMs: 10_000 });
-      const leaderBefore = { id: leader.memberId, name: leader.name, term };
       if (isLoadStep(step)) {
-        const entry: ActiveStep = { index, step, handle: null, leaderBefore };
+        // Extra clients need no leader to start; waiting for one would delay them in exactly the runs that matter.
+        const entry: ActiveStep = { index, step, handle: null, leaderBefore: { id: '', name: '', term: 0 } };
         active.push(entry);
         entry.record = await runLoadStep(spec, cluster, clock, step, index, history, options);
         return;
       }
+      // Roles resolve against the leader of the moment, and the election after the fault is measured from it.
+      const { leader, term } = await cluster.waitForStableLeader({ timeoutMs: 30_000 });
+      const leaderBefore = { id: leader.memberId, name: leader.name, term };
       progress(`${spec.name}: step ${index + 1}: ${step.fault} on ${String(step.target)}`);
       const metricsBefore = step.fault === 'delay' ? await scrapeMetrics(cluster) : null;
       const fault = m.faults.get(index) ?? faultFor(step, options.seed);
@@ -422,6 +429,8 @@ interface StepContext {
   readonly observations: readonly LeaderObservation[];
   readonly leaderships: ReturnType<typeof agreedLeaderships>;
   readonly members: number;
+  /** Decimal member ID → member name. */
+  readonly memberNames: ReadonlyMap<string, string>;
 }
 
 function stepResult(a: ActiveStep, ctx: StepContext): StepResult {
@@ -460,6 +469,7 @@ function stepResult(a: ActiveStep, ctx: StepContext): StepResult {
     workload: inWindow,
     vsBaseline: ctx.baseline === null ? null : compareWindows(ctx.baseline, inWindow),
     success: successByKind(ctx.mainOperations, window),
+    byAnsweringMember: latencyByAnsweringMember(ctx.mainOperations, window, ctx.memberNames),
     loadSuccess: loadSuccessIn(ctx.records, window, loadPrefix),
     catchUpMs: a.catchUpMs,
     peerRtt: a.peerRtt ?? null,
@@ -467,6 +477,28 @@ function stepResult(a: ActiveStep, ctx: StepContext): StepResult {
       ? summarizeOperations(clientOperations(ctx.records.filter((r) => r.clientId.startsWith(loadPrefix))))
       : null,
   };
+}
+
+function latencyByAnsweringMember(
+  operations: readonly OperationRecord[],
+  window: { readonly fromMs: number; readonly toMs: number },
+  memberNames: ReadonlyMap<string, string>,
+): Record<string, LatencySummary> {
+  const latencies = new Map<string, number[]>();
+  for (const o of operations) {
+    if (
+      o.outcome !== 'ok' ||
+      o.memberId === undefined ||
+      o.startMs < window.fromMs ||
+      o.startMs >= window.toMs
+    )
+      continue;
+    const name = memberNames.get(o.memberId) ?? o.memberId;
+    latencies.set(name, [...(latencies.get(name) ?? []), o.endMs - o.startMs]);
+  }
+  return Object.fromEntries(
+    [...latencies].sort(([a], [b]) => a.localeCompare(b)).map(([name, l]) => [name, summarizeLatencies(l)]),
+  );
 }
 
 function loadSuccessIn(

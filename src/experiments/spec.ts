@@ -348,8 +348,5 @@ function stepProblems(step: FaultStep, i: number, members: number, durationMs: n
 function expandRepeat(step: FaultStep): FaultStep[] {
   if (!step.repeat) return [step];
   const { repeat, ...single } = step;
-  return Array.from(
-    { length: repeat.times },
-    (_, k) => ({ ...single, at: step.at + k * repeat.everyMs }) as FaultStep,
-  );
+  return Array.from({ length: repeat.times }, (_, k) => ({ ...single, at: step.at + k * repeat.everyMs }));
 }

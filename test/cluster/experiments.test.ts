@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { runExperiment } from '../../src/experiments/run-experiment.ts';
-import { loadExperiment } from '../../src/experiments/spec.ts';
+import { loadExperiment, type FaultExperimentSpec } from '../../src/experiments/spec.ts';
 import { writeResults } from '../../src/report/write-results.ts';
 import { docker } from '../../src/host/docker.ts';
 import { LABEL } from '../../src/host/run-labels.ts';
@@ -12,13 +12,14 @@ import { LABEL } from '../../src/host/run-labels.ts';
 describe('the leader-loss experiment (shortened)', () => {
   it('measures the election, the write stall and recovery, and finds no acknowledged write lost', async () => {
     const { spec: shipped } = await loadExperiment('leader-loss');
+    if (shipped.kind !== 'fault') throw new Error('leader-loss is a fault experiment');
     // Shortened for the suite; the p99 tolerance at rest is left out because this test
     // shares a 2-core machine with whatever else runs (latency is a benchmark's business).
     // The election bound is 2 × election timeout (the last follower timer) plus one more
     // election timeout of room for a split vote or a starved machine.
     const { maxBaselineP99Ms: _ignored, ...shippedChecks } = shipped.hypothesis;
     const hypothesis = { ...shippedChecks, maxElectionMs: 3 * 1_000 };
-    const spec = {
+    const spec: FaultExperimentSpec = {
       ...shipped,
       workload: { ...shipped.workload, durationMs: 7_000 },
       method: [{ fault: 'kill' as const, target: 'leader', at: 2_500, for: 2_500 }],
@@ -43,10 +44,10 @@ describe('the leader-loss experiment (shortened)', () => {
       (step?.leaderChange?.majorityAgreesAtMs ?? Infinity) - (step?.fault.injectedAtMs ?? 0);
     // Raft: nobody campaigns before an election timeout has passed without heartbeats.
     expect(electedAfter).toBeGreaterThan(1_000 - 2 * 100);
-    expect(result.writes?.baseline.outcomes.ok).toBeGreaterThan(0.9 * 200 * 2.5);
+    expect(result.workload?.baseline.outcomes.ok).toBeGreaterThan(0.9 * 200 * 2.5);
     // Puts only: every ok record is an acknowledged write the checker accounted for.
     const okPuts = [...history].filter((r) => r.kind === 'put' && r.outcome === 'ok').length;
-    expect(okPuts).toBeGreaterThan(result.writes?.baseline.outcomes.ok ?? Infinity);
+    expect(okPuts).toBeGreaterThan(result.workload?.baseline.outcomes.ok ?? Infinity);
     expect(result.acknowledgedWrites?.acknowledgedWrites).toBe(okPuts);
 
     const dir = mkdtempSync(join(tmpdir(), 'etcd-lab-results-'));
@@ -59,21 +60,21 @@ describe('the leader-loss experiment (shortened)', () => {
       'leader-term.svg',
       'report.md',
       'result.json',
-      'write-latency.png',
-      'write-latency.svg',
+      'latency.png',
+      'latency.svg',
     ]);
     const junitXml = readFileSync(join(dir, 'junit.xml'), 'utf8');
     expect(junitXml).toContain('tests="4"');
     expect(junitXml).toContain('failures="0"');
     // A rendered chart, not an empty canvas: it carries the fault band and both series.
-    const svg = readFileSync(join(dir, 'write-latency.svg'), 'utf8');
+    const svg = readFileSync(join(dir, 'latency.svg'), 'utf8');
     expect(svg).toContain('p99');
     expect(readFileSync(join(dir, 'leader-term.svg'), 'utf8')).toMatch(/leader m\d/);
     const saved = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as { schemaVersion: number };
-    expect(saved.schemaVersion).toBe(1);
+    expect(saved.schemaVersion).toBe(2);
     const report = readFileSync(join(dir, 'report.md'), 'utf8');
     expect(report).toContain('Verdict: **HELD**');
-    expect(report).toMatch(/\| kill \| m\d \| sigkill \|/);
+    expect(report).toMatch(/\| 1 \| kill \| m\d \| sigkill \|/);
     expect(readFileSync(join(dir, 'history.jsonl'), 'utf8').split('\n').filter(Boolean)).toHaveLength(
       [...history].length,
     );

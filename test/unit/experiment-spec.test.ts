@@ -24,8 +24,54 @@ describe('experiment specs', () => {
 
   it('fills in defaults', () => {
     const spec = validateExperiment(valid);
+    if (spec.kind !== 'fault') throw new Error('expected a fault experiment');
     expect(spec.workload.clients).toBe(4);
+    expect(spec.workload.mix).toEqual({ put: 1 });
+    expect(spec.workload.mode).toBe('open-loop');
     expect(spec.cluster.dataDir).toBe('memory');
+  });
+
+  it('expands repeated steps into the steps that will run', () => {
+    const spec = validateExperiment(
+      invalid({
+        workload: { ratePerSecond: 10, durationMs: 20_000 },
+        method: [
+          { fault: 'kill', target: 'leader', at: 1_000, for: 1_000, repeat: { times: 3, everyMs: 5_000 } },
+        ],
+      }),
+    );
+    if (spec.kind !== 'fault') throw new Error('expected a fault experiment');
+    expect(spec.method.map((step) => step.at)).toEqual([1_000, 6_000, 11_000]);
+    expect(spec.method.every((step) => step.repeat === undefined)).toBe(true);
+  });
+
+  it('checks targets against a --members override', () => {
+    const withM3 = invalid({ method: [{ fault: 'kill', target: 'm3', at: 0 }] });
+    expect(validateExperiment(withM3).cluster.members).toBe(3);
+    expect(() => validateExperiment(withM3, 'x', { members: 1 })).toThrow(
+      /no member m3 in a 1-member cluster/,
+    );
+    expect(() =>
+      validateExperiment(invalid({ method: [{ fault: 'kill', target: 'follower', at: 0 }] }), 'x', {
+        members: 1,
+      }),
+    ).toThrow(/a 1-member cluster has no follower/);
+    expect(validateExperiment(withM3, 'x', { members: 5 }).cluster.members).toBe(5);
+  });
+
+  it('accepts a lease-election experiment and checks its fields', () => {
+    const lease = {
+      name: 'l',
+      kind: 'lease-election',
+      title: 'L',
+      cluster: {},
+      ttlsSeconds: [2, 4],
+      hypothesis: {},
+    };
+    const spec = validateExperiment(lease);
+    expect(spec.kind).toBe('lease-election');
+    expect(() => validateExperiment({ ...lease, ttlsSeconds: [] })).toThrow(/ttlsSeconds/);
+    expect(() => validateExperiment({ ...lease, workload: {} })).toThrow(BadInputError);
   });
 
   it.each([
@@ -53,6 +99,45 @@ describe('experiment specs', () => {
       /lossPercent/,
     ],
     ['8 members', { cluster: { members: 8 } }, /cluster\.members/],
+    [
+      'an open-loop workload without a rate',
+      { workload: { durationMs: 1_000 } },
+      /workload\.ratePerSecond: an open-loop workload needs ratePerSecond/,
+    ],
+    [
+      'a mix with nothing in it',
+      { workload: { ratePerSecond: 1, durationMs: 1_000, mix: { put: 0 } } },
+      /workload\.mix/,
+    ],
+    [
+      'a retry with one attempt',
+      { workload: { ratePerSecond: 1, durationMs: 1_000, retry: { attempts: 1 } } },
+      /workload\.retry\.attempts/,
+    ],
+    [
+      'repetitions that overlap',
+      {
+        method: [
+          { fault: 'kill', target: 'leader', at: 0, for: 2_000, repeat: { times: 2, everyMs: 1_000 } },
+        ],
+      },
+      /method\.0\.repeat\.everyMs/,
+    ],
+    [
+      'repetitions past the workload',
+      { method: [{ fault: 'kill', target: 'leader', at: 0, repeat: { times: 3, everyMs: 3_000 } }] },
+      /the last repetition \(6000 ms\) is not inside the workload/,
+    ],
+    [
+      'a burst with no operations',
+      { method: [{ fault: 'burst', operations: 0, at: 0 }] },
+      /method\.0\.operations/,
+    ],
+    [
+      'an unknown expectation on a step',
+      { method: [{ fault: 'kill', target: 'leader', at: 0, expect: { maxFoo: 1 } }] },
+      /method\.0\.expect/,
+    ],
     ['an unknown field', { hypotesis: {} }, /hypotesis|Unrecognized/],
   ])('names the field for %s', (_, patch, message) => {
     expect(() => validateExperiment(invalid(patch))).toThrow(BadInputError);
@@ -61,7 +146,7 @@ describe('experiment specs', () => {
 
   it('refuses an unknown experiment name, listing the known ones', async () => {
     await expect(loadExperiment('no-such-experiment')).rejects.toThrow(
-      /unknown experiment "no-such-experiment": not one of leader-loss/,
+      /unknown experiment "no-such-experiment": not one of .*leader-loss.*quorum-loss/,
     );
   });
 });

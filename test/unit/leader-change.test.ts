@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { raftEvents } from '../../src/measure/election-log.ts';
-import { agreedLeaderships, deriveLeaderChange, type LeaderObservation } from '../../src/measure/leader-tracker.ts';
+import {
+  agreedLeaderships,
+  deriveLeaderChange,
+  type LeaderObservation,
+} from '../../src/measure/leader-tracker.ts';
 
 const obs = (
   atMs: number,

@@ -1,0 +1,140 @@
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  effectiveAt,
+  runExperiment,
+  type ExperimentResult,
+  type StepResult,
+} from '../../src/experiments/run-experiment.ts';
+import { leaseElectionByTtl } from '../../src/experiments/run-lease-election.ts';
+import { loadExperiment } from '../../src/experiments/spec.ts';
+import { writeResults } from '../../src/report/write-results.ts';
+
+/**
+ * Every experiment shipped in lab/ runs here as shipped, on real etcd, and its hypothesis must
+ * hold; on top of the verdicts, each test checks figures the experiment exists to produce,
+ * with bounds taken from the experiment's own configuration.
+ */
+async function runShipped(name: string): Promise<ExperimentResult> {
+  const { spec } = await loadExperiment(name);
+  const { result, history } = await runExperiment(spec);
+  const dir = mkdtempSync(join(tmpdir(), `etcd-lab-${name}-`));
+  await writeResults(dir, result, history);
+  const failed = result.checks.filter((c) => c.verdict !== 'held');
+  expect(result.error).toBeUndefined();
+  expect(result.status).toBe('completed');
+  expect(failed, `results in ${dir}`).toEqual([]);
+  expect(readdirSync(dir)).toContain('report.md');
+  return result;
+}
+
+const step = (result: ExperimentResult, n: number): StepResult => {
+  const found = result.steps[n - 1];
+  if (!found) throw new Error(`no step ${n}`);
+  return found;
+};
+
+const electionTimeoutOf = (result: ExperimentResult): number => Number(result.environment.electionTimeoutMs);
+
+describe('the experiments shipped in lab/, as shipped', () => {
+  it('member-down: retrying clients ride out a follower and then a leader kill; the deployment burst completes', async () => {
+    const result = await runShipped('member-down');
+    const [follower, burst, leader] = [step(result, 1), step(result, 2), step(result, 3)];
+    expect(follower.leaderTargeted).toBe(false);
+    expect(leader.leaderTargeted).toBe(true);
+    // Clients did see errors (failed attempts), and retrying hid most of them from callers.
+    const calls = result.workload?.attempts ?? 0;
+    const operations = ['baseline', 'duringFault', 'afterHeal']
+      .map((w) => result.workload?.[w as 'baseline'].outcomes)
+      .reduce((n, o) => n + (o ? o.ok + o.fail + o.indeterminate : 0), 0);
+    expect(calls).toBeGreaterThan(operations);
+    expect(burst.load?.outcomes.ok).toBe(300);
+    expect(burst.fault.mechanism).toBe('lab-clients-closed-loop');
+    // The killed members came back and caught up; the new leader came no sooner than Raft allows.
+    expect(follower.catchUpMs).not.toBeNull();
+    expect(leader.catchUpMs).not.toBeNull();
+    const elected =
+      (leader.leaderChange?.majorityAgreesAtMs ?? Infinity) - effectiveAt(leader.fault, leader.step);
+    expect(elected).toBeGreaterThan(electionTimeoutOf(result) - 2 * Number(result.environment.heartbeatMs));
+  });
+
+  it('cpu-starvation: a member on 5 % of a CPU, follower then leader: the cluster keeps working', async () => {
+    const result = await runShipped('cpu-starvation');
+    for (const s of result.steps) {
+      expect(s.fault.mechanism).toMatch(/^cgroup-/);
+      expect(s.vsBaseline?.p50).not.toBeNull();
+    }
+    expect(step(result, 1).leaderTargeted).toBe(false);
+    expect(step(result, 2).leaderTargeted).toBe(true);
+  });
+
+  it('slow-member: a slow follower slows only the calls it answers, a slow leader slows every write', async () => {
+    const result = await runShipped('slow-member');
+    const [follower, leader] = [step(result, 1), step(result, 2)];
+    const delayMs = 200;
+    for (const s of [follower, leader]) {
+      // The lab's own probe sees the delay on the slow member's links.
+      expect(s.peerRtt?.labProbeMedianMs).toBeGreaterThanOrEqual(delayMs - 5);
+      expect(s.peerRtt?.etcdMetric.length).toBeGreaterThan(0);
+    }
+    const baselineP50 = result.workload?.baseline.latency.p50 ?? NaN;
+    const p50Of = (s: StepResult, member: string) => s.byAnsweringMember[member]?.p50 ?? NaN;
+    // A slow follower: the leader commits with the other follower, so calls answered elsewhere
+    // stay near the baseline; calls answered by the slow one wait for its forwarded proposal.
+    const [slowFollower] = follower.fault.targets;
+    for (const member of Object.keys(follower.byAnsweringMember)) {
+      if (member === slowFollower)
+        expect(p50Of(follower, member)).toBeGreaterThan(baselineP50 + delayMs * 0.75);
+      else expect(p50Of(follower, member)).toBeLessThan(baselineP50 + delayMs / 2);
+    }
+    // A slow leader: its appends reach every follower late, so every write waits at least the delay.
+    for (const member of Object.keys(leader.byAnsweringMember)) {
+      expect(p50Of(leader, member)).toBeGreaterThan(baselineP50 + delayMs * 0.75);
+    }
+  });
+
+  it('quorum-loss: no writes and no linearizable reads without quorum, serializable reads go on, nothing is lost', async () => {
+    const result = await runShipped('quorum-loss');
+    const loss = step(result, 1);
+    expect(loss.fault.targets).toHaveLength(2);
+    expect(loss.success?.put.total).toBeGreaterThan(0);
+    expect(loss.success?.serializableGet.total).toBeGreaterThan(0);
+    expect(result.acknowledgedWrites?.acknowledgedWrites).toBeGreaterThan(0);
+  });
+
+  it('apiserver-traffic: 32 clients at full speed next to the steady workload, and no leader change', async () => {
+    const result = await runShipped('apiserver-traffic');
+    const traffic = step(result, 1);
+    const steadyOps = traffic.workload?.outcomes.ok ?? 0;
+    // The burst of traffic really is heavy: far more operations than the steady clients made.
+    expect(traffic.load?.outcomes.ok).toBeGreaterThan(3 * steadyOps);
+    expect(traffic.leaderChangesInWindow).toBe(0);
+  });
+
+  it('apiserver-slow-network: plain clients time out behind a slow member, retrying clients do not', async () => {
+    const result = await runShipped('apiserver-slow-network');
+    const [everywhere, oneSlow] = [step(result, 2), step(result, 3)];
+    expect(everywhere.fault.mechanism).toBe('nfq-delay-client-ingress');
+    expect(everywhere.fault.targets).toHaveLength(3);
+    // 100 ms in front of every member shows up in every call.
+    expect(everywhere.workload?.latency.p50).toBeGreaterThan(100);
+    // 800 ms in front of one member with a 500 ms deadline: the plain clients that start there
+    // (2 of 6 with spread connections) fail, the others do not.
+    const ratio = oneSlow.success?.all.ratio ?? NaN;
+    expect(ratio).toBeGreaterThan(0.5);
+    expect(ratio).toBeLessThan(0.85);
+    expect(oneSlow.loadSuccess?.ratio).toBeGreaterThanOrEqual(0.99);
+  });
+
+  it('controller-manager-lease: failover follows the TTL, keep-alive load falls with it', async () => {
+    const result = await runShipped('controller-manager-lease');
+    const rows = leaseElectionByTtl(result.leaseElection ?? []);
+    expect(rows.map((r) => r.ttlSeconds)).toEqual([2, 4, 8]);
+    for (const r of rows) {
+      // The lease outlives its last renewal (at most TTL/3 before the crash) and dies within etcd's check.
+      expect(r.failoverMs).toBeGreaterThan((r.ttlSeconds * 1000 * 2) / 3 - 100);
+    }
+  });
+});
