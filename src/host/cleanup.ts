@@ -96,22 +96,42 @@ export async function sweepLeftovers(options: SweepOptions = {}): Promise<SweepR
   const doomed = (labels: Record<string, string> | undefined) =>
     options.includeLive === true || options.runId !== undefined || !ownerAlive(labels);
 
-  const containers = (await docker().listContainers({ all: true, filters })).filter((c) => doomed(c.Labels));
-  await Promise.all(
-    containers.map((c) =>
-      docker()
-        .getContainer(c.Id)
-        .remove({ force: true, v: true })
-        .catch((error: Error) => warn(`could not remove container ${c.Names[0] ?? c.Id}: ${error.message}`)),
-    ),
-  );
-  const networks = (await docker().listNetworks({ filters })).filter((n) => doomed(n.Labels));
-  for (const network of networks) {
-    await docker()
-      .getNetwork(network.Id)
-      .remove()
-      .catch((error: Error) => warn(`could not remove network ${network.Name}: ${error.message}`));
+  // A run interrupted while its cluster starts can still be creating containers as this runs;
+  // a network with a fresh container on it refuses removal, so go round again (a few times).
+  const removedContainers = new Set<string>();
+  const removedNetworks = new Set<string>();
+  for (let pass = 1; pass <= 4; pass++) {
+    const containers = (await docker().listContainers({ all: true, filters })).filter((c) =>
+      doomed(c.Labels),
+    );
+    await Promise.all(
+      containers.map((c) =>
+        docker()
+          .getContainer(c.Id)
+          .remove({ force: true, v: true })
+          .then(() => removedContainers.add(c.Id))
+          .catch((error: Error) =>
+            warn(`could not remove container ${c.Names[0] ?? c.Id}: ${error.message}`),
+          ),
+      ),
+    );
+    const networks = (await docker().listNetworks({ filters })).filter((n) => doomed(n.Labels));
+    let busy = 0;
+    for (const network of networks) {
+      await docker()
+        .getNetwork(network.Id)
+        .remove()
+        .then(() => removedNetworks.add(network.Id))
+        .catch((error: Error) => {
+          if (pass < 4 && /active endpoints/.test(error.message)) busy += 1;
+          else warn(`could not remove network ${network.Name}: ${error.message}`);
+        });
+    }
+    if (busy === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
   }
+  const containers = [...removedContainers];
+  const networks = [...removedNetworks];
   const volumeList = await docker().listVolumes({ filters });
   const volumes = (volumeList.Volumes ?? []).filter((v) => doomed(v.Labels as Record<string, string>));
   for (const volume of volumes) {
