@@ -6,7 +6,7 @@ import type { FaultHandle } from '../faults/fault.ts';
 import { isolate } from '../faults/network/partition.ts';
 import { sleep, type RunClock } from '../util/clock.ts';
 import { progress } from '../util/log.ts';
-import { raftEvents } from './election-log.ts';
+import { raftEvents, type RaftLogEvent } from './election-log.ts';
 import { deriveLeaderChange, LeaderTracker } from './leader-tracker.ts';
 import { metricValue } from './metrics.ts';
 
@@ -81,6 +81,13 @@ export interface ElectionTrialOptions {
   readonly onTrial?: (trial: ElectionTrial) => void;
   /** For 'isolate': host capabilities, if already probed (probed once per process otherwise). */
   readonly caps?: HostCapabilities;
+  /**
+   * Runs before each trial, once the member taken away in the previous one is back: e.g. to put
+   * a network condition back on a killed member (it restarts in a new network namespace).
+   */
+  readonly beforeTrial?: (trial: number) => Promise<void>;
+  /** One line per trial; default: the lab's stderr progress. */
+  readonly onProgress?: (line: string) => void;
 }
 
 /**
@@ -101,6 +108,7 @@ export async function runElectionTrials(
   try {
     for (let trial = 1; trial <= trials; trial++) {
       options.signal?.throwIfAborted();
+      await options.beforeTrial?.(trial);
       const { leader, term } = await cluster.waitForStableLeader({ timeoutMs: trialTimeoutMs });
       await cluster.waitForConvergence({ timeoutMs: trialTimeoutMs });
       // Let a few heartbeats pass so every follower's election timer starts from a fresh heartbeat.
@@ -161,13 +169,14 @@ export async function runElectionTrials(
         await probe.stop();
         const after = await settledLeaderMetrics(cluster, survivors, 2 * electionTimeoutMs + 1_000);
 
-        const events = (
-          await Promise.all(survivors.map(async (m) => raftEvents(m.name, await cluster.logEntries(m))))
-        )
-          .flat()
-          .map((e) => ({ ...e, atMs: clock.fromWall(e.tsMs) }))
-          // etcd logs whole milliseconds: allow 1 ms of rounding before the fault.
-          .filter((e) => e.atMs >= faultAtMs - 1 && e.term > term);
+        const events = await electionEvents(cluster, survivors, {
+          clock,
+          sinceMs: faultAtMs,
+          afterTerm: term,
+          // The tracker saw a new leader: its "elected" line is in some survivor's log, even if
+          // Docker's log copier has not handed it over yet.
+          expectElected: change.newLeaderId !== undefined,
+        });
         const firstCampaign = min(
           events
             .filter((e) => ['pre-candidate', 'candidate', 'campaign'].includes(e.kind))
@@ -209,7 +218,7 @@ export async function runElectionTrials(
         };
         results.push(result);
         options.onTrial?.(result);
-        progress(
+        (options.onProgress ?? progress)(
           `trial ${trial}/${trials}: ${fault} ${leader.name} → ${result.newLeader ?? '?'} elected after ${result.majorityAgreesAfterFaultMs?.toFixed(0) ?? '?'} ms`,
         );
       } finally {
@@ -277,6 +286,35 @@ async function settledLeaderMetrics(
       return { changes, allHaveLeader };
     }
     await sleep(20);
+  }
+}
+
+const LOG_CATCH_UP_MS = 2_000;
+
+/**
+ * The survivors' raft events after the fault with a term above the old one, on the run clock.
+ * Under load the new leader's line was sometimes missing from the container log when first read
+ * (the log is copied out of the container asynchronously), so when the tracker has seen a new
+ * leader the logs are read again until the line shows up, or LOG_CATCH_UP_MS passes (leaving
+ * the log-based times undefined).
+ */
+async function electionEvents(
+  cluster: StartedEtcdCluster,
+  survivors: readonly EtcdMember[],
+  options: { clock: RunClock; sinceMs: number; afterTerm: number; expectElected: boolean },
+): Promise<(RaftLogEvent & { atMs: number })[]> {
+  const deadline = performance.now() + LOG_CATCH_UP_MS;
+  for (;;) {
+    const events = (
+      await Promise.all(survivors.map(async (m) => raftEvents(m.name, await cluster.logEntries(m))))
+    )
+      .flat()
+      .map((e) => ({ ...e, atMs: options.clock.fromWall(e.tsMs) }))
+      // etcd logs whole milliseconds: allow 1 ms of rounding before the fault.
+      .filter((e) => e.atMs >= options.sinceMs - 1 && e.term > options.afterTerm);
+    const elected = events.some((e) => e.kind === 'elected' || e.kind === 'leader');
+    if (elected || !options.expectElected || performance.now() > deadline) return events;
+    await sleep(100);
   }
 }
 

@@ -9,7 +9,7 @@ import type { SweepVerdict } from './verdicts.ts';
 
 /** Everything a sweep run produced: sweep.json holds exactly this. */
 export interface SweepResult {
-  readonly schemaVersion: 1;
+  readonly schemaVersion: 2;
   readonly sweep: SweepSpec;
   /** completed: every cell measured; aborted: interrupted (finished cells kept); failed: the lab failed. */
   readonly status: 'completed' | 'aborted' | 'failed';
@@ -24,7 +24,98 @@ export interface SweepResult {
   readonly reusedCells: readonly string[];
   readonly cells: readonly CellResult[];
   readonly verdicts: readonly SweepVerdict[];
+  /** Per series of rtt cells, the election timeout / RTT from which on no spurious election was seen. */
+  readonly spuriousElections: readonly SpuriousElectionBoundary[];
 }
+
+/**
+ * Spurious elections against election timeout / round-trip time, for cells that differ only in
+ * the election timeout (same heartbeat / RTT, same condition, same pre-vote).
+ */
+export interface SpuriousElectionBoundary {
+  readonly series: string;
+  readonly points: readonly {
+    readonly electionTimeoutOverRtt: number;
+    readonly leaderChanges: number;
+    readonly perMinute: number;
+    readonly observedMs: number;
+  }[];
+  /** Lowest measured ET/RTT from which on every cell saw no leader change; null if even the highest did. */
+  readonly quietFromRatio: number | null;
+  /** Highest ET/RTT at which leader changes were seen; null if none were. */
+  readonly highestRatioWithChanges: number | null;
+  /** Every cell below quietFromRatio saw leader changes (false: a quiet cell among noisy ones). */
+  readonly monotonic: boolean;
+  readonly summary: string;
+}
+
+/**
+ * Where spurious elections start (pure). Zero leader changes in T minutes is reported with its
+ * 95 % upper bound, 3/T per minute (Poisson), so a short observation is not read as "never".
+ */
+export function spuriousElectionBoundaries(cells: readonly CellResult[]): SpuriousElectionBoundary[] {
+  const series = new Map<string, SpuriousElectionBoundary['points'][number][]>();
+  for (const c of cells) {
+    const rtt = addedRttMs(c.condition);
+    const quiet = c.quiet;
+    if (rtt === 0 || quiet === null || quiet.leaderChanges === null || quiet.leaderChangesPerMinute === null)
+      continue;
+    const key = seriesKey(c);
+    const points = series.get(key) ?? [];
+    points.push({
+      electionTimeoutOverRtt: (c.etcdOptions.electionTimeoutMs ?? 1000) / rtt,
+      leaderChanges: quiet.leaderChanges,
+      perMinute: quiet.leaderChangesPerMinute,
+      observedMs: quiet.observedMs,
+    });
+    series.set(key, points);
+  }
+  return [...series].map(([key, unsorted]) => {
+    const points = [...unsorted].sort((a, b) => a.electionTimeoutOverRtt - b.electionTimeoutOverRtt);
+    const noisy = points.filter((p) => p.leaderChanges > 0);
+    const highest = noisy.at(-1)?.electionTimeoutOverRtt ?? null;
+    const quietPoints = points.filter((p) => highest === null || p.electionTimeoutOverRtt > highest);
+    const quietFrom = quietPoints[0]?.electionTimeoutOverRtt ?? null;
+    const below = points.filter((p) => quietFrom === null || p.electionTimeoutOverRtt < quietFrom);
+    const monotonic = below.every((p) => p.leaderChanges > 0);
+    const ratio = (r: number) => `${round2(r)}`;
+    const noisyText = noisy
+      .map(
+        (p) =>
+          `${ratio(p.electionTimeoutOverRtt)} (${p.leaderChanges} in ${minutes(p.observedMs)} min, ${round2(p.perMinute)}/min)`,
+      )
+      .join(', ');
+    const quietMs = quietPoints.reduce((total, p) => total + p.observedMs, 0);
+    const quietText = `none at ET/RTT ≥ ${ratio(quietFrom ?? 0)} (0 in ${minutes(quietMs)} min over ${quietPoints.length} cells: below ${round2(3 / (quietMs / 60_000))}/min at 95 %)`;
+    const summary =
+      highest === null
+        ? `${key}: ${quietText.replace(/^none/, 'no spurious leader change')}`
+        : quietFrom === null
+          ? `${key}: spurious leader changes up to the highest ET/RTT measured: ${noisyText}`
+          : `${key}: spurious leader changes only below ET/RTT = ${ratio(quietFrom)}: at ${noisyText}; ${quietText}${monotonic ? '' : '; not monotonic: some cells below the boundary saw none'}`;
+    return {
+      series: key,
+      points,
+      quietFromRatio: quietFrom,
+      highestRatioWithChanges: highest,
+      monotonic,
+      summary,
+    };
+  });
+}
+
+/** Everything that identifies a cell except its election timeout. */
+function seriesKey(c: CellResult): string {
+  const rtt = addedRttMs(c.condition);
+  const hb = c.etcdOptions.heartbeatMs ?? 100;
+  const preVote =
+    c.etcdOptions.preVote === undefined ? '' : `, pre-vote ${c.etcdOptions.preVote ? 'on' : 'off'}`;
+  return `heartbeat ${round2(hb / rtt)} × RTT, ${conditionLabel(c.condition)}${preVote}`;
+}
+
+/** At most two decimals (ET/RTT 1.25 stays 1.25), none for whole numbers. */
+const round2 = (v: number): string => String(Number(v.toFixed(2)));
+const minutes = (ms: number): string => String(Math.round(ms / 6_000) / 10);
 
 type CsvValue = string | number | boolean | null | undefined;
 
@@ -51,7 +142,9 @@ export function cellRow(cell: CellResult): Record<string, CsvValue> {
     rtt_jitter_ms: cell.condition.kind === 'rtt' ? 2 * cell.condition.jitterMs : undefined,
     cpus: cell.condition.kind === 'cpu' ? cell.condition.cpus : undefined,
     rtt_over_heartbeat: rtt / hb,
+    heartbeat_over_rtt: rtt === 0 ? undefined : hb / rtt,
     election_timeout_over_rtt: rtt === 0 ? undefined : et / rtt,
+    follows_tuning_rule: rtt === 0 ? undefined : et >= 10 * rtt && hb >= 0.5 * rtt && hb <= 1.5 * rtt,
     fault: cell.fault.kind,
     trials: cell.trials,
     condition_mechanism: cell.mechanisms.condition,
@@ -62,8 +155,13 @@ export function cellRow(cell: CellResult): Record<string, CsvValue> {
     write_stall_median_ms: summary?.firstWriteOk.median ?? median(healStalls),
     write_stall_max_ms: summary?.firstWriteOk.max ?? maxOf(healStalls),
     quiet_window_ms: cell.quiet?.windowMs,
+    quiet_windows: cell.quiet?.windows.length,
+    quiet_observed_s: cell.quiet === null ? undefined : cell.quiet.observedMs / 1000,
     quiet_leader_changes: cell.quiet?.leaderChanges,
+    quiet_leader_changes_per_min: cell.quiet?.leaderChangesPerMinute,
+    quiet_windows_with_changes: cell.quiet?.windowsWithLeaderChanges,
     quiet_term_increase: cell.quiet?.termIncrease,
+    quiet_longest_write_gap_ms: cell.quiet?.longestWriteGapMs,
     write_p50_ms: cell.quiet?.writes.p50Ms,
     write_p99_ms: cell.quiet?.writes.p99Ms,
     write_throughput: cell.quiet?.writes.throughput,
@@ -170,26 +268,30 @@ function electionChartSpec(result: SweepResult): TopLevelSpec | undefined {
   };
 }
 
-/** Leader changes in the quiet window against added RTT / heartbeat, one line per timing. */
+/** Leader changes per minute without a fault against election timeout / RTT, one line per series. */
 function spuriousChartSpec(result: SweepResult): TopLevelSpec | undefined {
   const points = result.cells.flatMap((c) => {
-    if (c.quiet === null || c.quiet.leaderChanges === null) return [];
-    const hb = c.etcdOptions.heartbeatMs ?? 100;
-    const et = c.etcdOptions.electionTimeoutMs ?? 1000;
     const rtt = addedRttMs(c.condition);
+    if (rtt === 0 || c.quiet === null || c.quiet.leaderChangesPerMinute === null) return [];
+    const row = cellRow(c);
     return [
       {
-        ratio: rtt / hb,
+        ratio: row.election_timeout_over_rtt,
+        perMinute: c.quiet.leaderChangesPerMinute,
         changes: c.quiet.leaderChanges,
-        timing: `hb ${hb} / et ${et} ms${c.etcdOptions.preVote === undefined ? '' : c.etcdOptions.preVote ? ' pre-vote' : ' no pre-vote'}`,
-        rule: rtt === 0 || et >= 10 * rtt ? 'ET ≥ 10 × RTT' : 'ET < 10 × RTT',
+        series: seriesKey(c),
+        rule: row.follows_tuning_rule === true ? 'keeps the rule' : 'breaks the rule',
       },
     ];
   });
-  if (points.length === 0 || !result.cells.some((c) => c.condition.kind === 'rtt')) return undefined;
+  if (points.length === 0) return undefined;
+  const observed = result.sweep.quietWindows * result.sweep.quietWindowMs;
   return {
     $schema: SCHEMA,
-    title: `${result.sweep.title}: leader changes with no fault vs RTT / heartbeat`,
+    title: {
+      text: `${result.sweep.title}: leader changes without a fault vs election timeout / RTT`,
+      subtitle: `${observed / 1000} s observed per cell (${result.sweep.quietWindows} × ${result.sweep.quietWindowMs / 1000} s); etcd's rule: ET ≥ 10 × RTT, heartbeat 0.5–1.5 × RTT`,
+    },
     width: 560,
     height: 320,
     data: { values: points },
@@ -197,23 +299,35 @@ function spuriousChartSpec(result: SweepResult): TopLevelSpec | undefined {
       {
         mark: { type: 'line', opacity: 0.5 },
         encoding: {
-          x: { field: 'ratio', type: 'quantitative' },
-          y: { field: 'changes', type: 'quantitative' },
-          color: { field: 'timing', type: 'nominal' },
+          x: { field: 'ratio', type: 'quantitative', scale: { type: 'log' } },
+          y: { field: 'perMinute', type: 'quantitative' },
+          color: { field: 'series', type: 'nominal' },
         },
       },
       {
-        mark: { type: 'point', filled: true, size: 80 },
+        mark: { type: 'point', filled: true, size: 90 },
         encoding: {
-          x: { field: 'ratio', type: 'quantitative', title: 'added round-trip time / heartbeat interval' },
-          y: {
-            field: 'changes',
+          x: {
+            field: 'ratio',
             type: 'quantitative',
-            title: `leader changes in ${result.sweep.quietWindowMs / 1000} s without a fault`,
+            scale: { type: 'log' },
+            title: 'election timeout / added round-trip time (log scale)',
           },
-          color: { field: 'timing', type: 'nominal', title: 'timing' },
+          y: { field: 'perMinute', type: 'quantitative', title: 'leader changes per minute without a fault' },
+          color: {
+            field: 'series',
+            type: 'nominal',
+            title: 'series',
+            legend: { orient: 'bottom', direction: 'vertical', labelLimit: 520 },
+          },
           shape: { field: 'rule', type: 'nominal', title: 'etcd guidance' },
+          tooltip: [{ field: 'changes' }, { field: 'perMinute' }],
         },
+      },
+      {
+        mark: { type: 'rule', strokeDash: [4, 4], color: '#888' },
+        data: { values: [{ ratio: 10 }] },
+        encoding: { x: { field: 'ratio', type: 'quantitative' } },
       },
     ],
   };
@@ -281,7 +395,7 @@ export function renderSweepReport(result: SweepResult, charts: readonly string[]
     `Started ${result.startedAt}, ${(result.durationMs / 1000).toFixed(0)} s; ${result.cells.length} cells (${result.measuredCells.length} measured in this run, ${result.reusedCells.length} kept from an earlier one).`,
     `Host load average (1/5/15 min): ${load(result.loadAverage.start)} at the start, ${load(result.loadAverage.end)} at the end.`,
     `etcd ${text(env.etcdVersion)} (${text(env.image)}), ${s.cluster.members} members, data dir ${s.cluster.dataDir};`,
-    `fault ${s.fault.kind} × ${s.trials} trials per cell; quiet window ${s.quietWindowMs / 1000} s under ${s.load.ratePerSecond} writes/s from ${s.load.clients} clients; seed ${s.seed}.`,
+    `fault ${s.fault.kind}${s.fault.kind === 'none' ? '' : ` × ${s.trials} trials`} per cell; quiet window${s.quietWindows > 1 ? `s ${s.quietWindows} ×` : ''} ${s.quietWindowMs / 1000} s under ${s.load.ratePerSecond} writes/s from ${s.load.clients} clients; seed ${s.seed}.`,
     '',
     'An `rtt` condition delays each direction between members by half the added round-trip time, at the receiving',
     'member (see src/faults/network/delay.ts); the lab’s own clients are not delayed. Leader changes come from',
@@ -298,8 +412,14 @@ export function renderSweepReport(result: SweepResult, charts: readonly string[]
         ['election_median_ms', 'election p50'],
         ['election_max_ms', 'election max'],
         ['write_stall_median_ms', 'write stall p50'],
+        ['election_timeout_over_rtt', 'ET/RTT'],
+        ['heartbeat_over_rtt', 'HB/RTT'],
+        ['quiet_observed_s', 'quiet s'],
         ['quiet_leader_changes', 'quiet leader changes'],
+        ['quiet_leader_changes_per_min', 'per min'],
+        ['quiet_windows_with_changes', 'windows with changes'],
         ['quiet_term_increase', 'quiet term +'],
+        ['quiet_longest_write_gap_ms', 'longest write gap'],
         ['write_p50_ms', 'write p50'],
         ['write_p99_ms', 'write p99'],
         ['write_throughput', 'writes/s'],
@@ -314,6 +434,11 @@ export function renderSweepReport(result: SweepResult, charts: readonly string[]
     'longest gap between successful writes after the heal. Times in ms.',
     '',
   ];
+  if (result.spuriousElections.length > 0) {
+    lines.push('## Where spurious elections start', '');
+    for (const boundary of result.spuriousElections) lines.push(`- ${boundary.summary}`);
+    lines.push('');
+  }
   const incomplete = result.cells.filter((c) => c.incomplete !== null);
   if (incomplete.length > 0) {
     lines.push('## Cells that stopped early', '');

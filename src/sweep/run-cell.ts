@@ -27,9 +27,12 @@ export interface WriteFigures {
   readonly indeterminate: number;
 }
 
-/** The stretch of the cell with the condition on and no fault injected. */
-export interface QuietWindowResult {
-  readonly windowMs: number;
+/** One quiet window: leader changes and the term over it, as read at its end. */
+export interface QuietWindowSample {
+  readonly window: number;
+  /** Run-clock start and end of the window. */
+  readonly fromMs: number;
+  readonly toMs: number;
   /**
    * Elections during the window, from /metrics: the largest increase of any member's
    * `etcd_server_leader_changes_seen_total` (every connected member counts each new leader
@@ -37,9 +40,29 @@ export interface QuietWindowResult {
    */
   readonly leaderChanges: number | null;
   readonly leaderChangesByMember: Readonly<Record<string, number | null>>;
-  /** Highest raft term after the window minus before (failed campaigns raise it too, without pre-vote). */
+  /** Highest raft term at the window's end minus at its start (failed campaigns raise it too). */
   readonly termIncrease: number | null;
+  readonly writeP99Ms: number | null;
+}
+
+/** The stretch of the cell with the condition on and no fault injected: `quietWindows` windows in a row. */
+export interface QuietWindowResult {
+  /** Length of each window. */
+  readonly windowMs: number;
+  /** All windows together. */
+  readonly observedMs: number;
+  readonly windows: readonly QuietWindowSample[];
+  /** Sum over the windows (null if a window's counters could not be read). */
+  readonly leaderChanges: number | null;
+  /** leaderChanges per minute of observation. */
+  readonly leaderChangesPerMinute: number | null;
+  /** How many windows saw at least one leader change. */
+  readonly windowsWithLeaderChanges: number;
+  readonly termIncrease: number | null;
+  /** Writes over all the windows. */
   readonly writes: WriteFigures;
+  /** Longest gap between successful writes over all the windows (an election stalls writes). */
+  readonly longestWriteGapMs: number | null;
 }
 
 /** One partition-and-heal trial: a member cut off for isolationMs, then reconnected and watched. */
@@ -67,7 +90,7 @@ export interface HealTrial {
 }
 
 export interface CellResult {
-  readonly schemaVersion: 1;
+  readonly schemaVersion: 2;
   readonly sweep: string;
   readonly cellId: string;
   readonly cellHash: string;
@@ -161,11 +184,19 @@ export async function runCell(cell: SweepCell, ctx: CellContext): Promise<CellRe
     await sleep(2 * electionTimeoutMs, signal);
 
     if (cell.quietWindowMs > 0) {
-      say(`quiet window of ${cell.quietWindowMs / 1000} s under ${cell.condition.kind}`);
-      quiet = await observeQuietWindow(cluster, cell, clock, signal);
       say(
-        `quiet window: ${quiet.leaderChanges ?? '?'} leader changes, write p99 ${fmt(quiet.writes.p99Ms)} ms`,
+        `quiet window${cell.quietWindows > 1 ? `s: ${cell.quietWindows} ×` : ' of'} ${cell.quietWindowMs / 1000} s under ${cell.condition.kind}`,
       );
+      quiet = await observeQuietWindows(cluster, cell, clock, signal, (window, changes, termIncrease) =>
+        say(
+          `quiet window ${window}/${cell.quietWindows}: ${changes ?? '?'} leader changes, term +${termIncrease ?? '?'}`,
+        ),
+      );
+      if (cell.quietWindows > 1) {
+        say(
+          `quiet windows: ${quiet.leaderChanges ?? '?'} leader changes in ${quiet.observedMs / 1000} s (${quiet.leaderChangesPerMinute?.toFixed(1) ?? '?'}/min), write p99 ${fmt(quiet.writes.p99Ms)} ms`,
+        );
+      }
     }
 
     const fault = cell.fault;
@@ -173,23 +204,19 @@ export async function runCell(cell: SweepCell, ctx: CellContext): Promise<CellRe
       faultMechanism = FAULT_MECHANISM[fault.kind];
       const trials: ElectionTrial[] = [];
       try {
-        for (let trial = 1; trial <= cell.trials; trial++) {
+        await runElectionTrials(cluster, {
+          trials: cell.trials,
+          fault: fault.kind === 'leader-kill' ? 'kill' : 'pause',
+          clock,
           // A killed member comes back in a new network namespace, without the delay it had.
-          if (trial > 1 && fault.kind === 'leader-kill' && cell.condition.kind === 'rtt')
-            await applyCondition();
-          const [result] = await runElectionTrials(cluster, {
-            trials: 1,
-            fault: fault.kind === 'leader-kill' ? 'kill' : 'pause',
-            clock,
-            ...(signal === undefined ? {} : { signal }),
-            ...(ctx.caps === undefined ? {} : { caps: ctx.caps }),
-          });
-          if (result === undefined) break;
-          trials.push({ ...result, trial });
-          say(
-            `trial ${trial}/${cell.trials}: ${result.fault} ${result.oldLeader} → ${result.newLeader ?? '?'}, elected after ${fmt(result.logElectedAfterFaultMs)} ms`,
-          );
-        }
+          ...(fault.kind === 'leader-kill' && cell.condition.kind === 'rtt'
+            ? { beforeTrial: async (trial: number) => (trial > 1 ? applyCondition() : undefined) }
+            : {}),
+          onTrial: (trial) => trials.push(trial),
+          onProgress: say,
+          ...(signal === undefined ? {} : { signal }),
+          ...(ctx.caps === undefined ? {} : { caps: ctx.caps }),
+        });
       } finally {
         elections = {
           trials,
@@ -221,7 +248,7 @@ export async function runCell(cell: SweepCell, ctx: CellContext): Promise<CellRe
   }
 
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     sweep: ctx.sweep,
     cellId: cell.cellId,
     cellHash: cell.cellHash,
@@ -245,35 +272,83 @@ export async function runCell(cell: SweepCell, ctx: CellContext): Promise<CellRe
   };
 }
 
-async function observeQuietWindow(
+/**
+ * Runs one write load through `quietWindows` windows back to back and reads the leader-change
+ * counters and the term at every window boundary, so bursts of elections show up per window.
+ */
+async function observeQuietWindows(
   cluster: StartedEtcdCluster,
   cell: SweepCell,
   clock: RunClock,
   signal: AbortSignal | undefined,
+  onWindow: (window: number, leaderChanges: number | null, termIncrease: number | null) => void,
 ): Promise<QuietWindowResult> {
   const names = cluster.members.map((m) => m.name);
-  const changesBefore = await leaderChangesByMember(cluster, names);
-  const termBefore = await highestTerm(cluster);
-  const workload = await writeLoad(cluster, cell, clock, cell.quietWindowMs, signal);
+  const totalMs = cell.quietWindows * cell.quietWindowMs;
+  const readings: { atMs: number; changes: Record<string, number | null>; term: number | null }[] = [];
+  const read = async () => {
+    const atMs = clock.now();
+    const [changes, term] = await Promise.all([
+      leaderChangesByMember(cluster, names, { attempts: 3 }),
+      highestTerm(cluster, { attempts: 3 }),
+    ]);
+    readings.push({ atMs, changes, term });
+  };
+  await read();
+  let loadStarted: (atMs: number) => void = () => undefined;
+  const started = new Promise<number>((resolve) => (loadStarted = resolve));
+  const load = writeLoad(cluster, cell, clock, totalMs, signal, (atMs) => loadStarted(atMs));
+  const startedMs = await Promise.race([started, load.then((w) => w.startedMs)]);
+  const between = (start: (typeof readings)[number], end: (typeof readings)[number]) => {
+    const deltas = differences(start.changes, end.changes);
+    const termIncrease = start.term === null || end.term === null ? null : end.term - start.term;
+    return { deltas, leaderChanges: largest(deltas), termIncrease };
+  };
+  for (let window = 1; window <= cell.quietWindows; window++) {
+    await sleep(Math.max(0, startedMs + window * cell.quietWindowMs - clock.now()), signal);
+    await read();
+    const [start, end] = readings.slice(-2) as [(typeof readings)[number], (typeof readings)[number]];
+    const { leaderChanges, termIncrease } = between(start, end);
+    onWindow(window, leaderChanges, termIncrease);
+  }
+  const workload = await load;
   signal?.throwIfAborted();
-  const changesAfter = await leaderChangesByMember(cluster, names);
-  const termAfter = await highestTerm(cluster);
-  const deltas = differences(changesBefore, changesAfter);
-  const writes = summarizeOperations(workload.records, {
-    fromMs: workload.startedMs,
-    toMs: workload.startedMs + cell.quietWindowMs,
+
+  const windows = readings.slice(1).map((end, i): QuietWindowSample => {
+    const start = readings[i] ?? end;
+    const { deltas, leaderChanges, termIncrease } = between(start, end);
+    const fromMs = i === 0 ? startedMs : start.atMs;
+    return {
+      window: i + 1,
+      fromMs,
+      toMs: end.atMs,
+      leaderChanges,
+      leaderChangesByMember: deltas,
+      termIncrease,
+      writeP99Ms: summarizeOperations(workload.records, { fromMs, toMs: end.atMs }).latency.p99,
+    };
   });
+  // Totals from the first and last readings: a counter that could not be read at a window's
+  // boundary (etcd busy electing) leaves that window unknown, not the whole observation.
+  const whole = between(readings[0] ?? { atMs: 0, changes: {}, term: null }, readings.at(-1) ?? readings[0]!);
+  const span = { fromMs: startedMs, toMs: startedMs + totalMs };
+  const writes = summarizeOperations(workload.records, span);
   return {
     windowMs: cell.quietWindowMs,
-    leaderChanges: largest(deltas),
-    leaderChangesByMember: deltas,
-    termIncrease: termBefore === null || termAfter === null ? null : termAfter - termBefore,
+    observedMs: totalMs,
+    windows,
+    leaderChanges: whole.leaderChanges,
+    leaderChangesPerMinute: whole.leaderChanges === null ? null : whole.leaderChanges / (totalMs / 60_000),
+    windowsWithLeaderChanges: windows.filter((w) => w.leaderChanges !== null && w.leaderChanges > 0).length,
+    termIncrease: whole.termIncrease,
     writes: {
       p50Ms: writes.latency.p50,
       p99Ms: writes.latency.p99,
       throughput: writes.throughput,
       ...writes.outcomes,
     },
+    longestWriteGapMs:
+      longestUnavailability(workload.records, { ...span, faultAtMs: span.fromMs })?.durationMs ?? null,
   };
 }
 
@@ -364,7 +439,7 @@ function writeLoad(
   clock: RunClock,
   durationMs: number,
   signal: AbortSignal | undefined,
-  onStart?: () => void,
+  onStart?: (startedMs: number) => void,
 ): Promise<WorkloadResult> {
   const electionTimeoutMs = cell.etcdOptions.electionTimeoutMs ?? 1_000;
   return runWorkload(cluster, {
@@ -385,15 +460,22 @@ function writeLoad(
   });
 }
 
-/** Each member's leader-change counter; null for a member whose metrics could not be read. */
+/**
+ * Each member's leader-change counter; null for a member whose metrics could not be read in
+ * `attempts` tries (a member busy with elections can miss a 2 s deadline).
+ */
 async function leaderChangesByMember(
   cluster: StartedEtcdCluster,
   names: readonly string[],
+  { attempts = 1 }: { attempts?: number } = {},
 ): Promise<Record<string, number | null>> {
   const values = await Promise.all(
     names.map(async (name) => {
-      const value = metricValue(await cluster.metrics(name).catch(() => ''), LEADER_CHANGES);
-      return [name, Number.isNaN(value) ? null : value] as const;
+      for (let attempt = 1; attempt <= attempts; attempt++) {
+        const value = metricValue(await cluster.metrics(name).catch(() => ''), LEADER_CHANGES);
+        if (!Number.isNaN(value)) return [name, value] as const;
+      }
+      return [name, null] as const;
     }),
   );
   return Object.fromEntries(values);
@@ -416,9 +498,16 @@ const largest = (values: Readonly<Record<string, number | null>>): number | null
   return present.length === 0 ? null : Math.max(...present);
 };
 
-async function highestTerm(cluster: StartedEtcdCluster): Promise<number | null> {
-  const terms = (await cluster.status()).flatMap((s) => (s.ok ? [s.raftTerm] : []));
-  return terms.length === 0 ? null : Math.max(...terms);
+/** Highest raft term any member reports; each try waits up to 2 s for the members' answers. */
+async function highestTerm(
+  cluster: StartedEtcdCluster,
+  { attempts = 1 }: { attempts?: number } = {},
+): Promise<number | null> {
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const terms = (await cluster.status(2_000)).flatMap((s) => (s.ok ? [s.raftTerm] : []));
+    if (terms.length > 0) return Math.max(...terms);
+  }
+  return null;
 }
 
 const fmt = (v: number | null | undefined): string => (v === null || v === undefined ? '?' : v.toFixed(0));

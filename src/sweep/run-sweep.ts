@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { LabError } from '../errors.ts';
 import { RunClock } from '../util/clock.ts';
 import { progress } from '../util/log.ts';
-import { writeSweepOutputs, type SweepResult } from './report.ts';
+import { spuriousElectionBoundaries, writeSweepOutputs, type SweepResult } from './report.ts';
 import {
   cellFile,
   planResume,
@@ -91,8 +91,9 @@ export async function runSweep(
     return result === undefined ? [] : [{ cell, result: { ...result, index: cell.index } }];
   });
   const verdicts = status === 'completed' ? evaluateExpectations(spec.expectations, done) : [];
+  const cellResults = done.map((d) => d.result);
   const result: SweepResult = {
-    schemaVersion: 1,
+    schemaVersion: 2,
     sweep: spec,
     status,
     ...(error === undefined ? {} : { error }),
@@ -102,8 +103,9 @@ export async function runSweep(
     loadAverage: { start: loadAtStart, end: os.loadavg() },
     measuredCells: measured,
     reusedCells: plan.reused.map((c) => c.cellId),
-    cells: done.map((d) => d.result),
+    cells: cellResults,
     verdicts,
+    spuriousElections: spuriousElectionBoundaries(cellResults),
   };
   const files = await writeSweepOutputs(out, result);
   return { result, files };
@@ -129,7 +131,7 @@ export function estimateCellMs(cell: SweepCell): number {
       : fault.kind === 'partition-and-heal'
         ? fault.isolationMs + (fault.observeMs ?? Math.max(2_000, 10 * et)) + 2 * et + 2_000
         : 8 * et + 2_500;
-  return startMs + cell.quietWindowMs + cell.trials * trialMs;
+  return startMs + cell.quietWindows * cell.quietWindowMs + cell.trials * trialMs;
 }
 
 /** Time left: the estimate for the remaining cells, scaled by how the finished ones compared with theirs. */

@@ -97,6 +97,10 @@ const expectationSchema = z
         snapshotCount: positiveInt.optional(),
         condition: z.enum(['none', 'rtt', 'cpu']).optional(),
         rttMs: positiveInt.optional(),
+        /** Election timeout / added round-trip time in this range (selects rtt cells only). */
+        electionTimeoutOverRtt: range.optional(),
+        /** Heartbeat interval / added round-trip time in this range (selects rtt cells only). */
+        heartbeatOverRtt: range.optional(),
       })
       .strict()
       .default({}),
@@ -104,8 +108,10 @@ const expectationSchema = z
     termJumpOnHeal: range.optional(),
     /** Elections (leader changes in /metrics, max over the majority side) after the heal, in every trial. */
     leaderChangesOnHeal: range.optional(),
-    /** Leader changes seen during the quiet window. */
+    /** Leader changes seen during the quiet windows, all of them together. */
     spuriousLeaderChanges: range.optional(),
+    /** The same as a rate: leader changes per minute of quiet window. */
+    spuriousLeaderChangesPerMinute: range.optional(),
     /** Median election time after the fault (ms, from the members' logs). */
     electionMedianMs: range.optional(),
   })
@@ -135,6 +141,12 @@ export const sweepSchema = z
     seed: z.number().int().nonnegative().default(1),
     /** Watch for leader changes (and measure writes) this long with no fault injected; 0 skips it. */
     quietWindowMs: nonNegativeInt.default(5_000),
+    /**
+     * How many quiet windows in a row (one continuous write load, counters read at each window's
+     * end): spurious elections come in bursts, so one window says little; the cell reports each
+     * window and the rate per minute over all of them.
+     */
+    quietWindows: z.number().int().min(1).max(100).default(1),
     /** The write load during the quiet window and around each heal (open loop, puts). */
     load: z
       .object({
@@ -171,6 +183,7 @@ export interface SweepCell {
   readonly seed: number;
   readonly cluster: SweepSpec['cluster'];
   readonly quietWindowMs: number;
+  readonly quietWindows: number;
   readonly load: SweepSpec['load'];
 }
 
@@ -293,11 +306,12 @@ function crossFieldProblems(spec: SweepSpec): string[] {
       expectation.termJumpOnHeal,
       expectation.leaderChangesOnHeal,
       expectation.spuriousLeaderChanges,
+      expectation.spuriousLeaderChangesPerMinute,
       expectation.electionMedianMs,
     ];
     if (checks.every((c) => c === undefined)) {
       problems.push(
-        `  expectations.${i}: no check (termJumpOnHeal, leaderChangesOnHeal, spuriousLeaderChanges, electionMedianMs)`,
+        `  expectations.${i}: no check (termJumpOnHeal, leaderChangesOnHeal, spuriousLeaderChanges, spuriousLeaderChangesPerMinute, electionMedianMs)`,
       );
     }
     const healChecks = expectation.termJumpOnHeal ?? expectation.leaderChangesOnHeal;
@@ -307,8 +321,10 @@ function crossFieldProblems(spec: SweepSpec): string[] {
     if (expectation.electionMedianMs !== undefined && !isLeaderFault(spec.fault)) {
       problems.push(`  expectations.${i}.electionMedianMs: needs fault leader-kill or leader-pause`);
     }
-    if (expectation.spuriousLeaderChanges !== undefined && spec.quietWindowMs === 0) {
-      problems.push(`  expectations.${i}.spuriousLeaderChanges: needs a quiet window (quietWindowMs > 0)`);
+    for (const check of ['spuriousLeaderChanges', 'spuriousLeaderChangesPerMinute'] as const) {
+      if (expectation[check] !== undefined && spec.quietWindowMs === 0) {
+        problems.push(`  expectations.${i}.${check}: needs a quiet window (quietWindowMs > 0)`);
+      }
     }
   });
   return problems;
@@ -349,6 +365,7 @@ export function planCells(spec: SweepSpec): SweepCell[] {
         trials: spec.trials,
         seed: spec.seed,
         quietWindowMs: spec.quietWindowMs,
+        quietWindows: spec.quietWindows,
         load: spec.load,
       };
       cells.push({
@@ -363,6 +380,7 @@ export function planCells(spec: SweepSpec): SweepCell[] {
         seed: (spec.seed + Number.parseInt(cellId.slice(0, 8), 16)) % 2 ** 31,
         cluster: spec.cluster,
         quietWindowMs: spec.quietWindowMs,
+        quietWindows: spec.quietWindows,
         load: spec.load,
       });
     }
@@ -371,7 +389,7 @@ export function planCells(spec: SweepSpec): SweepCell[] {
 }
 
 /** Bumped when what a cell measures changes, so old results are not silently reused. */
-export const CELL_SCHEMA_VERSION = 1;
+export const CELL_SCHEMA_VERSION = 2;
 
 export function cellLabel(options: EtcdOptions, condition: SweepCondition): string {
   const parts = [
@@ -404,7 +422,12 @@ export function conditionLabel(condition: SweepCondition): string {
 export function expectationApplies(expectation: SweepExpectation, cell: SweepCell): boolean {
   const w = expectation.where;
   const o = cell.etcdOptions;
+  const rtt = cell.condition.kind === 'rtt' ? cell.condition.rttMs : undefined;
+  const ratioIn = (r: ValueRange | undefined, numerator: number) =>
+    r === undefined || (rtt !== undefined && inRange(r, numerator / rtt));
   return (
+    ratioIn(w.electionTimeoutOverRtt, o.electionTimeoutMs ?? 1000) &&
+    ratioIn(w.heartbeatOverRtt, o.heartbeatMs ?? 100) &&
     (w.heartbeatMs === undefined || w.heartbeatMs === (o.heartbeatMs ?? 100)) &&
     (w.electionTimeoutMs === undefined || w.electionTimeoutMs === (o.electionTimeoutMs ?? 1000)) &&
     (w.preVote === undefined || w.preVote === o.preVote) &&
@@ -413,6 +436,9 @@ export function expectationApplies(expectation: SweepExpectation, cell: SweepCel
     (w.rttMs === undefined || (cell.condition.kind === 'rtt' && w.rttMs === cell.condition.rttMs))
   );
 }
+
+export const inRange = (r: ValueRange, v: number): boolean =>
+  (r.min === undefined || v >= r.min) && (r.max === undefined || v <= r.max);
 
 /** JSON with object keys sorted at every level, so equal values hash equally. */
 export function canonicalJson(value: unknown): string {

@@ -1,5 +1,11 @@
 import type { CellResult } from './run-cell.ts';
-import { expectationApplies, type SweepCell, type SweepExpectation, type ValueRange } from './spec.ts';
+import {
+  expectationApplies,
+  inRange,
+  type SweepCell,
+  type SweepExpectation,
+  type ValueRange,
+} from './spec.ts';
 
 export type Verdict = 'held' | 'deviated' | 'unknown';
 
@@ -55,9 +61,16 @@ export function evaluateExpectations(
       }
       if (expectation.spuriousLeaderChanges) {
         add(
-          'leader changes in the quiet window',
+          'leader changes in the quiet windows',
           expectation.spuriousLeaderChanges,
           result.quiet ? [result.quiet.leaderChanges] : [],
+        );
+      }
+      if (expectation.spuriousLeaderChangesPerMinute) {
+        add(
+          'leader changes per minute without a fault',
+          expectation.spuriousLeaderChangesPerMinute,
+          result.quiet ? [result.quiet.leaderChangesPerMinute] : [],
         );
       }
       if (expectation.electionMedianMs) {
@@ -74,9 +87,7 @@ export function evaluateExpectations(
 
 export function judge(range: ValueRange, values: readonly (number | null)[]): Verdict {
   if (values.length === 0 || values.some((v) => v === null)) return 'unknown';
-  const inside = (v: number) =>
-    (range.min === undefined || v >= range.min) && (range.max === undefined || v <= range.max);
-  return values.every((v) => v !== null && inside(v)) ? 'held' : 'deviated';
+  return values.every((v) => v !== null && inRange(range, v)) ? 'held' : 'deviated';
 }
 
 export function describeRange(range: ValueRange): string {

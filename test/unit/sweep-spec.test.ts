@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BadInputError } from '../../src/errors.ts';
-import { cellRow, csvField, toCsv } from '../../src/sweep/report.ts';
+import { cellRow, csvField, spuriousElectionBoundaries, toCsv } from '../../src/sweep/report.ts';
 import { planResume, type FinishedCell } from '../../src/sweep/results-dir.ts';
 import type { CellResult } from '../../src/sweep/run-cell.ts';
 import { estimateCellMs, formatDuration, remainingMs } from '../../src/sweep/run-sweep.ts';
@@ -197,6 +197,7 @@ describe('sweep cells', () => {
       { trials: 6 },
       { seed: 2 },
       { quietWindowMs: 1_000 },
+      { quietWindows: 3 },
       { load: { ratePerSecond: 50 } },
     ]) {
       const changed = planCells(validateSweep(withPatch(patch)));
@@ -255,6 +256,8 @@ describe('sweep progress estimate', () => {
     const estimate = estimateCellMs(cells[0] as SweepCell);
     // isolation 1 s + observe max(2 s, 10 × 100 ms) + settling, per trial, on top of start and window.
     expect(estimate).toBe(8_000 + 200 + 5_000 + 5 * (1_000 + 2_000 + 200 + 2_000));
+    const windows = planCells(validateSweep(withPatch({ quietWindows: 4 })))[0] as SweepCell;
+    expect(estimateCellMs(windows) - estimate).toBe(3 * 5_000);
     expect(remainingMs(cells, [])).toBe(2 * estimate);
     expect(remainingMs(cells.slice(1), [{ estimatedMs: estimate, actualMs: 2 * estimate }])).toBe(
       2 * estimate,
@@ -303,6 +306,11 @@ describe('sweep CSV', () => {
       added_rtt_ms: 20,
       rtt_over_heartbeat: 2,
       election_timeout_over_rtt: 5,
+      heartbeat_over_rtt: 0.5,
+      follows_tuning_rule: false,
+      quiet_windows: 1,
+      quiet_observed_s: 30,
+      quiet_leader_changes_per_min: 2,
       heal_term_jump_min: 3,
       heal_term_jump_max: 5,
       quiet_leader_changes: 1,
@@ -342,10 +350,110 @@ describe('sweep expectations', () => {
   });
 });
 
+describe('where spurious elections start', () => {
+  // RTT 100 ms fixed, heartbeat 50 ms, election timeout 2.5 … 20 × RTT.
+  const spec = validateSweep({
+    name: 'x',
+    title: 'X',
+    matrix: { heartbeatMs: 50, electionTimeoutMs: [250, 300, 500, 1_000, 2_000] },
+    conditions: [{ kind: 'rtt', rttMs: 100, jitterMs: 50 }],
+    fault: { kind: 'none' },
+    quietWindowMs: 30_000,
+    quietWindows: 2,
+  });
+  const cells = planCells(spec);
+  const boundaryOf = (changes: number[][]) =>
+    spuriousElectionBoundaries(
+      cells.map((cell, i) => fakeCellResult(cell, { termJumps: [], quietChanges: changes[i] ?? [0] })),
+    );
+
+  it('names the lowest ET/RTT from which on no cell saw a leader change, with the rate below it', () => {
+    const [boundary] = boundaryOf([
+      [3, 1],
+      [0, 1],
+      [0, 0],
+      [0, 0],
+      [0, 0],
+    ]);
+    expect(boundary).toMatchObject({
+      series: 'heartbeat 0.5 × RTT, rtt +100 ms ±100',
+      quietFromRatio: 5,
+      highestRatioWithChanges: 3,
+      monotonic: true,
+    });
+    expect(boundary?.points.map((p) => p.perMinute)).toEqual([4, 1, 0, 0, 0]);
+    // 0 changes in 3 cells × 1 min: below 3/3 = 1 per minute at 95 %.
+    expect(boundary?.summary).toBe(
+      'heartbeat 0.5 × RTT, rtt +100 ms ±100: spurious leader changes only below ET/RTT = 5: at 2.5 (4 in 1 min, 4/min), 3 (1 in 1 min, 1/min); none at ET/RTT ≥ 5 (0 in 3 min over 3 cells: below 1/min at 95 %)',
+    );
+  });
+
+  it('says so when a quiet cell sits among noisy ones, when none is quiet, and when all are', () => {
+    expect(boundaryOf([[1], [0], [2], [0], [0]])[0]).toMatchObject({ quietFromRatio: 10, monotonic: false });
+    expect(boundaryOf([[1], [0], [2], [0], [0]])[0]?.summary).toMatch(/not monotonic/);
+    expect(boundaryOf([[1], [1], [1], [1], [1]])[0]).toMatchObject({
+      quietFromRatio: null,
+      highestRatioWithChanges: 20,
+    });
+    expect(boundaryOf([[0], [0], [0], [0], [0]])[0]?.summary).toMatch(
+      /: no spurious leader change at ET\/RTT ≥ 2\.5 \(0 in 2\.5 min over 5 cells: below 1\.2\/min at 95 %\)$/,
+    );
+  });
+
+  it('leaves out cells without an added RTT: there is no ratio to place them at', () => {
+    const none = planCells(validateSweep({ ...spec, conditions: [{ kind: 'none' }] }));
+    expect(spuriousElectionBoundaries(none.map((c) => fakeCellResult(c, { termJumps: [] })))).toEqual([]);
+  });
+
+  it('selects cells by ET/RTT and HB/RTT and checks the rate per minute', () => {
+    const keepsRule = validateSweep({
+      ...spec,
+      expectations: [
+        {
+          name: 'keeping the rule: no spurious elections',
+          where: { electionTimeoutOverRtt: { min: 10 }, heartbeatOverRtt: { min: 0.5, max: 1.5 } },
+          spuriousLeaderChangesPerMinute: { max: 0 },
+        },
+      ],
+    });
+    const verdicts = evaluateExpectations(
+      keepsRule.expectations,
+      cells.map((cell, i) => ({
+        cell,
+        result: fakeCellResult(cell, { termJumps: [], quietChanges: i === 4 ? [0, 1] : [0, 0] }),
+      })),
+    );
+    expect(verdicts.map((v) => [v.label, v.observed, v.verdict])).toEqual([
+      [cells[3]?.label, '0', 'held'],
+      [cells[4]?.label, '1', 'deviated'],
+    ]);
+    expect(
+      invalidMessage({
+        ...keepsRule,
+        expectations: [{ ...keepsRule.expectations[0], where: { electionTimeoutOverRtt: { min: 50 } } }],
+      }),
+    ).toMatch(/expectations\.0\.where: selects no cell/);
+  });
+});
+
 /** A cell result as runCell would return it, with only what these tests look at filled in. */
-function fakeCellResult(cell: SweepCell, { termJumps }: { termJumps: number[] }): CellResult {
+function fakeCellResult(
+  cell: SweepCell,
+  { termJumps, quietChanges = [1] }: { termJumps: number[]; quietChanges?: number[] },
+): CellResult {
+  const windowMs = 30_000;
+  const windows = quietChanges.map((leaderChanges, i) => ({
+    window: i + 1,
+    fromMs: i * windowMs,
+    toMs: (i + 1) * windowMs,
+    leaderChanges,
+    leaderChangesByMember: { m1: leaderChanges },
+    termIncrease: leaderChanges,
+    writeP99Ms: 9,
+  }));
+  const leaderChanges = quietChanges.reduce((a, b) => a + b, 0);
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     sweep: 'x',
     cellId: cell.cellId,
     cellHash: cell.cellHash,
@@ -366,11 +474,15 @@ function fakeCellResult(cell: SweepCell, { termJumps }: { termJumps: number[] })
     },
     conditionFaults: [],
     quiet: {
-      windowMs: 1_000,
-      leaderChanges: 1,
-      leaderChangesByMember: { m1: 1 },
-      termIncrease: 1,
+      windowMs,
+      observedMs: windows.length * windowMs,
+      windows,
+      leaderChanges,
+      leaderChangesPerMinute: leaderChanges / ((windows.length * windowMs) / 60_000),
+      windowsWithLeaderChanges: quietChanges.filter((c) => c > 0).length,
+      termIncrease: leaderChanges,
       writes: { p50Ms: 2, p99Ms: 9, throughput: 100, ok: 100, fail: 0, indeterminate: 0 },
+      longestWriteGapMs: 20,
     },
     elections: null,
     heals: termJumps.map((termJump, i) => ({

@@ -68,6 +68,7 @@ export function registerSweep(program: Command): void {
             `${mark} ${v.expectation} [${v.label}] ${v.check}: ${v.observed} (expected ${v.expected})\n`,
           );
         }
+        for (const boundary of result.spuriousElections) process.stdout.write(`${boundary.summary}\n`);
         process.stdout.write(
           `\n${spec.name}: ${result.status}, ${result.cells.length} cells${result.verdicts.length > 0 ? `, expectations ${result.deviated ? 'DEVIATED' : 'held'}` : ''}\nresults: ${files.join(', ')}\n`,
         );
