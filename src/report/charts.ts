@@ -185,9 +185,12 @@ export function electionHistogramSpec(result: ExperimentResult): TopLevelSpec | 
     .map((s) => ({ ms: (s.leaderChange?.majorityAgreesAtMs ?? 0) - effectiveAt(s.fault, s.step) }));
   if (elections.length < 3) return undefined;
   const et = Number(result.environment.electionTimeoutMs);
+  // Bars a twentieth of the election timeout wide, from 0 past Raft's 2 × ET bound.
+  const binStep = Math.max(5, Math.round(et / 20));
+  const extentMs = Math.ceil(Math.max(2 * et, ...elections.map((e) => e.ms)) / binStep + 1) * binStep;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: `${result.experiment.title}: time to a new leader (${elections.length} faults; election timeout ${et} ms dashed)`,
+    title: `${result.experiment.title}: time to a new leader (${elections.length} faults; dashed: election timeout ${et} ms and twice it)`,
     width: 480,
     height: 200,
     layer: [
@@ -198,7 +201,7 @@ export function electionHistogramSpec(result: ExperimentResult): TopLevelSpec | 
           x: {
             field: 'ms',
             type: 'quantitative',
-            bin: { maxbins: 20 },
+            bin: { step: binStep, extent: [0, extentMs] },
             title: 'fault → majority follows a new leader (ms)',
           },
           y: { aggregate: 'count', type: 'quantitative', title: 'faults' },

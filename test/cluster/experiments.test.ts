@@ -56,12 +56,12 @@ describe('the leader-loss experiment (shortened)', () => {
     expect(files.map((f) => f.slice(dir.length + 1)).sort()).toEqual([
       'history.jsonl',
       'junit.xml',
+      'latency.png',
+      'latency.svg',
       'leader-term.png',
       'leader-term.svg',
       'report.md',
       'result.json',
-      'latency.png',
-      'latency.svg',
     ]);
     const junitXml = readFileSync(join(dir, 'junit.xml'), 'utf8');
     expect(junitXml).toContain('tests="4"');
