@@ -49,7 +49,7 @@ const stepExpectations = {
     .object({ p50: z.number().positive().optional(), p99: z.number().positive().optional() })
     .strict()
     .optional(),
-  /** Share of the workload's operations (as callers saw them) started in the window that succeeded. */
+  /** Share of the workload's operations (as callers saw them) started and finished in the window that succeeded. */
   successDuringFault: z
     .object({
       all: successBounds.optional(),

@@ -112,12 +112,16 @@ export interface SuccessRatio {
   readonly ratio: number | null;
 }
 
-/** Share of operations (as callers saw them) started in a window that succeeded, per kind (pure). */
+/**
+ * Share of operations (as callers saw them) that succeeded, per kind, among those that both
+ * started and finished inside the window (pure). An operation still out when the window
+ * closes is left out: a retry that succeeds only after the heal says nothing about the fault.
+ */
 export function successByKind(
   operations: readonly OperationRecord[],
   window: { readonly fromMs: number; readonly toMs: number },
 ): Record<KindOfInterest, SuccessRatio> {
-  const inWindow = operations.filter((o) => o.startMs >= window.fromMs && o.startMs < window.toMs);
+  const inWindow = operations.filter((o) => o.startMs >= window.fromMs && o.endMs <= window.toMs);
   const tally = (pick: (o: OperationRecord) => boolean): SuccessRatio => {
     const chosen = inWindow.filter(pick);
     const ok = chosen.filter((o) => o.outcome === 'ok').length;
