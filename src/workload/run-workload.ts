@@ -90,8 +90,9 @@ export interface OpenLoopOptions extends CommonWorkloadOptions {
    * Most operations outstanding at once. An operation due while this many are out is not
    * sent: it is recorded as a 'fail' with errorClass 'client-backlog' at its intended time
    * (it never reached etcd, so it definitely had no effect), and counted in `backlogged`.
-   * Default: ratePerSecond × (callTimeoutMs + 1 s), more than a stall can pile up before
-   * the deadlines fire, so by default only an overloaded load generator hits it.
+   * Default: ratePerSecond × (the longest an operation can be out + 1 s) — callTimeoutMs,
+   * or with retries every attempt's deadline plus the back-offs — more than a stall can pile
+   * up before the deadlines fire, so by default only an overloaded load generator hits it.
    */
   readonly maxInFlight?: number;
 }
@@ -167,7 +168,7 @@ export async function runWorkload(target: WorkloadTarget, options: WorkloadOptio
   const seed = options.seed ?? 1;
   const callTimeoutMs = positiveFinite(options.callTimeoutMs ?? 5_000, 'callTimeoutMs');
   const clientOptions: ClientOptions = { callTimeoutMs, dialTimeoutMs: options.dialTimeoutMs ?? 2_000 };
-  const pacing = pacingOf(options, callTimeoutMs);
+  const pacing = pacingOf(options, longestOperationMs(callTimeoutMs, options.retry));
   const connectTo = options.connectTo ?? 'cluster';
   const clock = options.clock ?? new RunClock();
   const history = options.history ?? new History();
@@ -230,7 +231,14 @@ function describeConnectTo(connectTo: ConnectTo): string {
   return typeof connectTo.member === 'string' ? connectTo.member : connectTo.member.name;
 }
 
-function pacingOf(options: WorkloadOptions, callTimeoutMs: number): Pacing {
+/** How long one operation can be out: its deadline, or with retries all attempts' deadlines and back-offs. */
+export function longestOperationMs(callTimeoutMs: number, retry: RetryOptions | undefined): number {
+  if (retry === undefined) return callTimeoutMs;
+  const backoffs = (retry.backoffMs ?? 50) * (2 ** Math.max(0, retry.attempts - 1) - 1);
+  return retry.attempts * callTimeoutMs + backoffs;
+}
+
+function pacingOf(options: WorkloadOptions, longestMs: number): Pacing {
   if (options.mode === 'closed-loop') return { mode: 'closed-loop' };
   if (options.mode !== 'open-loop') {
     const mode: unknown = (options as { readonly mode?: unknown }).mode;
@@ -238,7 +246,7 @@ function pacingOf(options: WorkloadOptions, callTimeoutMs: number): Pacing {
   }
   const ratePerSecond = positiveFinite(options.ratePerSecond, 'ratePerSecond');
   const maxInFlight = positiveInteger(
-    options.maxInFlight ?? Math.ceil((ratePerSecond * (callTimeoutMs + 1_000)) / 1_000),
+    options.maxInFlight ?? Math.ceil((ratePerSecond * (longestMs + 1_000)) / 1_000),
     'maxInFlight',
   );
   return { mode: 'open-loop', ratePerSecond, maxInFlight };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { OperationRecord } from '../../src/history/operation-record.ts';
 import { clientOperations, isRetriable, withRetries } from '../../src/workload/retry-policy.ts';
+import { longestOperationMs } from '../../src/workload/run-workload.ts';
 
 const record = (fields: Partial<OperationRecord> & Pick<OperationRecord, 'id'>): OperationRecord => ({
   clientId: 'c0',
@@ -94,5 +95,14 @@ describe('clientOperations', () => {
       ['a0', 'fail'],
       ['b0', 'ok'],
     ]);
+  });
+});
+
+describe('the longest an operation can be out', () => {
+  it('is the deadline without retries, and every attempt plus the back-offs with them', () => {
+    expect(longestOperationMs(1_000, undefined)).toBe(1_000);
+    // 5 attempts of 1 s, back-offs 100 + 200 + 400 + 800 ms.
+    expect(longestOperationMs(1_000, { attempts: 5, backoffMs: 100 })).toBe(6_500);
+    expect(longestOperationMs(500, { attempts: 2 })).toBe(1_050);
   });
 });
