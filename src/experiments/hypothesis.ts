@@ -3,6 +3,7 @@ import type { ExperimentResult, StepResult } from './run-experiment.ts';
 import { effectiveAt } from './run-experiment.ts';
 import { isLoadStep, type FaultExperimentSpec } from './spec.ts';
 import type { SuccessRatio } from './step-measurements.ts';
+import { withoutUndefined } from '../util/without-undefined.ts';
 
 export type Verdict = 'held' | 'deviated' | 'unknown';
 
@@ -65,10 +66,6 @@ function successCheck(
   };
 }
 
-function withoutUndefinedValues<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
 export function stepLabel(step: StepResult, index: number): string {
   const targets = step.fault.targets.length > 0 ? ` ${step.fault.targets.join(',')}` : '';
   return `${step.step.fault}${targets} (step ${index + 1})`;
@@ -88,7 +85,7 @@ export function checkHypothesis(
     const label = stepLabel(step, i);
     const load = isLoadStep(step.step);
     // The step's own expectations take precedence over the experiment-wide ones.
-    const e = { ...h, ...withoutUndefinedValues(step.step.expect ?? {}) };
+    const e = { ...h, ...withoutUndefined(step.step.expect ?? {}) };
     const takesLeader = step.leaderTargeted && LEADER_TAKING.has(step.step.fault);
     // A fault that does not take the leader away needs no election: nothing to check.
     if (h.maxElectionMs !== undefined && step.leaderChange && takesLeader) {

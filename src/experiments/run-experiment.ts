@@ -54,6 +54,7 @@ import {
   type LoadStep,
   type TargetedStep,
 } from './spec.ts';
+import { withoutUndefined } from '../util/without-undefined.ts';
 
 export type { HypothesisCheck, Verdict } from './hypothesis.ts';
 
@@ -570,13 +571,6 @@ function windowsOf(
     duringVsBaseline: compareWindows(baseline, duringFault),
     afterVsBaseline: compareWindows(baseline, afterHeal),
     timeline: timeSeries(operations, { bucketMs: 100, fromMs: workload.fromMs, toMs: end }),
-  };
-}
-
-/** zod's optional fields come out as `T | undefined`; the lab's options leave them out instead. */
-function withoutUndefined<T extends object>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as {
-    [K in keyof T]?: Exclude<T[K], undefined>;
   };
 }
 

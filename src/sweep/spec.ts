@@ -9,6 +9,7 @@ import { validateEtcdOptions, type EtcdOptions } from '../cluster/etcd-options.t
 import { BadInputError } from '../errors.ts';
 import { ROLES } from '../faults/targets.ts';
 import { conditionFault } from './conditions.ts';
+import { withoutUndefined } from '../util/without-undefined.ts';
 
 /**
  * A sweep is plain data: a matrix of etcd options × conditions (injected round-trip time, CPU
@@ -452,10 +453,3 @@ export function canonicalJson(value: unknown): string {
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
-
-/** zod's optional fields come out as `T | undefined`; the lab's options leave them out instead. */
-function withoutUndefined<T extends object>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as {
-    [K in keyof T]?: Exclude<T[K], undefined>;
-  };
-}
