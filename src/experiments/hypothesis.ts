@@ -1,17 +1,45 @@
 import type { AcknowledgedWritesResult } from '../checks/acknowledged-writes.ts';
 import type { ExperimentResult, StepResult } from './run-experiment.ts';
 import { effectiveAt } from './run-experiment.ts';
-import { isLoadStep, type FaultExperimentSpec } from './spec.ts';
+import type { FaultExperimentSpec } from './spec.ts';
 import type { SuccessRatio } from './step-measurements.ts';
 import { withoutUndefined } from '../util/without-undefined.ts';
+import {
+  combineVerdicts,
+  judgeFraction,
+  judgeQuantileAtMost,
+  type Judgement,
+  type Verdict,
+} from '../checks/distribution-claims.ts';
+import { QUANTILES, resolveTolerance, type Tolerance } from './spec.ts';
 
-export type Verdict = 'held' | 'deviated' | 'unknown';
+export type { Verdict } from '../checks/distribution-claims.ts';
 
 export interface HypothesisCheck {
   readonly name: string;
   readonly expected: string;
   readonly observed: string;
   readonly verdict: Verdict;
+  /** Statistical claims: the samples behind the verdict, the confidence bounds, and what would decide it. */
+  readonly statistics?: {
+    readonly samples: number;
+    readonly confidence: number;
+    readonly estimate: number | null;
+    readonly lower: number | null;
+    readonly upper: number | null;
+    readonly samplesToDecide: number | null;
+  };
+}
+
+/** The verdict of a whole hypothesis: any deviation deviates, then any inconclusive check is inconclusive. */
+export function hypothesisVerdict(checks: readonly HypothesisCheck[]): Verdict {
+  return combineVerdicts(checks.map((c) => c.verdict));
+}
+
+/** The samples the statistical claims are judged on, gathered by the runner. */
+export interface ClaimSamples {
+  /** Latency of every main-workload call that returned before the first fault; a failed call counts as +∞. */
+  readonly baselineLatenciesMs: readonly number[];
 }
 
 const ms = (value: number | null | undefined): string =>
@@ -19,6 +47,51 @@ const ms = (value: number | null | undefined): string =>
 const times = (value: number | null | undefined): string =>
   value === null || value === undefined ? 'n/a' : `×${value.toFixed(2)}`;
 const percent = (value: number | null): string => (value === null ? 'n/a' : `${(value * 100).toFixed(1)} %`);
+const msOrInf = (value: number | null): string =>
+  value === null ? '?' : Number.isFinite(value) ? `${value.toFixed(0)} ms` : 'none';
+
+function statistics(j: Judgement): NonNullable<HypothesisCheck['statistics']> {
+  return {
+    samples: j.samples,
+    confidence: j.confidence,
+    estimate: j.estimate,
+    lower: j.bounds.lower,
+    upper: j.bounds.upper,
+    samplesToDecide: j.samplesToDecide,
+  };
+}
+
+/** What an inconclusive claim lacks, in words. */
+function undecided(j: Judgement): string {
+  if (j.verdict !== 'inconclusive') return '';
+  return j.samplesToDecide === null
+    ? '; the samples sit at the limit: no number of repetitions decides it at this estimate'
+    : `; about ${j.samplesToDecide} samples in all would decide it (${j.samplesToDecide - j.samples} more)`;
+}
+
+/**
+ * "The q-quantile of these samples is at most the tolerance", judged by order-statistic
+ * bounds (+∞ samples are events that never finished: they count as above any limit).
+ */
+function quantileCheck(
+  what: string,
+  q: keyof typeof QUANTILES,
+  tolerance: Tolerance,
+  samples: readonly number[],
+  confidence: number,
+  etcd: FaultExperimentSpec['cluster']['etcd'],
+): HypothesisCheck {
+  const limit = resolveTolerance(tolerance, etcd);
+  const j = judgeQuantileAtMost(samples, QUANTILES[q], limit.ms, confidence);
+  const pct = `${Math.round(confidence * 100)} %`;
+  return {
+    name: `${what} ${q}`,
+    expected: `≤ ${limit.text}`,
+    observed: `${msOrInf(j.estimate)} over ${samples.length} samples, ${pct} bounds [${msOrInf(j.bounds.lower)}, ${msOrInf(j.bounds.upper)}]${undecided(j)}`,
+    verdict: j.verdict,
+    statistics: statistics(j),
+  };
+}
 
 function bounded(name: string, limit: number, observed: number | null | undefined): HypothesisCheck {
   return {
@@ -40,10 +113,12 @@ const KIND_NAMES = {
   serializableGet: 'serializable reads',
 } as const;
 
+/** A share of operations within bounds, judged by Clopper–Pearson bounds (operations taken as independent trials). */
 function successCheck(
   name: string,
   bounds: { readonly min?: number | undefined; readonly max?: number | undefined },
   observed: SuccessRatio,
+  confidence: number,
 ): HypothesisCheck {
   const expected = [
     bounds.min === undefined ? null : `≥ ${percent(bounds.min)}`,
@@ -51,18 +126,13 @@ function successCheck(
   ]
     .filter(Boolean)
     .join(' and ');
-  const ratio = observed.ratio;
+  const j = judgeFraction(observed.ok, observed.total, bounds, confidence);
   return {
     name,
     expected,
-    observed: `${percent(ratio)} (${observed.ok}/${observed.total})`,
-    verdict:
-      ratio === null
-        ? 'unknown'
-        : (bounds.min === undefined || ratio >= bounds.min) &&
-            (bounds.max === undefined || ratio <= bounds.max)
-          ? 'held'
-          : 'deviated',
+    observed: `${percent(observed.ratio)} (${observed.ok}/${observed.total}), ${Math.round(confidence * 100)} % bounds [${percent(j.bounds.lower)}, ${percent(j.bounds.upper)}]${undecided(j)}`,
+    verdict: j.verdict,
+    statistics: statistics(j),
   };
 }
 
@@ -71,37 +141,72 @@ export function stepLabel(step: StepResult, index: number): string {
   return `${step.step.fault}${targets} (step ${index + 1})`;
 }
 
-/** Turns the hypothesis' tolerances into checks against what was measured. */
+/** Whether a step took the leader away: an election after it is the point, not spurious. */
+export function tookLeader(step: StepResult): boolean {
+  return step.leaderTargeted && LEADER_TAKING.has(step.step.fault);
+}
+
+/** Time from the fault to a majority-agreed new leader; +∞ when none came before the run ended. */
+export function electionMs(step: StepResult): number {
+  const elected = step.leaderChange?.majorityAgreesAtMs;
+  return elected === undefined ? Infinity : elected - effectiveAt(step.fault, step.step);
+}
+
+/**
+ * Turns the hypothesis' tolerances into checks against what was measured. Random processes
+ * (elections, write stalls, latency, success shares) are judged as distributions with
+ * confidence bounds; configuration-bounded outcomes (recovery, catch-up, lost writes,
+ * spurious elections, bursts) per occurrence.
+ */
 export function checkHypothesis(
   spec: FaultExperimentSpec,
   steps: readonly StepResult[],
   workload: ExperimentResult['workload'],
   recoveryMs: number | null,
   acknowledged: AcknowledgedWritesResult | null,
+  samples: ClaimSamples,
 ): HypothesisCheck[] {
   const h = spec.hypothesis;
+  const confidence = h.confidence;
+  const etcd = spec.cluster.etcd;
   const checks: HypothesisCheck[] = [];
+  const leaderSteps = steps.filter(tookLeader);
+
+  if (h.election !== undefined) {
+    const elections = leaderSteps.map(electionMs);
+    for (const q of Object.keys(QUANTILES) as (keyof typeof QUANTILES)[]) {
+      const tolerance = h.election[q];
+      if (tolerance !== undefined)
+        checks.push(quantileCheck('time to a new leader', q, tolerance, elections, confidence, etcd));
+    }
+    if (h.election.withinOneRound !== undefined) {
+      const round = resolveTolerance('2 × electionTimeout', etcd);
+      const within = elections.filter((e) => e <= round.ms).length;
+      const j = judgeFraction(within, elections.length, { min: h.election.withinOneRound }, confidence);
+      checks.push({
+        name: 'elections done within one Raft round',
+        expected: `≥ ${percent(h.election.withinOneRound)} within ${round.text}`,
+        observed: `${within}/${elections.length}, ${Math.round(confidence * 100)} % bounds [${percent(j.bounds.lower)}, ${percent(j.bounds.upper)}]${undecided(j)}`,
+        verdict: j.verdict,
+        statistics: statistics(j),
+      });
+    }
+  }
+  if (h.writeStall !== undefined) {
+    const stalls = leaderSteps.map((s) => s.writeStall?.durationMs ?? 0);
+    for (const q of Object.keys(QUANTILES) as (keyof typeof QUANTILES)[]) {
+      const tolerance = h.writeStall[q];
+      if (tolerance !== undefined)
+        checks.push(
+          quantileCheck('write stall around a leader loss', q, tolerance, stalls, confidence, etcd),
+        );
+    }
+  }
+
   for (const [i, step] of steps.entries()) {
     const label = stepLabel(step, i);
-    const load = isLoadStep(step.step);
     // The step's own expectations take precedence over the experiment-wide ones.
     const e = { ...h, ...withoutUndefined(step.step.expect ?? {}) };
-    const takesLeader = step.leaderTargeted && LEADER_TAKING.has(step.step.fault);
-    // A fault that does not take the leader away needs no election: nothing to check.
-    if (h.maxElectionMs !== undefined && step.leaderChange && takesLeader) {
-      const elected = step.leaderChange.majorityAgreesAtMs;
-      checks.push(
-        bounded(
-          `new leader after ${label}`,
-          h.maxElectionMs,
-          elected === undefined ? null : elected - effectiveAt(step.fault, step.step),
-        ),
-      );
-    }
-    if (h.maxWriteStallMs !== undefined && !load)
-      checks.push(
-        bounded(`write stall around ${label}`, h.maxWriteStallMs, step.writeStall?.durationMs ?? 0),
-      );
     if (h.maxCatchUpMs !== undefined && step.catchUpMs !== undefined)
       checks.push(bounded(`member caught up after ${label}`, h.maxCatchUpMs, step.catchUpMs));
     if (e.maxLatencyRatio !== undefined) {
@@ -113,7 +218,7 @@ export function checkHypothesis(
           name: `${q} latency during ${label} vs before`,
           expected: `≤ ×${limit}`,
           observed: times(observed),
-          verdict: observed === null ? 'unknown' : observed <= limit ? 'held' : 'deviated',
+          verdict: observed === null ? 'inconclusive' : observed <= limit ? 'held' : 'deviated',
         });
       }
     }
@@ -121,7 +226,7 @@ export function checkHypothesis(
       for (const [kind, bounds] of Object.entries(e.successDuringFault)) {
         if (bounds === undefined) continue;
         const name = `${KIND_NAMES[kind as keyof typeof KIND_NAMES]} succeeding during ${label}`;
-        checks.push(successCheck(name, bounds, step.success[kind as keyof typeof step.success]));
+        checks.push(successCheck(name, bounds, step.success[kind as keyof typeof step.success], confidence));
       }
     }
     if (e.loadSuccessDuringFault !== undefined && step.loadSuccess !== null) {
@@ -130,10 +235,11 @@ export function checkHypothesis(
           `load-step clients succeeding during ${label}`,
           e.loadSuccessDuringFault,
           step.loadSuccess,
+          confidence,
         ),
       );
     }
-    if (e.maxSpuriousLeaderChanges !== undefined && !takesLeader) {
+    if (e.maxSpuriousLeaderChanges !== undefined && !tookLeader(step)) {
       checks.push({
         name: `leader changes during ${label}`,
         expected: `≤ ${e.maxSpuriousLeaderChanges}`,
@@ -152,8 +258,22 @@ export function checkHypothesis(
       });
     }
   }
-  if (h.maxBaselineP99Ms !== undefined)
-    checks.push(bounded('p99 latency before any fault', h.maxBaselineP99Ms, workload?.baseline.latency.p99));
+  if (h.baselineLatency !== undefined) {
+    for (const q of Object.keys(QUANTILES) as (keyof typeof QUANTILES)[]) {
+      const tolerance = h.baselineLatency[q];
+      if (tolerance !== undefined)
+        checks.push(
+          quantileCheck(
+            'latency before any fault',
+            q,
+            tolerance,
+            samples.baselineLatenciesMs,
+            confidence,
+            etcd,
+          ),
+        );
+    }
+  }
   if (h.maxRecoveryMs !== undefined)
     checks.push(bounded('recovery after heal (leader + caught up)', h.maxRecoveryMs, recoveryMs));
   if (h.noAcknowledgedWriteLost) {
@@ -161,7 +281,12 @@ export function checkHypothesis(
       name: 'every acknowledged write survives',
       expected: 'none lost',
       observed: acknowledged?.message ?? 'not checked',
-      verdict: acknowledged === null ? 'unknown' : acknowledged.status === 'ok' ? 'held' : 'deviated',
+      verdict:
+        acknowledged === null || acknowledged.status === 'unknown'
+          ? 'inconclusive'
+          : acknowledged.status === 'ok'
+            ? 'held'
+            : 'deviated',
     });
   }
   return checks;

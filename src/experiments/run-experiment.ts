@@ -35,7 +35,7 @@ import { runWorkload, type WorkloadResult } from '../workload/run-workload.ts';
 import { clientOperations } from '../workload/retry-policy.ts';
 import { RunClock, sleep } from '../util/clock.ts';
 import { progress } from '../util/log.ts';
-import { checkHypothesis, type HypothesisCheck } from './hypothesis.ts';
+import { checkHypothesis, hypothesisVerdict, type HypothesisCheck, type Verdict } from './hypothesis.ts';
 import { runLeaseElectionExperiment } from './run-lease-election.ts';
 import {
   measureCatchUp,
@@ -66,6 +66,8 @@ export interface StepResult {
   readonly window: { readonly fromMs: number; readonly toMs: number };
   /** Whether the step's targets included the leader of the moment. */
   readonly leaderTargeted: boolean;
+  /** The leader and its term when the step was injected (load steps: empty name, term 0). */
+  readonly leaderBefore: { readonly name: string; readonly term: number };
   readonly leaderChange: LeaderChange | null;
   /** Majority-agreed new leaderships first seen inside the window. */
   readonly leaderChangesInWindow: number;
@@ -88,12 +90,15 @@ export interface StepResult {
 }
 
 export interface ExperimentResult {
-  readonly schemaVersion: 2;
+  /** 3: verdicts are held / deviated / inconclusive, statistical checks carry their bounds. */
+  readonly schemaVersion: 3;
   readonly experiment: ExperimentSpec;
   /** Chaos Toolkit's journal status: completed (ran to the end), failed (the lab failed), aborted (Ctrl-C). */
   readonly status: 'completed' | 'failed' | 'aborted';
   /** True when any hypothesis check deviated. */
   readonly deviated: boolean;
+  /** The hypothesis as a whole: deviated if any check deviated, else inconclusive if any could not be decided, else held. */
+  readonly verdict: Verdict;
   readonly error?: string;
   readonly startedAt: string;
   readonly durationMs: number;
@@ -281,14 +286,21 @@ async function runFaultExperiment(
         leaderships,
         members: spec.cluster.members,
         memberNames: new Map(Object.entries((environment.memberNames ?? {}) as Record<string, string>)),
+        faultTimes: active.flatMap((a) =>
+          a.handle === null ? [] : [effectiveAt(a.handle.record(), a.step)],
+        ),
       }),
     );
-  const checks = checkHypothesis(spec, steps, workload, recoveryMs, acknowledged);
+  const checks = checkHypothesis(spec, steps, workload, recoveryMs, acknowledged, {
+    baselineLatenciesMs: baselineLatencies(mainOperations, active, workloadWindow),
+  });
+  const verdict = hypothesisVerdict(checks);
   const result: ExperimentResult = {
-    schemaVersion: 2,
+    schemaVersion: 3,
     experiment: spec,
     status,
-    deviated: checks.some((c) => c.verdict === 'deviated'),
+    deviated: verdict === 'deviated',
+    verdict,
     ...(error === undefined ? {} : { error }),
     startedAt,
     durationMs: clock.now(),
@@ -432,6 +444,8 @@ interface StepContext {
   readonly members: number;
   /** Decimal member ID → member name. */
   readonly memberNames: ReadonlyMap<string, string>;
+  /** When each fault step (not load steps) took effect. */
+  readonly faultTimes: readonly number[];
 }
 
 function stepResult(a: ActiveStep, ctx: StepContext): StepResult {
@@ -441,11 +455,15 @@ function stepResult(a: ActiveStep, ctx: StepContext): StepResult {
   const end = Math.min(fault.healedAtMs ?? ctx.workloadWindow.toMs, ctx.workloadWindow.toMs);
   const window = { fromMs: faultAt, toMs: Math.max(faultAt, end) };
   const leaderTargeted = fault.targets.includes(a.leaderBefore.name);
-  // The longest gap between successful writes that overlaps this step's window (other steps have their own).
+  // The longest gap between successful writes that overlaps this step's window, up to the next
+  // fault: a heal can return after the next fault went in (a restart takes a while), and that
+  // fault's stall is its own.
+  const nextFaultAt = Math.min(...ctx.faultTimes.filter((t) => t > faultAt), Infinity);
+  const stallEnd = Math.min(window.toMs, nextFaultAt);
   const stall = unavailabilityWindows(
     ctx.mainOperations.filter((r) => r.kind === 'put'),
     ctx.workloadWindow,
-  ).find((gap) => gap.endMs > faultAt && gap.startMs <= window.toMs);
+  ).find((gap) => gap.endMs > faultAt && gap.startMs < stallEnd);
   const inWindow = summarizeOperations(ctx.mainOperations, window);
   const loadPrefix = `s${a.index + 1}c`;
   return {
@@ -453,6 +471,7 @@ function stepResult(a: ActiveStep, ctx: StepContext): StepResult {
     fault,
     window,
     leaderTargeted,
+    leaderBefore: { name: a.leaderBefore.name, term: a.leaderBefore.term },
     leaderChange: isLoadStep(a.step)
       ? null
       : deriveLeaderChange(ctx.observations, {
@@ -549,6 +568,19 @@ async function readFinalValues(cluster: StartedEtcdCluster, prefix: string): Pro
   } finally {
     client.close();
   }
+}
+
+/** Latencies of the main workload's calls that returned before the first fault (a failed call: +∞). */
+function baselineLatencies(
+  operations: readonly OperationRecord[],
+  active: readonly ActiveStep[],
+  workload: { fromMs: number; toMs: number },
+): number[] {
+  const records = active.map((a) => a.handle?.record() ?? a.record).filter((r) => r !== undefined);
+  const firstFault = Math.min(...records.map((r) => r.injectedAtMs), workload.toMs + 1);
+  return operations
+    .filter((o) => o.endMs >= workload.fromMs && o.endMs < firstFault)
+    .map((o) => (o.outcome === 'ok' ? o.endMs - o.startMs : Infinity));
 }
 
 function windowsOf(

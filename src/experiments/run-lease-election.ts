@@ -3,7 +3,7 @@ import { LabError } from '../errors.ts';
 import { measureLeaseElectionFailover, type LeaseElectionFailover } from '../measure/lease-election.ts';
 import { RunClock } from '../util/clock.ts';
 import { progress } from '../util/log.ts';
-import type { HypothesisCheck } from './hypothesis.ts';
+import { hypothesisVerdict, type HypothesisCheck } from './hypothesis.ts';
 import { startCluster, type ExperimentResult, type RunOptions } from './run-experiment.ts';
 import type { LeaseElectionSpec } from './spec.ts';
 
@@ -54,10 +54,11 @@ export async function runLeaseElectionExperiment(
   await cluster.dispose();
   const checks = status === 'completed' ? checkLeaseElection(spec, failovers) : [];
   const result: ExperimentResult = {
-    schemaVersion: 2,
+    schemaVersion: 3,
     experiment: spec,
     status,
     deviated: checks.some((c) => c.verdict === 'deviated'),
+    verdict: hypothesisVerdict(checks),
     ...(error === undefined ? {} : { error }),
     startedAt,
     durationMs: clock.now(),
@@ -128,13 +129,13 @@ export function checkLeaseElection(
         name: 'shorter TTL fails over faster',
         expected: 'failover grows with TTL',
         observed,
-        verdict: rows.length < 2 ? 'unknown' : fasterShorter ? 'held' : 'deviated',
+        verdict: rows.length < 2 ? 'inconclusive' : fasterShorter ? 'held' : 'deviated',
       },
       {
         name: 'shorter TTL costs more keep-alives',
         expected: 'renewals per second fall as TTL grows',
         observed,
-        verdict: rows.length < 2 ? 'unknown' : cheaperLonger ? 'held' : 'deviated',
+        verdict: rows.length < 2 ? 'inconclusive' : cheaperLonger ? 'held' : 'deviated',
       },
     );
   }

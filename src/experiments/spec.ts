@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { BadInputError } from '../errors.ts';
 import { ROLES } from '../faults/targets.ts';
+import { ETCD_DEFAULT_ELECTION_TIMEOUT_MS, ETCD_DEFAULT_HEARTBEAT_MS } from '../cluster/etcd-options.ts';
 
 /**
  * An experiment is plain data (Chaos Toolkit style): the cluster, a workload, the method
@@ -127,15 +128,68 @@ const faultStep = z.discriminatedUnion('fault', [
     .strict(),
 ]);
 
+/**
+ * A tolerance in milliseconds: a number, or relative to the cluster's configuration, e.g.
+ * "2 × electionTimeout", "1.5*electionTimeout + 200", "10 × heartbeat". Resolved against the
+ * cluster's options (etcd's defaults where unset) when the experiment is validated.
+ */
+const TOLERANCE =
+  /^\s*(\d+(?:\.\d+)?)\s*[×x*]\s*(electionTimeout|heartbeat)\s*(?:([+-])\s*(\d+(?:\.\d+)?))?\s*$/;
+const tolerance = z.union([
+  positiveMs,
+  z.string().regex(TOLERANCE, 'a number of ms or "<k> × electionTimeout|heartbeat [+ ms]"'),
+]);
+export type Tolerance = z.infer<typeof tolerance>;
+
+/** A tolerance in ms against the cluster's etcd options (etcd's defaults where unset), with how it was written. */
+export function resolveTolerance(
+  value: Tolerance,
+  etcd: { readonly heartbeatMs?: number | undefined; readonly electionTimeoutMs?: number | undefined },
+): { readonly ms: number; readonly text: string } {
+  if (typeof value === 'number') return { ms: value, text: `${value} ms` };
+  const [, factor, base, sign, offset] = TOLERANCE.exec(value) ?? [];
+  const baseMs =
+    base === 'heartbeat'
+      ? (etcd.heartbeatMs ?? ETCD_DEFAULT_HEARTBEAT_MS)
+      : (etcd.electionTimeoutMs ?? ETCD_DEFAULT_ELECTION_TIMEOUT_MS);
+  const ms = Number(factor) * baseMs + (sign === '-' ? -1 : 1) * Number(offset ?? 0);
+  return { ms, text: `${Math.round(ms)} ms (${value.trim()})` };
+}
+
+/** Quantile claims ("the p50 is at most …") over a random process' samples. */
+const quantileClaims = {
+  p50: tolerance.optional(),
+  p75: tolerance.optional(),
+  p90: tolerance.optional(),
+  p95: tolerance.optional(),
+  p99: tolerance.optional(),
+};
+export const QUANTILES = { p50: 0.5, p75: 0.75, p90: 0.9, p95: 0.95, p99: 0.99 } as const;
+
+const replaced = (by: string) => z.undefined({ error: `replaced by ${by}` }).optional();
+
 /** What must hold for the hypothesis to be confirmed. Every tolerance is optional. */
 const hypothesis = z
   .object({
-    /** A new leader is agreed by a majority within this long after a fault that took the leader. */
-    maxElectionMs: positiveMs.optional(),
-    /** The longest gap between successful writes stays under this. */
-    maxWriteStallMs: positiveMs.optional(),
-    /** Write p99 while no fault is active stays under this (steady state). */
-    maxBaselineP99Ms: positiveMs.optional(),
+    /**
+     * One-sided confidence of every statistical claim: a claim holds when its bound at this
+     * confidence is on the claimed side, deviates when the opposite bound is past it, and is
+     * inconclusive otherwise.
+     */
+    confidence: z.number().gt(0.5).lt(1).default(0.95),
+    /**
+     * Time from each fault that took the leader to a new leader agreed by a majority, as a
+     * distribution over those faults: quantiles at most …, and the share of elections done
+     * within one Raft round (2 × electionTimeout: a follower's timer fires within [ET, 2·ET)).
+     */
+    election: z
+      .object({ ...quantileClaims, withinOneRound: z.number().min(0).max(1).optional() })
+      .strict()
+      .optional(),
+    /** The longest gap between successful writes around each fault that took the leader, as a distribution. */
+    writeStall: z.object(quantileClaims).strict().optional(),
+    /** Write latency while no fault is active (steady state): quantiles at most …, with order-statistic bounds. */
+    baselineLatency: z.object(quantileClaims).strict().optional(),
     /** Every acknowledged write is still there at the end. */
     noAcknowledgedWriteLost: z.boolean().optional(),
     /** After healing, the members converge (equal applied index) within this long. */
@@ -146,6 +200,10 @@ const hypothesis = z
     ...stepExpectations,
     /** Every burst operation succeeds, as its callers saw it. */
     burstsSucceed: z.boolean().optional(),
+    // Per-sample bounds on random processes flaked (one slow election decided the verdict).
+    maxElectionMs: replaced('election: { p50: …, withinOneRound: … }'),
+    maxWriteStallMs: replaced('writeStall: { p50: … }'),
+    maxBaselineP99Ms: replaced('baselineLatency: { p99: … }'),
   })
   .strict();
 

@@ -231,7 +231,7 @@ export function toleranceClaim(
   const name = `${n} members tolerate ${only ? 'only ' : ''}${tolerated} down`;
   const expected = `writes and a leader with ${tolerated} down, neither with ${tolerated + 1}`;
   const mechanisms = MECHANISMS.filter((m) => cellsOf(cells, n, m).length > 0);
-  if (mechanisms.length === 0) return { name, expected, observed: `n=${n} not run`, verdict: 'unknown' };
+  if (mechanisms.length === 0) return { name, expected, observed: `n=${n} not run`, verdict: 'inconclusive' };
   const complete = mechanisms.every((m) => {
     const own = cellsOf(cells, n, m);
     return own.length === n + 1 && own.every((c) => c.verdict === 'not-applicable' || c.observation !== null);
@@ -241,7 +241,7 @@ export function toleranceClaim(
     name,
     expected,
     observed: mechanisms.map((m) => describeRun(cells, n, m)).join('; '),
-    verdict: !complete ? 'unknown' : held ? 'held' : 'deviated',
+    verdict: !complete ? 'inconclusive' : held ? 'held' : 'deviated',
   };
 }
 
@@ -268,7 +268,7 @@ export function quorumLossClaim(cells: readonly MatrixCell[]): HypothesisCheck {
     'every no-quorum cell: writes refused; serializable read returns the value written before where a member answers';
   const lost = cells.filter((c) => c.observation !== null && !hasQuorum(c.members, c.down));
   if (lost.length === 0)
-    return { name, expected, observed: 'no no-quorum cell observed', verdict: 'unknown' };
+    return { name, expected, observed: 'no no-quorum cell observed', verdict: 'inconclusive' };
   const written = lost.filter((c) => c.observation?.write.ok === true);
   const answering = lost.filter((c) => (c.observation?.reachable.length ?? 0) > 0);
   const unreadable = answering.filter((c) => c.observation?.serializableRead.ok !== true);
@@ -292,7 +292,7 @@ export function stepDownClaim(cells: readonly MatrixCell[], electionTimeoutMs: n
   const expected = `in every isolation cell, no member on a minority side still calls itself leader (CheckQuorum: within about 2 × ${electionTimeoutMs} ms)`;
   const observed = cells.flatMap((c) => (c.observation?.stepDown ? [c.observation.stepDown] : []));
   if (observed.length === 0)
-    return { name, expected, observed: 'no isolation cell with a leader cut off', verdict: 'unknown' };
+    return { name, expected, observed: 'no isolation cell with a leader cut off', verdict: 'inconclusive' };
   const stayed = observed.filter((s) => !s.steppedDown);
   const times = observed.flatMap((s) => (s.afterMs === null ? [] : [s.afterMs])).sort((a, b) => a - b);
   const median = times[Math.floor((times.length - 1) / 2)];
@@ -314,7 +314,7 @@ export function acknowledgedWritesClaim(
 ): HypothesisCheck {
   const name = 'every acknowledged write is there after recovery';
   const expected = 'acknowledged-writes check ok on every cluster after all its cells';
-  if (checks.length === 0) return { name, expected, observed: 'not checked', verdict: 'unknown' };
+  if (checks.length === 0) return { name, expected, observed: 'not checked', verdict: 'inconclusive' };
   return {
     name,
     expected,
@@ -354,7 +354,7 @@ export function slowdownClaim(latency: readonly SizeLatency[]): HypothesisCheck 
     )
     .join('; ');
   if (smallest === undefined || largest === undefined || smallest === largest) {
-    return { name, expected, observed: observed || 'not measured', verdict: 'unknown' };
+    return { name, expected, observed: observed || 'not measured', verdict: 'inconclusive' };
   }
   const slower =
     (largest.openLoop.latency.p50 ?? Infinity) > (smallest.openLoop.latency.p50 ?? Infinity) &&

@@ -2,6 +2,7 @@
  * One validation run as an experiment journal: the matrix and/or the availability run, the claims
  * with verdicts, and a status that says whether the lab itself failed.
  */
+import { combineVerdicts, type Verdict } from '../checks/distribution-claims.ts';
 import { LabError } from '../errors.ts';
 import type { HypothesisCheck } from '../experiments/run-experiment.ts';
 import { History } from '../history/history.ts';
@@ -32,6 +33,8 @@ export interface QuorumValidationResult {
   readonly error?: string;
   /** True when a cell disagreed with the model or a claim deviated. */
   readonly deviated: boolean;
+  /** All claims together: deviated, else inconclusive when any claim could not be decided, else held. */
+  readonly verdict: Verdict;
   readonly startedAt: string;
   readonly wallTimeMs: number;
   readonly claims: readonly HypothesisCheck[];
@@ -39,7 +42,7 @@ export interface QuorumValidationResult {
   readonly availability: AvailabilityResult | null;
 }
 
-/** Every claim the runs support, each with its verdict ('unknown' when the run could not decide it). */
+/** Every claim the runs support, each with its verdict ('inconclusive' when the run could not decide it). */
 export function validationClaims(
   matrix: Omit<QuorumMatrixResult, 'history'> | null,
   availability: AvailabilityResult | null,
@@ -56,7 +59,7 @@ export function validationClaims(
         mismatched.length === 0
           ? `${observed.length} cells observed, all match`
           : `${mismatched.length} of ${observed.length} cells differ: ${mismatched.map((c) => `n=${c.members} k=${c.down} ${c.mechanism} (${c.mismatches.join('; ')})`).join(', ')}`,
-      verdict: observed.length === 0 ? 'unknown' : mismatched.length === 0 ? 'held' : 'deviated',
+      verdict: observed.length === 0 ? 'inconclusive' : mismatched.length === 0 ? 'held' : 'deviated',
     });
     claims.push(...toleranceClaims(cells), quorumLossClaim(cells));
     claims.push(
@@ -125,6 +128,7 @@ export async function runQuorumValidation(
     status: error === undefined ? 'completed' : 'failed',
     ...(error === undefined ? {} : { error }),
     deviated: claims.some((c) => c.verdict === 'deviated'),
+    verdict: combineVerdicts(claims.map((c) => c.verdict)),
     startedAt,
     wallTimeMs: clock.now(),
     claims,

@@ -50,7 +50,7 @@ function writeJunit(path: string, result: ExperimentResult): void {
     const test = suite.testCase().className(result.experiment.name).name(check.name);
     const detail = `expected ${check.expected}, observed ${check.observed}`;
     if (check.verdict === 'deviated') test.failure(detail);
-    else if (check.verdict === 'unknown') test.skipped();
+    else if (check.verdict === 'inconclusive') test.skipped();
     else test.standardOutput(detail);
   }
   builder.writeTo(path);
@@ -69,9 +69,11 @@ export function renderReport(result: ExperimentResult, charts: readonly string[]
   const verdict =
     result.status !== 'completed'
       ? `**${result.status.toUpperCase()}**${result.error ? `: ${result.error.split('\n')[0]}` : ''}`
-      : result.deviated
+      : result.verdict === 'deviated'
         ? '**DEVIATED** — the hypothesis did not hold'
-        : '**HELD** — the hypothesis held';
+        : result.verdict === 'inconclusive'
+          ? '**INCONCLUSIVE** — the samples cannot decide every check (see how many more would)'
+          : '**HELD** — the hypothesis held';
   const lines = [
     `# ${e.title}`,
     '',

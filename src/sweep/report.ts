@@ -5,7 +5,7 @@ import { renderChart } from '../report/charts.ts';
 import { addedRttMs } from './conditions.ts';
 import type { CellResult } from './run-cell.ts';
 import { conditionLabel, type SweepSpec } from './spec.ts';
-import type { SweepVerdict } from './verdicts.ts';
+import type { SweepVerdict, Verdict } from './verdicts.ts';
 
 /** Everything a sweep run produced: sweep.json holds exactly this. */
 export interface SweepResult {
@@ -15,6 +15,8 @@ export interface SweepResult {
   readonly status: 'completed' | 'aborted' | 'failed';
   readonly error?: string;
   readonly deviated: boolean;
+  /** All expectations together: deviated, else inconclusive when any could not be decided, else held. */
+  readonly verdict: Verdict;
   readonly startedAt: string;
   readonly durationMs: number;
   /** Host load averages (1/5/15 min) when this run started and ended. */
@@ -460,7 +462,8 @@ export function renderSweepReport(result: SweepResult, charts: readonly string[]
         ],
         result.verdicts.map((v) => ({
           ...v,
-          verdict: v.verdict === 'held' ? '✓ held' : v.verdict === 'deviated' ? '✗ deviated' : '? unknown',
+          verdict:
+            v.verdict === 'held' ? '✓ held' : v.verdict === 'deviated' ? '✗ deviated' : '? inconclusive',
         })),
       ),
       '',

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { mkdir } from 'node:fs/promises';
+import { combineVerdicts } from '../checks/distribution-claims.ts';
 import { LabError } from '../errors.ts';
 import { RunClock } from '../util/clock.ts';
 import { progress } from '../util/log.ts';
@@ -98,6 +99,7 @@ export async function runSweep(
     status,
     ...(error === undefined ? {} : { error }),
     deviated: verdicts.some((v) => v.verdict === 'deviated'),
+    verdict: combineVerdicts(verdicts.map((v) => v.verdict)),
     startedAt,
     durationMs: clock.now(),
     loadAverage: { start: loadAtStart, end: os.loadavg() },

@@ -7,7 +7,9 @@ import {
   type ValueRange,
 } from './spec.ts';
 
-export type Verdict = 'held' | 'deviated' | 'unknown';
+import type { Verdict } from '../checks/distribution-claims.ts';
+
+export type { Verdict };
 
 /** One check of one expectation on one cell. */
 export interface SweepVerdict {
@@ -23,7 +25,7 @@ export interface SweepVerdict {
 /**
  * Checks every expectation against the cells its `where` selects (pure). A per-trial check
  * (term jump, leader changes on heal) holds only when every trial is inside the range; a
- * missing measurement is 'unknown', never 'held'.
+ * missing measurement is 'inconclusive', never 'held'.
  */
 export function evaluateExpectations(
   expectations: readonly SweepExpectation[],
@@ -86,7 +88,7 @@ export function evaluateExpectations(
 }
 
 export function judge(range: ValueRange, values: readonly (number | null)[]): Verdict {
-  if (values.length === 0 || values.some((v) => v === null)) return 'unknown';
+  if (values.length === 0 || values.some((v) => v === null)) return 'inconclusive';
   return values.every((v) => v !== null && inRange(range, v)) ? 'held' : 'deviated';
 }
 

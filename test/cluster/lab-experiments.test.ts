@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,7 +8,9 @@ import {
   type ExperimentResult,
   type StepResult,
 } from '../../src/experiments/run-experiment.ts';
+import { electionMs } from '../../src/experiments/hypothesis.ts';
 import { leaseElectionByTtl } from '../../src/experiments/run-lease-election.ts';
+import type { History } from '../../src/history/history.ts';
 import { loadExperiment } from '../../src/experiments/spec.ts';
 import { writeResults } from '../../src/report/write-results.ts';
 
@@ -17,15 +19,20 @@ import { writeResults } from '../../src/report/write-results.ts';
  * hold; on top of the verdicts, each test checks figures the experiment exists to produce,
  * with bounds taken from the experiment's own configuration.
  */
-async function runShipped(name: string): Promise<ExperimentResult> {
+async function runShipped(
+  name: string,
+  seen?: (dir: string, history: History) => void,
+): Promise<ExperimentResult> {
   const { spec } = await loadExperiment(name);
   const { result, history } = await runExperiment(spec);
   const dir = mkdtempSync(join(tmpdir(), `etcd-lab-${name}-`));
   await writeResults(dir, result, history);
+  seen?.(dir, history);
   const failed = result.checks.filter((c) => c.verdict !== 'held');
   expect(result.error).toBeUndefined();
   expect(result.status).toBe('completed');
   expect(failed, `results in ${dir}`).toEqual([]);
+  expect(result.verdict).toBe('held');
   expect(readdirSync(dir)).toContain('report.md');
   return result;
 }
@@ -39,6 +46,58 @@ const step = (result: ExperimentResult, n: number): StepResult => {
 const electionTimeoutOf = (result: ExperimentResult): number => Number(result.environment.electionTimeoutMs);
 
 describe('the experiments shipped in lab/, as shipped', () => {
+  it('leader-loss (the flagship): elections and write stalls as distributions over 12 kills, nothing lost, every result file', async () => {
+    let dir = '';
+    let recorded: History | undefined;
+    const result = await runShipped('leader-loss', (d, h) => {
+      dir = d;
+      recorded = h;
+    });
+    const et = electionTimeoutOf(result);
+    const hb = Number(result.environment.heartbeatMs);
+    expect(result.steps).toHaveLength(12);
+    for (const s of result.steps) {
+      expect(s.fault.mechanism).toBe('sigkill');
+      expect(s.leaderTargeted).toBe(true);
+      // Raft, per kill: nobody campaigns before an election timeout passed without heartbeats
+      // (the last one came at most a heartbeat before the kill, ticks add up to another).
+      expect(electionMs(s)).toBeGreaterThan(et - 2 * hb);
+    }
+    const statistical = result.checks.filter((c) => c.statistics !== undefined);
+    expect(statistical.map((c) => c.name)).toEqual(
+      expect.arrayContaining(['time to a new leader p50', 'write stall around a leader loss p50']),
+    );
+    for (const c of statistical) expect(c.statistics?.upper, c.name).not.toBeNull();
+    // Puts only: every ok record is an acknowledged write the checker accounted for.
+    const okPuts = [...(recorded ?? [])].filter((r) => r.kind === 'put' && r.outcome === 'ok').length;
+    expect(result.acknowledgedWrites?.acknowledgedWrites).toBe(okPuts);
+    expect(readdirSync(dir).sort()).toEqual([
+      'election-histogram.png',
+      'election-histogram.svg',
+      'history.jsonl',
+      'junit.xml',
+      'latency.png',
+      'latency.svg',
+      'leader-term.png',
+      'leader-term.svg',
+      'report.md',
+      'result.json',
+    ]);
+    const junitXml = readFileSync(join(dir, 'junit.xml'), 'utf8');
+    expect(junitXml).toContain(`tests="${result.checks.length}"`);
+    expect(junitXml).toContain('failures="0"');
+    expect(readFileSync(join(dir, 'latency.svg'), 'utf8')).toContain('p99');
+    expect(readFileSync(join(dir, 'leader-term.svg'), 'utf8')).toMatch(/leader m\d/);
+    const saved = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as { schemaVersion: number };
+    expect(saved.schemaVersion).toBe(3);
+    const report = readFileSync(join(dir, 'report.md'), 'utf8');
+    expect(report).toContain('Verdict: **HELD**');
+    expect(report).toMatch(/\| 1 \| kill \| m\d \| sigkill \|/);
+    expect(readFileSync(join(dir, 'history.jsonl'), 'utf8').split('\n').filter(Boolean)).toHaveLength(
+      [...(recorded ?? [])].length,
+    );
+  });
+
   it('member-down: retrying clients ride out a follower and then a leader kill; the deployment burst completes', async () => {
     const result = await runShipped('member-down');
     const [follower, burst, leader] = [step(result, 1), step(result, 2), step(result, 3)];
@@ -53,8 +112,8 @@ describe('the experiments shipped in lab/, as shipped', () => {
     expect(burst.load?.outcomes.ok).toBe(300);
     expect(burst.fault.mechanism).toBe('lab-clients-closed-loop');
     // The killed members came back and caught up; the new leader came no sooner than Raft allows.
-    expect(follower.catchUpMs).not.toBeNull();
-    expect(leader.catchUpMs).not.toBeNull();
+    expect(follower.catchUpMs).toEqual(expect.any(Number));
+    expect(leader.catchUpMs).toEqual(expect.any(Number));
     const elected =
       (leader.leaderChange?.majorityAgreesAtMs ?? Infinity) - effectiveAt(leader.fault, leader.step);
     expect(elected).toBeGreaterThan(electionTimeoutOf(result) - 2 * Number(result.environment.heartbeatMs));
@@ -79,7 +138,11 @@ describe('the experiments shipped in lab/, as shipped', () => {
     for (const s of [follower, leader]) {
       // The lab's own probe sees the delay on the slow member's links.
       expect(s.peerRtt?.labProbeMedianMs).toBeGreaterThanOrEqual(delayMs - 5);
-      expect(s.peerRtt?.etcdMetric.length).toBeGreaterThan(0);
+      // etcd's own RTT metric was read for every directed link of the slow member (2 × (n − 1));
+      // it publishes a smoothed RTT about every 30 s, so a 6 s window may hold no sample: a
+      // link's mean is there exactly when it has samples.
+      expect(s.peerRtt?.etcdMetric).toHaveLength(2 * (Number(result.environment.members) - 1));
+      for (const link of s.peerRtt?.etcdMetric ?? []) expect(link.meanMs === null).toBe(link.samples === 0);
     }
     const baselineP50 = result.workload?.baseline.latency.p50 ?? NaN;
     const p50Of = (s: StepResult, member: string) => s.byAnsweringMember[member]?.p50 ?? NaN;

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { listExperimentFiles, loadExperiment, validateExperiment } from '../../src/experiments/spec.ts';
+import {
+  listExperimentFiles,
+  loadExperiment,
+  resolveTolerance,
+  validateExperiment,
+} from '../../src/experiments/spec.ts';
 import { BadInputError } from '../../src/errors.ts';
 
 const valid = {
@@ -8,7 +13,7 @@ const valid = {
   cluster: { members: 3 },
   workload: { ratePerSecond: 100, durationMs: 5_000 },
   method: [{ fault: 'kill', target: 'leader', at: 1_000, for: 1_000 }],
-  hypothesis: { maxElectionMs: 2_000 },
+  hypothesis: { election: { p50: '2 × electionTimeout' } },
 };
 
 const invalid = (patch: Record<string, unknown>) => ({ ...valid, ...patch });
@@ -147,6 +152,31 @@ describe('experiment specs', () => {
   it('refuses an unknown experiment name, listing the known ones', async () => {
     await expect(loadExperiment('no-such-experiment')).rejects.toThrow(
       /unknown experiment "no-such-experiment": not one of .*leader-loss.*quorum-loss/,
+    );
+  });
+
+  it('resolves tolerances written against the configuration', () => {
+    const etcd = { heartbeatMs: 50, electionTimeoutMs: 500 };
+    expect(resolveTolerance('2 × electionTimeout', etcd)).toEqual({
+      ms: 1000,
+      text: '1000 ms (2 × electionTimeout)',
+    });
+    expect(resolveTolerance('1.5*electionTimeout + 200', etcd).ms).toBe(950);
+    expect(resolveTolerance('10 x heartbeat - 100', etcd).ms).toBe(400);
+    // etcd's defaults where the experiment sets nothing.
+    expect(resolveTolerance('2 × electionTimeout', {}).ms).toBe(2000);
+    expect(resolveTolerance(750, etcd)).toEqual({ ms: 750, text: '750 ms' });
+  });
+
+  it('names a tolerance it cannot read, and points per-sample bounds to their replacement', () => {
+    expect(() => validateExperiment(invalid({ hypothesis: { election: { p50: '2 × timeout' } } }))).toThrow(
+      /hypothesis\.election\.p50: a number of ms or "<k> × electionTimeout\|heartbeat \[\+ ms\]"/,
+    );
+    expect(() => validateExperiment(invalid({ hypothesis: { maxElectionMs: 2_000 } }))).toThrow(
+      /hypothesis\.maxElectionMs: replaced by election: \{ p50/,
+    );
+    expect(() => validateExperiment(invalid({ hypothesis: { confidence: 1 } }))).toThrow(
+      /hypothesis\.confidence/,
     );
   });
 });

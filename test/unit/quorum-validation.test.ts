@@ -292,9 +292,9 @@ describe('claims from the matrix', () => {
     expect(toleranceClaim(cells, 5, 2).verdict).toBe('deviated');
   });
 
-  it('is unknown for a size that was not run, or run only partly', () => {
-    expect(toleranceClaim(matrixFor(3, 'kill'), 7, 3).verdict).toBe('unknown');
-    expect(toleranceClaim(matrixFor(3, 'kill').slice(0, 2), 3, 1).verdict).toBe('unknown');
+  it('is inconclusive for a size that was not run, or run only partly', () => {
+    expect(toleranceClaim(matrixFor(3, 'kill'), 7, 3).verdict).toBe('inconclusive');
+    expect(toleranceClaim(matrixFor(3, 'kill').slice(0, 2), 3, 1).verdict).toBe('inconclusive');
   });
 
   it('a 1-member isolation matrix (k=1 not applicable) leaves the kill result to decide', () => {
@@ -340,7 +340,7 @@ describe('claims from the matrix', () => {
         : c,
     );
     expect(stepDownClaim(stuck, 250).verdict).toBe('deviated');
-    expect(stepDownClaim(matrixFor(3, 'kill'), 250).verdict).toBe('unknown');
+    expect(stepDownClaim(matrixFor(3, 'kill'), 250).verdict).toBe('inconclusive');
   });
 
   it('slowdown: held when the largest size has higher p50 and lower throughput than the smallest', () => {
@@ -352,7 +352,7 @@ describe('claims from the matrix', () => {
     expect(slowdownClaim([size(7, 4, 900), size(1, 1, 3000), size(3, 2, 2000)]).verdict).toBe('held');
     expect(slowdownClaim([size(1, 1, 3000), size(7, 0.5, 900)]).verdict).toBe('deviated');
     expect(slowdownClaim([size(1, 1, 3000), size(7, 4, 3100)]).verdict).toBe('deviated');
-    expect(slowdownClaim([size(3, 1, 3000)]).verdict).toBe('unknown');
+    expect(slowdownClaim([size(3, 1, 3000)]).verdict).toBe('inconclusive');
     expect(slowdownClaim([size(1, 1, 3000), size(3, 2, 2000)]).observed).toBe(
       'n=1: p50 1.00 ms, p99 3.00 ms, 3000 writes/s closed-loop; n=3: p50 2.00 ms, p99 6.00 ms, 2000 writes/s closed-loop',
     );

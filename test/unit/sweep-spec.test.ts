@@ -330,12 +330,12 @@ describe('sweep expectations', () => {
   );
   const cells = planCells(spec) as [SweepCell, SweepCell];
 
-  it('judges every trial against the range; a missing value is unknown, never held', () => {
+  it('judges every trial against the range; a missing value is inconclusive, never held', () => {
     expect(judge({ min: 1 }, [2, 3])).toBe('held');
     expect(judge({ min: 1 }, [2, 0])).toBe('deviated');
     expect(judge({ min: 0, max: 0 }, [0])).toBe('held');
-    expect(judge({ max: 0 }, [0, null])).toBe('unknown');
-    expect(judge({ max: 0 }, [])).toBe('unknown');
+    expect(judge({ max: 0 }, [0, null])).toBe('inconclusive');
+    expect(judge({ max: 0 }, [])).toBe('inconclusive');
   });
 
   it('applies each expectation only to the cells its where selects', () => {

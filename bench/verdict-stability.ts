@@ -1,0 +1,56 @@
+// `npm run bench -- verdict-stability <experiment> [runs] [--out DIR]`: runs an experiment N
+// times in a row (each with its own cluster, seed = run number) and prints how often each
+// verdict came out, each check's verdict counts, and the spread of each statistical figure.
+// A verdict is only worth reporting when it is the same run after run on a quiet machine.
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { electionMs, tookLeader } from '../src/experiments/hypothesis.ts';
+import { runExperiment, type ExperimentResult } from '../src/experiments/run-experiment.ts';
+import { loadExperiment } from '../src/experiments/spec.ts';
+import { installExitHandlers } from '../src/host/cleanup.ts';
+import { renderRepetitionSummary, summarizeRepetitions } from '../src/report/repetitions.ts';
+
+const args = process.argv.slice(2);
+const outIndex = args.indexOf('--out');
+const outDir = outIndex >= 0 ? args[outIndex + 1] : undefined;
+const positional = args.filter((_, i) => outIndex < 0 || (i !== outIndex && i !== outIndex + 1));
+const [name, runsText = '10'] = positional;
+const runs = Number(runsText);
+if (!name || !Number.isInteger(runs) || runs < 1) {
+  console.error('usage: npm run bench -- verdict-stability <experiment> [runs ≥ 1] [--out DIR]');
+  process.exit(2);
+}
+installExitHandlers({ uncaught: true });
+const { spec } = await loadExperiment(name);
+
+const results: ExperimentResult[] = [];
+const started = performance.now();
+for (let run = 1; run <= runs; run++) {
+  const t0 = performance.now();
+  const { result } = await runExperiment(spec, { seed: run });
+  results.push(result);
+  const elections = result.steps.filter(tookLeader).map(electionMs);
+  console.log(
+    `run ${run}/${runs}: ${result.status}, ${result.verdict.toUpperCase()} in ${((performance.now() - t0) / 1000).toFixed(0)} s, load ${os.loadavg()[0]?.toFixed(1)}` +
+      (elections.length > 0 ? `; elections ${elections.map((e) => e.toFixed(0)).join(' ')} ms` : '') +
+      result.checks
+        .filter((c) => c.verdict !== 'held')
+        .map((c) => `\n    ${c.verdict}: ${c.name}: ${c.observed}`)
+        .join(''),
+  );
+}
+
+const summary = summarizeRepetitions(name, results);
+console.log(
+  `\n${((performance.now() - started) / 60_000).toFixed(1)} min, ${os.cpus().length} CPUs, load ${os.loadavg()[0]?.toFixed(1)} at the end`,
+);
+for (const line of renderRepetitionSummary(summary)) console.log(line);
+
+if (outDir !== undefined) {
+  await mkdir(outDir, { recursive: true });
+  const file = join(outDir, `verdict-stability-${name}.json`);
+  await writeFile(file, `${JSON.stringify({ date: new Date().toISOString(), ...summary }, null, 2)}\n`);
+  console.log(`written: ${file}`);
+}
+process.exit(0);
