@@ -10,9 +10,9 @@ import {
 } from '../../src/measure/election-rounds.ts';
 
 /**
- * Real etcd 3.4.23 logs (heartbeat 100 ms, election timeout 1000 ms, 3 members, 200 puts/s),
- * cut to the election and without the per-request trace and dropped-message lines; meta.json
- * says how each was produced, whom it killed and when.
+ * Real etcd 3.4.23 logs (heartbeat 100 ms, election timeout 1000 ms, 3 members, 200 puts/s), one
+ * JSON line each as etcd wrote them (m1.jsonl …), cut to the election and without the per-request
+ * trace and dropped-message lines; meta.json says how each was produced, whom it killed and when.
  */
 interface Fixture {
   readonly meta: {
@@ -33,7 +33,7 @@ function fixture(name: string): Fixture {
   const logs = Object.entries(meta.memberIdsHex).map(([member, idHex]) => ({
     member,
     idHex,
-    entries: parseEtcdLog(readFileSync(join(FIXTURES, name, `${member}.log`), 'utf8')),
+    entries: parseEtcdLog(readFileSync(join(FIXTURES, name, `${member}.jsonl`), 'utf8')),
   }));
   return { meta, logs };
 }
