@@ -414,3 +414,43 @@ function describeRound(round: ElectionRound): string {
   else if (round.outcome === 'pre-vote-failed') parts.push('pre-vote failed');
   return (round.outcome === 'split-vote' ? 'split vote: ' : '') + parts.join(', ');
 }
+
+/** The rounds distribution and refusal reasons over many elections, for reports. */
+export interface RoundsSummary {
+  /** Elections explained (undefined explanations are left out). */
+  readonly elections: number;
+  /** Elections by the number of rounds they took, e.g. `{ 1: 7, 2: 3 }`; 0: no campaign in the logs. */
+  readonly byRounds: Readonly<Record<number, number>>;
+  /** Elections that took more than one round. */
+  readonly multiRound: number;
+  /** Elections in which no member logged a new leader. */
+  readonly noLeader: number;
+  /** Refusals by reason, all elections together. */
+  readonly refusals: Readonly<Record<RefusalReason, number>>;
+  /** Elections with at least one refusal of each reason. */
+  readonly electionsWithRefusal: Readonly<Record<RefusalReason, number>>;
+}
+
+/** Summarises explanations (pure), e.g. the trials' of one experiment. */
+export function summarizeRounds(explanations: readonly (ElectionExplanation | undefined)[]): RoundsSummary {
+  const explained = explanations.filter((e): e is ElectionExplanation => e !== undefined);
+  const byRounds: Record<number, number> = {};
+  const zero = () => Object.fromEntries(REFUSAL_REASONS.map((r) => [r, 0])) as Record<RefusalReason, number>;
+  const refusals = zero();
+  const electionsWithRefusal = zero();
+  for (const e of explained) {
+    byRounds[e.rounds.length] = (byRounds[e.rounds.length] ?? 0) + 1;
+    for (const reason of REFUSAL_REASONS) {
+      refusals[reason] += e.refusals[reason];
+      if (e.refusals[reason] > 0) electionsWithRefusal[reason]++;
+    }
+  }
+  return {
+    elections: explained.length,
+    byRounds,
+    multiRound: explained.filter((e) => e.rounds.length > 1).length,
+    noLeader: explained.filter((e) => e.newTerm === undefined).length,
+    refusals,
+    electionsWithRefusal,
+  };
+}

@@ -5,6 +5,7 @@ import { parseEtcdLog } from '../../src/cluster/started-etcd-cluster.ts';
 import { raftEvents, voteEvents } from '../../src/measure/election-log.ts';
 import {
   explainElectionFromLogs,
+  summarizeRounds,
   type ElectionExplanation,
   type MemberLog,
 } from '../../src/measure/election-rounds.ts';
@@ -237,5 +238,20 @@ describe('the election window', () => {
     const withStale = logs.map((l) => (l.member === 'm1' ? { ...l, entries: [...l.entries, stale] } : l));
     const e = explainElectionFromLogs(withStale, { faultAtWallMs: meta.faultAtWallMs, previousTerm: 3 });
     expect(e.rounds[0]?.refusals).toEqual([]);
+  });
+});
+
+describe('rounds over many elections', () => {
+  it('counts elections by rounds and refusals by reason', () => {
+    const names = ['single-round', 'split-vote', 'behind-log', 'pre-vote', 'pre-vote-behind-log'];
+    const summary = summarizeRounds([...names.map((name) => explain(name)), undefined]);
+    expect(summary).toEqual({
+      elections: 5,
+      byRounds: { 1: 3, 2: 1, 3: 1 },
+      multiRound: 2,
+      noLeader: 0,
+      refusals: { 'log-not-up-to-date': 2, 'in-lease': 2, 'already-voted': 1, other: 0 },
+      electionsWithRefusal: { 'log-not-up-to-date': 2, 'in-lease': 2, 'already-voted': 1, other: 0 },
+    });
   });
 });
