@@ -216,6 +216,114 @@ export function electionHistogramSpec(result: ExperimentResult): TopLevelSpec | 
   };
 }
 
+/** One election for {@link electionChartSpec}: time to a new leader and the rounds (terms) it took. */
+export interface ElectionSample {
+  readonly electionMs: number;
+  /** Terms campaigned for (`ElectionExplanation.rounds.length`); undefined when the logs did not say. */
+  readonly rounds: number | undefined;
+}
+
+const roundsLabel = (rounds: number | undefined) =>
+  rounds === undefined ? 'unknown' : `${rounds} round${rounds === 1 ? '' : 's'}`;
+
+/**
+ * Time to a new leader split by the number of rounds the election took: a histogram stacked by
+ * rounds over a strip of every election, one row per round count, with the election timeout and
+ * twice it marked (Raft's window for a one-round election is [ET, 2·ET) after the last heartbeat).
+ * Undefined without elections.
+ */
+export function electionChartSpec(
+  elections: readonly ElectionSample[],
+  electionTimeoutMs: number,
+  options: { readonly title?: string } = {},
+): TopLevelSpec | undefined {
+  if (elections.length === 0) return undefined;
+  const et = electionTimeoutMs;
+  const values = elections.map((e) => ({
+    ms: e.electionMs,
+    rounds: roundsLabel(e.rounds),
+    order: e.rounds ?? Number.MAX_SAFE_INTEGER,
+  }));
+  const labels = [...new Map(values.map((v) => [v.rounds, v.order])).entries()]
+    .sort((a, b) => a[1] - b[1])
+    .map(([label]) => label);
+  const binStep = Math.max(5, Math.round(et / 20));
+  const extentMs = Math.ceil(Math.max(2 * et, ...values.map((v) => v.ms)) / binStep + 1) * binStep;
+  // Ticks every half election timeout: the bins' own edges would crowd the axis.
+  const tickStep = et / 2;
+  const ticks = Array.from({ length: Math.floor(extentMs / tickStep) + 1 }, (_, i) => i * tickStep);
+  const x = {
+    type: 'quantitative' as const,
+    scale: { domain: [0, extentMs], nice: false },
+    axis: { values: ticks },
+  };
+  const color = {
+    field: 'rounds',
+    type: 'ordinal' as const,
+    title: 'election took',
+    scale: { domain: labels, scheme: 'category10' },
+    sort: labels,
+  };
+  const rules = {
+    mark: { type: 'rule' as const, strokeDash: [4, 4], color: '#555' },
+    encoding: { x: { field: 'ms', ...x } },
+  };
+  const boundsData = {
+    values: [
+      { ms: et, label: 'ET' },
+      { ms: 2 * et, label: '2·ET' },
+    ],
+  };
+  const multiRound = elections.filter((e) => (e.rounds ?? 0) > 1).length;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: {
+      text: options.title ?? 'Time to a new leader, by rounds (terms) the election took',
+      subtitle: `${elections.length} elections, ${multiRound} in more than one round; dashed: election timeout (ET ${et} ms) and twice it`,
+    },
+    vconcat: [
+      {
+        width: 560,
+        height: 180,
+        layer: [
+          {
+            data: { values },
+            mark: { type: 'bar' },
+            encoding: {
+              x: { field: 'ms', ...x, bin: { step: binStep, extent: [0, extentMs] }, title: null },
+              y: { aggregate: 'count', type: 'quantitative', title: 'elections', stack: true },
+              color,
+              order: { field: 'order', type: 'quantitative' },
+            },
+          },
+          { data: boundsData, ...rules },
+          {
+            data: boundsData,
+            mark: { type: 'text', align: 'left', baseline: 'top', dx: 3, y: 2, color: '#555' },
+            encoding: { x: { field: 'ms', ...x }, text: { field: 'label' } },
+          },
+        ],
+      },
+      {
+        width: 560,
+        height: { step: 26 },
+        layer: [
+          {
+            data: { values },
+            mark: { type: 'tick', thickness: 2, opacity: 0.8 },
+            encoding: {
+              x: { field: 'ms', ...x, title: 'fault → new leader (ms)' },
+              y: { field: 'rounds', type: 'ordinal', sort: labels, title: null },
+              color,
+            },
+          },
+          { data: boundsData, ...rules },
+        ],
+      },
+    ],
+  };
+}
+
 /** Lease-election experiments: failover time and keep-alive load against the TTL. */
 export function leaseTradeOffSpec(result: ExperimentResult): TopLevelSpec | undefined {
   if (!result.leaseElection || result.leaseElection.length === 0) return undefined;
