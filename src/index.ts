@@ -37,7 +37,21 @@ export { ProcessFault, kill, stop, pause, sigstop, restart } from './faults/proc
 export { CpuThrottleFault, type CpuThrottleOptions } from './faults/resources/cpu-throttle.ts';
 export { findFaultResidue, assertNoFaultResidue } from './faults/residue.ts';
 export { LeaderTracker, deriveLeaderChange, type LeaderObservation } from './measure/leader-tracker.ts';
-export { runElectionTrials, type ElectionTrial, type LeaderFault } from './measure/election-trials.ts';
+export {
+  explainElection,
+  runElectionTrials,
+  type ElectionTrial,
+  type ExplainElectionOptions,
+  type LeaderFault,
+} from './measure/election-trials.ts';
+export {
+  explainElectionFromLogs,
+  summarizeRounds,
+  type ElectionExplanation,
+  type ElectionRound,
+  type RefusalReason,
+  type RoundsSummary,
+} from './measure/election-rounds.ts';
 export { measureLeaseExpiry, type LeaseExpiry } from './measure/lease-expiry.ts';
 export { measureLeaseElectionFailover, type LeaseElectionFailover } from './measure/lease-election.ts';
 export { runWorkload } from './workload/run-workload.ts';
