@@ -75,7 +75,8 @@ export interface ElectionTrial {
   readonly survivorsHaveLeader: boolean;
   /**
    * From the survivors' logs: the election's rounds (terms), who campaigned, who voted for whom
-   * and why votes were refused. Absent when the logs could not be read.
+   * and why votes were refused. Always set by runElectionTrials; optional so that trials recorded
+   * before it existed (older result files) still read.
    */
   readonly explanation?: ElectionExplanation;
 }
@@ -336,7 +337,11 @@ async function electionEvents(
   }
 }
 
-async function memberLogs(cluster: StartedEtcdCluster, members: readonly MemberRef[]): Promise<MemberLog[]> {
+/** Every given member's log lines with its name and raft ID, for {@link explainElectionFromLogs}. */
+export async function memberLogs(
+  cluster: StartedEtcdCluster,
+  members: readonly MemberRef[],
+): Promise<MemberLog[]> {
   return Promise.all(
     members.map(async (ref) => {
       const member = cluster.member(ref);
