@@ -10,6 +10,7 @@ import { listExperimentFiles, loadExperiment } from '../src/experiments/spec.ts'
 import { installExitHandlers } from '../src/host/cleanup.ts';
 import {
   describeCounts,
+  describeRounds,
   describeSpread,
   summarizeRepetitions,
   type RepetitionSummary,
@@ -88,7 +89,7 @@ for (const { summary: s, title, load, seconds } of sections) {
   );
   if (s.elections !== null) {
     lines.push(
-      `Elections after a leader kill: ${s.elections.count}, ${describeSpread(s.elections)}; term jump per election: ${describeCounts(s.termJumps)}.`,
+      `Elections after a leader kill: ${s.elections.count}, ${describeSpread(s.elections)}; term jump per election: ${describeCounts(s.termJumps)}; ${s.rounds === null ? '' : describeRounds(s.rounds)}.`,
       '',
     );
   }

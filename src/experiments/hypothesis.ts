@@ -104,7 +104,7 @@ function bounded(name: string, limit: number, observed: number | null | undefine
 }
 
 /** Faults that take the leader away when they hit it: an election after them is the point, not spurious. */
-const LEADER_TAKING: ReadonlySet<string> = new Set(['kill', 'stop', 'pause', 'sigstop', 'isolate']);
+export const LEADER_TAKING: ReadonlySet<string> = new Set(['kill', 'stop', 'pause', 'sigstop', 'isolate']);
 
 const KIND_NAMES = {
   all: 'operations',

@@ -31,11 +31,23 @@ import {
   unavailabilityWindows,
 } from '../measure/latency-stats.ts';
 import type { LeaseElectionFailover } from '../measure/lease-election.ts';
+import {
+  explainElectionFromLogs,
+  type ElectionExplanation,
+  type MemberLog,
+} from '../measure/election-rounds.ts';
+import { memberLogs } from '../measure/election-trials.ts';
 import { runWorkload, type WorkloadResult } from '../workload/run-workload.ts';
 import { clientOperations } from '../workload/retry-policy.ts';
 import { RunClock, sleep } from '../util/clock.ts';
 import { progress } from '../util/log.ts';
-import { checkHypothesis, hypothesisVerdict, type HypothesisCheck, type Verdict } from './hypothesis.ts';
+import {
+  checkHypothesis,
+  hypothesisVerdict,
+  LEADER_TAKING,
+  type HypothesisCheck,
+  type Verdict,
+} from './hypothesis.ts';
 import { runLeaseElectionExperiment } from './run-lease-election.ts';
 import {
   measureCatchUp,
@@ -69,6 +81,8 @@ export interface StepResult {
   /** The leader and its term when the step was injected (load steps: empty name, term 0). */
   readonly leaderBefore: { readonly name: string; readonly term: number };
   readonly leaderChange: LeaderChange | null;
+  /** Faults that took the leader: the election from the members' own logs (rounds, campaigns, refusals, why). */
+  readonly election: ElectionExplanation | null;
   /** Majority-agreed new leaderships first seen inside the window. */
   readonly leaderChangesInWindow: number;
   /** Longest gap between successful writes around this fault, relative to it. */
@@ -265,6 +279,11 @@ async function runFaultExperiment(
     ...cluster.describe(),
     mechanisms: active.map((a) => a.handle?.mechanism ?? a.record?.mechanism ?? 'none'),
   };
+  // The members' own logs explain every election (rounds, campaigns, refused votes); read once, at the end.
+  const logs =
+    status === 'failed' || !active.some((a) => LEADER_TAKING.has(a.step.fault))
+      ? []
+      : await memberLogs(cluster, cluster.members).catch(() => []);
   await cluster.dispose();
 
   const records = [...history];
@@ -286,6 +305,8 @@ async function runFaultExperiment(
         leaderships,
         members: spec.cluster.members,
         memberNames: new Map(Object.entries((environment.memberNames ?? {}) as Record<string, string>)),
+        logs,
+        clock,
         faultTimes: active.flatMap((a) =>
           a.handle === null ? [] : [effectiveAt(a.handle.record(), a.step)],
         ),
@@ -446,6 +467,9 @@ interface StepContext {
   readonly memberNames: ReadonlyMap<string, string>;
   /** When each fault step (not load steps) took effect. */
   readonly faultTimes: readonly number[];
+  /** Every member's log at the end of the run (empty when not read). */
+  readonly logs: readonly MemberLog[];
+  readonly clock: RunClock;
 }
 
 function stepResult(a: ActiveStep, ctx: StepContext): StepResult {
@@ -466,20 +490,36 @@ function stepResult(a: ActiveStep, ctx: StepContext): StepResult {
   ).find((gap) => gap.endMs > faultAt && gap.startMs < stallEnd);
   const inWindow = summarizeOperations(ctx.mainOperations, window);
   const loadPrefix = `s${a.index + 1}c`;
+  const leaderChange = isLoadStep(a.step)
+    ? null
+    : deriveLeaderChange(ctx.observations, {
+        sinceMs: fault.injectedAtMs,
+        previousLeaderId: a.leaderBefore.id,
+        previousTerm: a.leaderBefore.term,
+        clusterSize: ctx.members,
+      });
+  const election =
+    leaderTargeted && LEADER_TAKING.has(a.step.fault) && ctx.logs.length > 0
+      ? explainElectionFromLogs(
+          // An isolated old leader keeps campaigning on its own, in terms nobody else is in.
+          a.step.fault === 'isolate' ? ctx.logs.filter((l) => !fault.targets.includes(l.member)) : ctx.logs,
+          {
+            faultAtWallMs: ctx.clock.toWall(faultAt),
+            previousTerm: a.leaderBefore.term,
+            ...(leaderChange?.majorityAgreesAtMs === undefined
+              ? {}
+              : { electedAtWallMs: ctx.clock.toWall(leaderChange.majorityAgreesAtMs) }),
+          },
+        )
+      : null;
   return {
     step: a.step,
     fault,
     window,
     leaderTargeted,
     leaderBefore: { name: a.leaderBefore.name, term: a.leaderBefore.term },
-    leaderChange: isLoadStep(a.step)
-      ? null
-      : deriveLeaderChange(ctx.observations, {
-          sinceMs: fault.injectedAtMs,
-          previousLeaderId: a.leaderBefore.id,
-          previousTerm: a.leaderBefore.term,
-          clusterSize: ctx.members,
-        }),
+    leaderChange,
+    election,
     leaderChangesInWindow: ctx.leaderships.filter(
       (l) => l.agreedAtMs > window.fromMs && l.agreedAtMs <= window.toMs,
     ).length,

@@ -2,8 +2,9 @@ import { writeFile } from 'node:fs/promises';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { effectiveAt, type ExperimentResult } from '../experiments/run-experiment.ts';
+import type { ExperimentResult } from '../experiments/run-experiment.ts';
 import { leaseElectionByTtl } from '../experiments/run-lease-election.ts';
+import { electionMs, tookLeader } from '../experiments/hypothesis.ts';
 
 /** Renders a Vega-Lite spec to SVG (Vega's headless renderer) and to PNG (resvg). */
 export async function renderChart(spec: TopLevelSpec, basePath: string): Promise<string[]> {
@@ -178,42 +179,18 @@ export function leaderChartSpec(result: ExperimentResult): TopLevelSpec | undefi
   };
 }
 
-/** Election times of the steps that took the leader away, as a histogram; only when there are at least 3. */
-export function electionHistogramSpec(result: ExperimentResult): TopLevelSpec | undefined {
+/**
+ * Time to a new leader after every fault that took the leader, split by the rounds each
+ * election took (from the members' logs); only with at least 3 such faults.
+ */
+export function experimentElectionChartSpec(result: ExperimentResult): TopLevelSpec | undefined {
   const elections = result.steps
-    .filter((s) => s.leaderTargeted && s.leaderChange?.majorityAgreesAtMs !== undefined)
-    .map((s) => ({ ms: (s.leaderChange?.majorityAgreesAtMs ?? 0) - effectiveAt(s.fault, s.step) }));
+    .filter((s) => tookLeader(s) && s.leaderChange?.majorityAgreesAtMs !== undefined)
+    .map((s) => ({ electionMs: electionMs(s), rounds: s.election?.rounds.length }));
   if (elections.length < 3) return undefined;
-  const et = Number(result.environment.electionTimeoutMs);
-  // Bars a twentieth of the election timeout wide, from 0 past Raft's 2 × ET bound.
-  const binStep = Math.max(5, Math.round(et / 20));
-  const extentMs = Math.ceil(Math.max(2 * et, ...elections.map((e) => e.ms)) / binStep + 1) * binStep;
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: `${result.experiment.title}: time to a new leader (${elections.length} faults; dashed: election timeout ${et} ms and twice it)`,
-    width: 480,
-    height: 200,
-    layer: [
-      {
-        data: { values: elections },
-        mark: { type: 'bar' },
-        encoding: {
-          x: {
-            field: 'ms',
-            type: 'quantitative',
-            bin: { step: binStep, extent: [0, extentMs] },
-            title: 'fault → majority follows a new leader (ms)',
-          },
-          y: { aggregate: 'count', type: 'quantitative', title: 'faults' },
-        },
-      },
-      {
-        data: { values: [{ ms: et }, { ms: 2 * et }] },
-        mark: { type: 'rule', strokeDash: [4, 4], color: '#555' },
-        encoding: { x: { field: 'ms', type: 'quantitative' } },
-      },
-    ],
-  };
+  return electionChartSpec(elections, Number(result.environment.electionTimeoutMs), {
+    title: `${result.experiment.title}: time to a new leader by rounds (${elections.length} faults)`,
+  });
 }
 
 /** One election for {@link electionChartSpec}: time to a new leader and the rounds (terms) it took. */
@@ -359,7 +336,7 @@ export async function writeCharts(dir: string, result: ExperimentResult): Promis
   const charts: [string, TopLevelSpec | undefined][] = [
     ['latency', latencyChartSpec(result)],
     ['leader-term', leaderChartSpec(result)],
-    ['election-histogram', electionHistogramSpec(result)],
+    ['election', experimentElectionChartSpec(result)],
     ['lease-trade-off', leaseTradeOffSpec(result)],
   ];
   const files: string[] = [];

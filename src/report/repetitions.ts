@@ -1,4 +1,5 @@
 import { electionMs, tookLeader } from '../experiments/hypothesis.ts';
+import { summarizeRounds, type RoundsSummary } from '../measure/election-rounds.ts';
 import type { ExperimentResult } from '../experiments/run-experiment.ts';
 
 /**
@@ -34,6 +35,8 @@ export interface RepetitionSummary {
   readonly elections: Spread | null;
   /** Term jump of each of those elections (1: one round; more: failed candidacies before the winner). */
   readonly termJumps: Readonly<Record<string, number>>;
+  /** Rounds and refused votes of those elections, from the members' logs. */
+  readonly rounds: RoundsSummary | null;
   readonly etcdVersion: string;
 }
 
@@ -86,6 +89,8 @@ export function summarizeRepetitions(
     checks,
     elections: leaderSteps.length === 0 ? null : spreadOf(leaderSteps.map(electionMs)),
     termJumps: tally(jumps),
+    rounds:
+      leaderSteps.length === 0 ? null : summarizeRounds(leaderSteps.map((s) => s.election ?? undefined)),
     etcdVersion: typeof version === 'string' ? version : 'unknown',
   };
 }
@@ -127,6 +132,22 @@ export function renderRepetitionSummary(s: RepetitionSummary): string[] {
   if (s.elections !== null) {
     lines.push(`elections: ${s.elections.count}, ${describeSpread(s.elections)}`);
     lines.push(`term jump per election: ${describeCounts(s.termJumps)}`);
+    if (s.rounds !== null) lines.push(describeRounds(s.rounds));
   }
   return lines;
+}
+
+/** "rounds (from the logs): 1 round 10, 2 rounds 2; refused votes: log-not-up-to-date 2 (in 2 elections)". */
+export function describeRounds(r: RoundsSummary): string {
+  const byRounds = Object.entries(r.byRounds)
+    .map(([n, count]) => `${n} round${n === '1' ? '' : 's'} ${count}`)
+    .join(', ');
+  const refusals = Object.entries(r.refusals)
+    .filter(([, n]) => n > 0)
+    .map(
+      ([reason, n]) =>
+        `${reason} ${n} (in ${r.electionsWithRefusal[reason as keyof typeof r.refusals]} elections)`,
+    )
+    .join(', ');
+  return `rounds per election, from the logs (${r.elections} explained): ${byRounds || 'none'}; refused votes: ${refusals || 'none'}`;
 }

@@ -1,3 +1,5 @@
+import { summarizeRounds } from '../measure/election-rounds.ts';
+import { describeRounds } from './repetitions.ts';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import junitModule, { type Builder } from 'junit-report-builder';
@@ -89,6 +91,7 @@ export function renderReport(result: ExperimentResult, charts: readonly string[]
     ...result.checks.map((c) => `| ${c.name} | ${c.expected} | ${c.observed} | ${c.verdict} |`),
     '',
     ...faultSection(result),
+    ...electionSection(result),
     ...workloadSection(result),
     ...leaseSection(result),
   ];
@@ -107,6 +110,32 @@ export function renderReport(result: ExperimentResult, charts: readonly string[]
 const ratio = (v: number | null | undefined) => (v === null || v === undefined ? '–' : `×${v.toFixed(2)}`);
 const share = (ok: number, total: number) =>
   total === 0 ? '–' : `${((100 * ok) / total).toFixed(1)} % of ${total}`;
+
+/**
+ * Every election after a fault that took the leader, as the members' logs tell it: rounds
+ * (terms used up), who campaigned, who refused whom and why; the rounds distribution first.
+ */
+function electionSection(result: ExperimentResult): string[] {
+  const elections = result.steps
+    .map((s, i) => ({ s, i }))
+    .filter(({ s }) => s.election !== null && s.election !== undefined);
+  if (elections.length === 0) return [];
+  const rounds = summarizeRounds(elections.map(({ s }) => s.election ?? undefined));
+  return [
+    '## Elections',
+    '',
+    `${describeRounds(rounds)}${rounds.noLeader > 0 ? `; ${rounds.noLeader} without a logged leader` : ''}. Why a second round: without pre-vote, the first candidate's vote request usually reaches the other survivor while that one is still inside its leader lease (it heard from the old leader less than an election timeout ago) and is ignored; the other then campaigns in the same term and each keeps its own vote — a split vote, and the next term decides. A survivor whose log is behind is refused term after term until the other times out. With pre-vote neither costs a term.`,
+    '',
+    '| step | new leader after (ms) | rounds | what the logs say |',
+    '| --- | --- | --- | --- |',
+    ...elections.map(({ s, i }) => {
+      const e = s.election;
+      const elected = s.leaderChange?.majorityAgreesAtMs;
+      return `| ${i + 1} | ${elected === undefined ? '–' : ms(elected - effectiveAt(s.fault, s.step))} | ${e?.rounds.length ?? '–'} | ${e?.summary ?? ''} |`;
+    }),
+    '',
+  ];
+}
 
 function faultSection(result: ExperimentResult): string[] {
   if (result.steps.length === 0) return [];

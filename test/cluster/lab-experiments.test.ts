@@ -72,8 +72,8 @@ describe('the experiments shipped in lab/, as shipped', () => {
     const okPuts = [...(recorded ?? [])].filter((r) => r.kind === 'put' && r.outcome === 'ok').length;
     expect(result.acknowledgedWrites?.acknowledgedWrites).toBe(okPuts);
     expect(readdirSync(dir).sort()).toEqual([
-      'election-histogram.png',
-      'election-histogram.svg',
+      'election.png',
+      'election.svg',
       'history.jsonl',
       'junit.xml',
       'latency.png',
