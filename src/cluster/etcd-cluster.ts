@@ -4,6 +4,7 @@ import { GenericContainer } from 'testcontainers';
 import { BadInputError, ClusterError } from '../errors.ts';
 import { MEMORY_DATA_ROOT, registerCleanup, sweepLeftovers } from '../host/cleanup.ts';
 import { docker } from '../host/docker.ts';
+import { imageReferenceProblem } from '../host/image-reference.ts';
 import type { ResolvedEtcdImage } from '../host/etcd-image.ts';
 import { prepareHost, type HostReport } from '../host/prepare-host.ts';
 import { LABEL, newRunId, runLabels } from '../host/run-labels.ts';
@@ -94,6 +95,8 @@ export class EtcdCluster {
       throw new BadInputError(`data dir must be "memory" or "disk", got "${String(this.dataDir)}"`);
     }
     validateEtcdOptions(this.etcdOptions);
+    const imageProblem = this.image === undefined ? undefined : imageReferenceProblem(this.image);
+    if (imageProblem !== undefined) throw new BadInputError(`image: ${imageProblem}`);
     const host = await prepareHost(this.image === undefined ? {} : { image: this.image });
     const version = parseEtcdVersion(host.image.etcdVersion);
     // Version-dependent flags are checked here too, so an unsupported version fails before any container.

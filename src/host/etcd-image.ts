@@ -4,13 +4,14 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
-import { EtcdImageError } from '../errors.ts';
+import { BadInputError, EtcdImageError } from '../errors.ts';
 import { progress, warn } from '../util/log.ts';
 import { aptInstall, docker } from './docker.ts';
+import { DEFAULT_ETCD_IMAGE, imageReferenceProblem } from './image-reference.ts';
 import { runOneShot } from './one-shot.ts';
 
-/** What users elsewhere run; tried first, and recorded as "requested" when it cannot be had. */
-export const DEFAULT_ETCD_IMAGE = 'gcr.io/etcd-development/etcd:v3.5.21';
+export { DEFAULT_ETCD_IMAGE, imageReferenceProblem } from './image-reference.ts';
+
 /** Where etcd lives in the official images, and in the image the lab builds. */
 export const ETCD_BINARY = '/usr/local/bin/etcd';
 export const ETCDCTL_BINARY = '/usr/local/bin/etcdctl';
@@ -54,6 +55,11 @@ const resolved = new Map<string, Promise<ResolvedEtcdImage>>();
 /** Finds, pulls or builds the etcd image, once per process per requested image. */
 export function resolveEtcdImage(options: EtcdImageOptions = {}): Promise<ResolvedEtcdImage> {
   const requested = options.image ?? process.env.ETCD_IMAGE ?? DEFAULT_ETCD_IMAGE;
+  const problem = imageReferenceProblem(requested);
+  if (problem !== undefined) {
+    const source = options.image !== undefined ? 'image' : 'ETCD_IMAGE';
+    return Promise.reject(new BadInputError(`${source}: ${problem}`));
+  }
   let pending = resolved.get(requested);
   if (!pending) {
     pending = resolveUncached(requested, options);
