@@ -1,39 +1,18 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { GenericContainer } from 'testcontainers';
 import { BadInputError, ClusterError } from '../errors.ts';
-import { MEMORY_DATA_ROOT, registerCleanup, sweepLeftovers } from '../host/cleanup.ts';
-import { docker } from '../host/docker.ts';
+import { registerCleanup, sweepLeftovers } from '../host/cleanup.ts';
 import { imageReferenceProblem } from '../host/image-reference.ts';
-import type { ResolvedEtcdImage } from '../host/etcd-image.ts';
-import { prepareHost, type HostReport } from '../host/prepare-host.ts';
-import { LABEL, newRunId, runLabels } from '../host/run-labels.ts';
-import { freePort } from '../util/free-port.ts';
+import { prepareHost } from '../host/prepare-host.ts';
+import { newRunId, runLabels } from '../host/run-labels.ts';
 import { progress } from '../util/log.ts';
-import { EtcdMember } from './etcd-member.ts';
-import {
-  CLIENT_PORT,
-  etcdMemberFlags,
-  parseEtcdVersion,
-  validateEtcdOptions,
-  type EtcdOptions,
-  type EtcdVersion,
-} from './etcd-options.ts';
-import { EtcdMemberReadyWait } from './member-ready-wait.ts';
+import type { EtcdMember } from './etcd-member.ts';
+import { etcdMemberFlags, parseEtcdVersion, validateEtcdOptions, type EtcdOptions } from './etcd-options.ts';
+import { MemberLauncher, type DataDirKind } from './member-launcher.ts';
 import { StartedEtcdCluster } from './started-etcd-cluster.ts';
 
-/**
- * Where members keep their data.
- * - `memory`: a directory on the host's /dev/shm, bind-mounted. Fast fsync like tmpfs, and
- *   unlike a container tmpfs mount it survives a member's stop/kill and restart.
- * - `disk`: a Docker volume on the host's disk, for realistic fsync latency.
- */
-export type DataDirKind = 'memory' | 'disk';
+export { DATA_MOUNT, type DataDirKind } from './member-launcher.ts';
 
 export const MIN_MEMBERS = 1;
 export const MAX_MEMBERS = 7;
-/** Where a member's data lives inside its container. etcd wants to create the data dir itself (0700). */
-export const DATA_MOUNT = '/var/lib/etcd';
 
 /**
  * A real etcd cluster in containers, testcontainers style:
@@ -125,7 +104,7 @@ export class EtcdCluster {
         .map((name) => `${name}=http://${launcher.containerName(name)}:2380`)
         .join(',');
       progress(`starting ${this.members}-member etcd cluster ${runId}…`);
-      const members = await Promise.all(names.map((name) => launcher.launch(name, initialCluster, 'new')));
+      const members = await launchAll(launcher, names, initialCluster);
       const cluster = new StartedEtcdCluster(runId, host, launcher, members, this.etcdOptions, unregister);
       await cluster.identifyMembers();
       progress(`cluster ${runId} ready in ${((performance.now() - startedAt) / 1000).toFixed(1)} s`);
@@ -139,6 +118,33 @@ export class EtcdCluster {
   }
 }
 
+/**
+ * Launches the members in parallel. When one fails (e.g. etcd rejects a flag and exits), the
+ * others are aborted, and this waits until every launch has settled before rejecting with the
+ * first failure: the caller's sweep must not run while a container is still being created, or
+ * that container appears after the sweep and outlives the failed start.
+ */
+async function launchAll(
+  launcher: MemberLauncher,
+  names: readonly string[],
+  initialCluster: string,
+): Promise<EtcdMember[]> {
+  const abort = new AbortController();
+  const failures: unknown[] = [];
+  const settled = await Promise.allSettled(
+    names.map((name) =>
+      launcher.launch(name, initialCluster, 'new', { signal: abort.signal }).catch((error: unknown) => {
+        // The first failure is the cause; the others are mostly the abort it triggers.
+        failures.push(error);
+        abort.abort(new ClusterError(`start of member ${name} abandoned: another member failed`));
+        throw error;
+      }),
+    ),
+  );
+  if (failures.length > 0) throw failures[0];
+  return settled.map((result) => (result as PromiseFulfilledResult<EtcdMember>).value);
+}
+
 const memberFlagProbe = {
   name: 'probe',
   host: 'probe',
@@ -147,86 +153,3 @@ const memberFlagProbe = {
   initialClusterState: 'new',
   clusterToken: 'probe',
 } as const;
-
-/** Creates member containers for one cluster run; also used for membership changes. */
-export class MemberLauncher {
-  readonly networkName: string;
-
-  constructor(
-    readonly runId: string,
-    /** Labels for everything this run creates (see run-labels.ts). */
-    readonly labels: Readonly<Record<string, string>>,
-    readonly host: HostReport,
-    readonly version: EtcdVersion,
-    readonly etcdOptions: EtcdOptions,
-    readonly dataDir: DataDirKind,
-    readonly startupTimeoutMs: number,
-  ) {
-    this.networkName = `etcd-lab-${runId}`;
-  }
-
-  get image(): ResolvedEtcdImage {
-    return this.host.image;
-  }
-
-  containerName(member: string): string {
-    return `etcd-lab-${this.runId}-${member}`;
-  }
-
-  async createNetwork(): Promise<void> {
-    await docker().createNetwork({
-      Name: this.networkName,
-      Driver: 'bridge',
-      CheckDuplicate: true,
-      Labels: { ...this.labels },
-    });
-    if (this.dataDir === 'memory') {
-      const root = join(MEMORY_DATA_ROOT, this.runId);
-      await mkdir(root, { recursive: true });
-      await writeFile(join(root, 'owner.json'), JSON.stringify(this.labels));
-    }
-  }
-
-  private async dataSource(member: string): Promise<string> {
-    if (this.dataDir === 'memory') {
-      const dir = join(MEMORY_DATA_ROOT, this.runId, member);
-      await mkdir(dir, { recursive: true });
-      return dir;
-    }
-    const volume = `etcd-lab-${this.runId}-${member}`;
-    await docker().createVolume({ Name: volume, Labels: { ...this.labels } });
-    return volume;
-  }
-
-  async launch(name: string, initialCluster: string, state: 'new' | 'existing'): Promise<EtcdMember> {
-    const containerName = this.containerName(name);
-    const flags = etcdMemberFlags(
-      {
-        name,
-        host: containerName,
-        dataDir: `${DATA_MOUNT}/data`,
-        initialCluster,
-        initialClusterState: state,
-        clusterToken: `etcd-lab-${this.runId}`,
-      },
-      this.etcdOptions,
-      this.version,
-    );
-    const hostPort = await freePort();
-    const started = await new GenericContainer(this.image.image)
-      .withName(containerName)
-      .withNetworkMode(this.networkName)
-      .withLabels({ ...this.labels, [LABEL.member]: name })
-      .withEntrypoint([this.image.etcdBinary])
-      .withCommand(flags)
-      .withBindMounts([{ source: await this.dataSource(name), target: DATA_MOUNT, mode: 'rw' }])
-      // A fixed host port survives stop/start of the member, so clients keep working.
-      .withExposedPorts({ container: CLIENT_PORT, host: hostPort })
-      .withWaitStrategy(new EtcdMemberReadyWait(name))
-      .withStartupTimeout(this.startupTimeoutMs)
-      .start();
-    const member = new EtcdMember(name, containerName, hostPort, docker().getContainer(started.getId()));
-    await member.refreshRuntime(this.networkName);
-    return member;
-  }
-}

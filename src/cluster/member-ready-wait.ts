@@ -1,5 +1,4 @@
 import type Dockerode from 'dockerode';
-import type { WaitStrategy } from 'testcontainers';
 import { ClusterError } from '../errors.ts';
 import { sleep } from '../util/clock.ts';
 import { demuxDockerLogs } from '../host/one-shot.ts';
@@ -12,43 +11,20 @@ const READY_LOG_LINE = /ready to serve client requests|serving client traffic (?
 export const countReadyLines = (logs: string): number => logs.match(READY_LOG_LINE)?.length ?? 0;
 
 /**
- * Waits for etcd's "ready to serve client requests" log line (or its 3.4 equivalent), like testcontainers'
- * log-message wait, but fails at once (with the member's last log lines) when the
- * container exits, e.g. because etcd rejected a flag, instead of waiting out the timeout.
+ * Waits for etcd's "ready to serve client requests" log line (or its 3.4 equivalent), but fails
+ * at once (with the member's last log lines) when the container exits, e.g. because etcd rejected
+ * a flag, instead of waiting out the timeout; and at once when `signal` aborts.
  */
-export class EtcdMemberReadyWait implements WaitStrategy {
-  private startupTimeoutMs = 60_000;
-  private timeoutSet = false;
-
-  constructor(private readonly memberName: string) {}
-
-  async waitUntilReady(container: Dockerode.Container): Promise<void> {
-    await waitForReadyLogLine(container, this.memberName, this.startupTimeoutMs, 0);
-  }
-
-  withStartupTimeout(startupTimeoutMs: number): this {
-    this.startupTimeoutMs = startupTimeoutMs;
-    this.timeoutSet = true;
-    return this;
-  }
-
-  isStartupTimeoutSet(): boolean {
-    return this.timeoutSet;
-  }
-
-  getStartupTimeout(): number {
-    return this.startupTimeoutMs;
-  }
-}
-
 export async function waitForReadyLogLine(
   container: Dockerode.Container,
   memberName: string,
   timeoutMs: number,
   readyLinesBefore: number,
+  signal?: AbortSignal,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    signal?.throwIfAborted();
     const logs = demuxDockerLogs(await container.logs({ stdout: true, stderr: true, follow: false }));
     if (countReadyLines(logs) > readyLinesBefore) return;
     const state = (await container.inspect()).State;
@@ -62,7 +38,7 @@ export async function waitForReadyLogLine(
         `etcd member ${memberName} was not ready within ${timeoutMs / 1000} s. Last log lines:\n${tail(logs, 8)}`,
       );
     }
-    await sleep(100);
+    await sleep(100, signal);
   }
 }
 

@@ -6,7 +6,7 @@ import type { HostReport } from '../host/prepare-host.ts';
 import { demuxDockerLogs } from '../host/one-shot.ts';
 import { sleep } from '../util/clock.ts';
 import { createEtcdClient, type ClientOptions } from './clients.ts';
-import type { MemberLauncher } from './etcd-cluster.ts';
+import type { MemberLauncher } from './member-launcher.ts';
 import type { EtcdMember } from './etcd-member.ts';
 import { effectivePreVote, type EtcdOptions } from './etcd-options.ts';
 import { countReadyLines, waitForReadyLogLine } from './member-ready-wait.ts';

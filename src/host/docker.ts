@@ -8,7 +8,7 @@ import { progress } from '../util/log.ts';
 
 let client: Docker | undefined;
 
-/** The Docker API client the lab uses for everything testcontainers does not cover. */
+/** The Docker API client the lab uses: members, networks, volumes, images, sweeps. */
 export function docker(): Docker {
   client ??= new Docker();
   return client;

@@ -1,0 +1,158 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type Dockerode from 'dockerode';
+import { getReaper, getContainerRuntimeClient, LABEL_TESTCONTAINERS_SESSION_ID } from 'testcontainers';
+import { MEMORY_DATA_ROOT } from '../host/cleanup.ts';
+import { docker } from '../host/docker.ts';
+import type { ResolvedEtcdImage } from '../host/etcd-image.ts';
+import type { HostReport } from '../host/prepare-host.ts';
+import { LABEL } from '../host/run-labels.ts';
+import { freePort } from '../util/free-port.ts';
+import { EtcdMember } from './etcd-member.ts';
+import { CLIENT_PORT, etcdMemberFlags, type EtcdOptions, type EtcdVersion } from './etcd-options.ts';
+import { waitForReadyLogLine } from './member-ready-wait.ts';
+
+/**
+ * Where members keep their data.
+ * - `memory`: a directory on the host's /dev/shm, bind-mounted. Fast fsync like tmpfs, and
+ *   unlike a container tmpfs mount it survives a member's stop/kill and restart.
+ * - `disk`: a Docker volume on the host's disk, for realistic fsync latency.
+ */
+export type DataDirKind = 'memory' | 'disk';
+
+/** Where a member's data lives inside its container. etcd wants to create the data dir itself (0700). */
+export const DATA_MOUNT = '/var/lib/etcd';
+
+export interface LaunchOptions {
+  /**
+   * Stops a launch that has not finished: no further Docker call is made, a container it
+   * created is removed, and the launch rejects with the signal's reason. A cluster start aborts
+   * its other launches as soon as one member fails.
+   */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Creates member containers for one cluster run (also used for membership changes), with the
+ * Docker API directly rather than testcontainers' GenericContainer: a member whose etcd exits
+ * at once (a rejected flag) must fail at once, in etcd's words, and leave no container — and
+ * GenericContainer waits 10 s for ports that an exited container never binds, then rejects
+ * without removing it.
+ */
+export class MemberLauncher {
+  readonly networkName: string;
+
+  constructor(
+    readonly runId: string,
+    /** Labels for everything this run creates (see run-labels.ts). */
+    readonly labels: Readonly<Record<string, string>>,
+    readonly host: HostReport,
+    readonly version: EtcdVersion,
+    readonly etcdOptions: EtcdOptions,
+    readonly dataDir: DataDirKind,
+    readonly startupTimeoutMs: number,
+  ) {
+    this.networkName = `etcd-lab-${runId}`;
+  }
+
+  get image(): ResolvedEtcdImage {
+    return this.host.image;
+  }
+
+  containerName(member: string): string {
+    return `etcd-lab-${this.runId}-${member}`;
+  }
+
+  async createNetwork(): Promise<void> {
+    await docker().createNetwork({
+      Name: this.networkName,
+      Driver: 'bridge',
+      CheckDuplicate: true,
+      Labels: { ...this.labels },
+    });
+    if (this.dataDir === 'memory') {
+      const root = join(MEMORY_DATA_ROOT, this.runId);
+      await mkdir(root, { recursive: true });
+      await writeFile(join(root, 'owner.json'), JSON.stringify(this.labels));
+    }
+  }
+
+  private async dataSource(member: string): Promise<string> {
+    if (this.dataDir === 'memory') {
+      const dir = join(MEMORY_DATA_ROOT, this.runId, member);
+      await mkdir(dir, { recursive: true });
+      return dir;
+    }
+    const volume = `etcd-lab-${this.runId}-${member}`;
+    await docker().createVolume({ Name: volume, Labels: { ...this.labels } });
+    return volume;
+  }
+
+  /** Creates and starts one member and resolves once it serves clients. */
+  async launch(
+    name: string,
+    initialCluster: string,
+    state: 'new' | 'existing',
+    options: LaunchOptions = {},
+  ): Promise<EtcdMember> {
+    const { signal } = options;
+    const containerName = this.containerName(name);
+    const flags = etcdMemberFlags(
+      {
+        name,
+        host: containerName,
+        dataDir: `${DATA_MOUNT}/data`,
+        initialCluster,
+        initialClusterState: state,
+        clusterToken: `etcd-lab-${this.runId}`,
+      },
+      this.etcdOptions,
+      this.version,
+    );
+    // A fixed host port survives stop/start of the member, so clients keep working.
+    const hostPort = await freePort();
+    const source = await this.dataSource(name);
+    const reaperLabels = await this.reaperLabels();
+    signal?.throwIfAborted();
+    const port = `${CLIENT_PORT}/tcp`;
+    const container = await docker().createContainer({
+      name: containerName,
+      Image: this.image.image,
+      Entrypoint: [this.image.etcdBinary],
+      Cmd: [...flags],
+      Labels: { ...this.labels, ...reaperLabels, [LABEL.member]: name },
+      ExposedPorts: { [port]: {} },
+      HostConfig: {
+        NetworkMode: this.networkName,
+        Binds: [`${source}:${DATA_MOUNT}:rw`],
+        PortBindings: { [port]: [{ HostPort: String(hostPort) }] },
+      },
+    });
+    try {
+      signal?.throwIfAborted();
+      await container.start();
+      await waitForReadyLogLine(container, name, this.startupTimeoutMs, 0, signal);
+      const member = new EtcdMember(name, containerName, hostPort, container);
+      await member.refreshRuntime(this.networkName);
+      return member;
+    } catch (error) {
+      await removeQuietly(container);
+      throw error;
+    }
+  }
+
+  /**
+   * testcontainers' reaper, when the host has it, removes members of a killed run at once. Not for
+   * a cluster meant to outlive this process (`etcd-lab up`): the reaper would take it when `up` exits.
+   */
+  private async reaperLabels(): Promise<Record<string, string>> {
+    if (!this.host.ryuk || this.labels[LABEL.persistent] === 'true') return {};
+    const reaper = await getReaper(await getContainerRuntimeClient());
+    return { [LABEL_TESTCONTAINERS_SESSION_ID]: reaper.sessionId };
+  }
+}
+
+async function removeQuietly(container: Dockerode.Container): Promise<void> {
+  // Already removed (e.g. by a sweep) or being removed: either way it is going.
+  await container.remove({ force: true, v: true }).catch(() => undefined);
+}
