@@ -8,14 +8,17 @@ import { registerQuorumValidate } from './commands/quorum-validate.ts';
 import { registerRun } from './commands/run.ts';
 import { registerSweep } from './commands/sweep.ts';
 import { registerUpDown } from './commands/up-down.ts';
+import { errorReport } from './error-line.ts';
 
 /** Exit codes: 0 ok / hypothesis held, 1 hypothesis deviated, 2 bad input or the lab failed. */
 export const EXIT = { ok: 0, deviated: 1, labFailure: 2 } as const;
 
+// Usage errors are not printed by commander (nor followed by the help text): the catch below
+// prints each as one `etcd-lab: …` line naming the flag. --help still prints help.
 const program = new Command()
   .name('etcd-lab')
   .description('Fault-injection laboratory for real etcd clusters')
-  .showHelpAfterError()
+  .configureOutput({ outputError: () => undefined })
   .exitOverride();
 
 registerRun(program);
@@ -29,17 +32,22 @@ registerSweep(program);
 installExitHandlers({ uncaught: true });
 
 try {
+  if (process.argv.length <= 2) {
+    throw new CommanderError(
+      EXIT.labFailure,
+      'etcd-lab.missingCommand',
+      `name a command: ${program.commands.map((command) => command.name()).join(', ')} (etcd-lab --help describes them)`,
+    );
+  }
   await program.parseAsync(process.argv);
 } catch (error) {
   await runAllCleanups();
-  if (error instanceof CommanderError) {
-    // --help and --version end up here too, with exit code 0.
-    process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.labFailure;
-  } else if (error instanceof LabError) {
-    process.stderr.write(`etcd-lab: ${error.message}\n`);
-    process.exitCode = error.exitCode;
+  if (error instanceof CommanderError && error.exitCode === 0) {
+    // --help and --version end up here too.
+    process.exitCode = EXIT.ok;
   } else {
-    process.stderr.write(`etcd-lab: ${(error as Error).message ?? String(error)}\n`);
-    process.exitCode = EXIT.labFailure;
+    const { line, details } = errorReport(error);
+    process.stderr.write(`${[line, ...details.map((detail) => `  ${detail}`)].join('\n')}\n`);
+    process.exitCode = error instanceof LabError ? error.exitCode : EXIT.labFailure;
   }
 }

@@ -1,7 +1,6 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { progress, warn } from '../util/log.ts';
-import { docker } from './docker.ts';
 import { LABEL, ownerAlive } from './run-labels.ts';
 
 /**
@@ -57,7 +56,10 @@ export function installExitHandlers(options: { readonly uncaught?: boolean } = {
     const onCrash = (error: unknown) => {
       if (exiting) return;
       exiting = true;
-      process.stderr.write(`etcd-lab: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
+      // One line, like every other CLI error; the stack only on request.
+      const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      const stack = process.env.ETCD_LAB_DEBUG === '1' && error instanceof Error ? `\n${error.stack}` : '';
+      process.stderr.write(`etcd-lab: internal error: ${message}${stack}\n`);
       void runAllCleanups().finally(() => process.exit(2));
     };
     process.on('uncaughtException', onCrash);
@@ -92,6 +94,9 @@ export interface SweepOptions {
 
 /** Removes every labelled resource whose owning run is gone (or all of them, see options). */
 export async function sweepLeftovers(options: SweepOptions = {}): Promise<SweepResult> {
+  // Loaded here, not at the top: the CLI installs its exit handlers from this module, and a
+  // command refusing bad input should not wait for the Docker client to load.
+  const { docker } = await import('./docker.ts');
   const filters = { label: [options.runId ? `${LABEL.run}=${options.runId}` : `${LABEL.lab}=true`] };
   const doomed = (labels: Record<string, string> | undefined) =>
     options.includeLive === true || options.runId !== undefined || !ownerAlive(labels);

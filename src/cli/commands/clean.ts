@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { sweepLeftovers } from '../../host/cleanup.ts';
-import { ensureDockerEngine } from '../../host/docker.ts';
-import '../../faults/network/nfq-delay-process.ts'; // registers the delay-helper sweeper
 
 /** `etcd-lab clean`: the sweep every run does at start, by hand. */
 export function registerClean(program: Command): void {
@@ -12,6 +10,8 @@ export function registerClean(program: Command): void {
     )
     .option('--all', 'also remove live runs and clusters started with `up`', false)
     .action(async (options: { all: boolean }) => {
+      const { ensureDockerEngine } = await import('../../host/docker.ts');
+      await import('../../faults/network/nfq-delay-process.ts'); // registers the delay-helper sweeper
       await ensureDockerEngine({ install: false });
       const result = await sweepLeftovers({ includeLive: options.all });
       process.stdout.write(

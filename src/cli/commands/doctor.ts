@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { EtcdCluster } from '../../cluster/etcd-cluster.ts';
-import { formatCapabilities, probeHostCapabilities } from '../../faults/capabilities.ts';
-import { prepareHost } from '../../host/prepare-host.ts';
+import { imageReference } from '../options.ts';
 
 interface DoctorOptions {
   readonly image?: string;
@@ -20,10 +18,16 @@ export function registerDoctor(program: Command): void {
     .description(
       'prepare this host (Docker, etcd image), report fault-injection capabilities, check a live cluster',
     )
-    .option('--image <image>', 'etcd image to use (default: $ETCD_IMAGE or the official etcd image)')
+    .option(
+      '--image <image>',
+      'etcd image to use (default: $ETCD_IMAGE or the official etcd image)',
+      imageReference,
+    )
     .option('--no-cluster', 'skip the live 3-member cluster check')
     .option('--json', 'print the report as JSON on stdout', false)
     .action(async (options: DoctorOptions) => {
+      const { prepareHost } = await import('../../host/prepare-host.ts');
+      const { formatCapabilities, probeHostCapabilities } = await import('../../faults/capabilities.ts');
       const host = await prepareHost(options.image === undefined ? {} : { image: options.image });
       const capabilities = await probeHostCapabilities();
       const cluster = options.cluster ? await liveClusterCheck(options.image) : undefined;
@@ -55,6 +59,7 @@ export function registerDoctor(program: Command): void {
 }
 
 async function liveClusterCheck(image: string | undefined) {
+  const { EtcdCluster } = await import('../../cluster/etcd-cluster.ts');
   const started = performance.now();
   const builder = new EtcdCluster().withMembers(3);
   if (image !== undefined) builder.withImage(image);

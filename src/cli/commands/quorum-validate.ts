@@ -1,12 +1,16 @@
 import { join } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { BadInputError } from '../../errors.ts';
 import { MECHANISMS, type Mechanism } from '../../quorum/matrix.ts';
-import { parseDuration } from '../../quorum/model.ts';
-import { writeValidationResults } from '../../quorum/report.ts';
-import { runQuorumValidation } from '../../quorum/run-validation.ts';
-import { DEFAULT_LATENCY_LOAD, QUORUM_TIMING } from '../../quorum/validation.ts';
 import { progress } from '../../util/log.ts';
-import { integerIn, positiveInteger } from '../options.ts';
+import {
+  checkEtcdTiming,
+  checkWritableDir,
+  durationMs,
+  imageReference,
+  integerIn,
+  positiveInteger,
+} from '../options.ts';
 
 interface QuorumValidateOptions {
   readonly sizes: number[];
@@ -18,8 +22,8 @@ interface QuorumValidateOptions {
   readonly mttf: number;
   readonly mttr: number;
   readonly seed: number;
-  readonly heartbeatMs: number;
-  readonly electionTimeoutMs: number;
+  readonly heartbeatMs?: number;
+  readonly electionTimeoutMs?: number;
   readonly observeMs?: number;
   readonly image?: string;
   readonly out?: string;
@@ -67,27 +71,35 @@ export function registerQuorumValidate(program: Command): void {
       10_000,
     )
     .option('--seed <n>', 'seed of the failure schedule', positiveInteger, 1)
-    .option('--heartbeat-ms <ms>', 'etcd heartbeat interval', positiveInteger, QUORUM_TIMING.heartbeatMs)
-    .option(
-      '--election-timeout-ms <ms>',
-      'etcd election timeout',
-      positiveInteger,
-      QUORUM_TIMING.electionTimeoutMs,
-    )
+    // Defaults (QUORUM_TIMING) are applied in the action: loading the module that holds them
+    // takes seconds, which a mistyped flag should not wait for.
+    .option('--heartbeat-ms <ms>', 'etcd heartbeat interval (default: 25)', positiveInteger)
+    .option('--election-timeout-ms <ms>', 'etcd election timeout (default: 250)', positiveInteger)
     .option(
       '--observe-ms <ms>',
       'how long each question may take per cell (default 12 × election timeout)',
       positiveInteger,
     )
-    .option('--image <image>', 'etcd image')
+    .option('--image <image>', 'etcd image', imageReference)
     .option('--out <dir>', 'results directory (default results/quorum-validate-<time>)')
     .option('--json', 'print result.json to stdout', false)
     .action(async (options: QuorumValidateOptions) => {
       if (!options.matrix && options.availability === undefined) {
-        throw new InvalidArgumentError('--no-matrix without --availability leaves nothing to run');
+        throw new BadInputError('--no-matrix without --availability leaves nothing to run');
       }
+      await checkWritableDir(
+        options.out === undefined ? 'results directory' : '--out',
+        options.out ?? 'results',
+      );
+      const { DEFAULT_LATENCY_LOAD, QUORUM_TIMING } = await import('../../quorum/validation.ts');
+      const timing = {
+        heartbeatMs: options.heartbeatMs ?? QUORUM_TIMING.heartbeatMs,
+        electionTimeoutMs: options.electionTimeoutMs ?? QUORUM_TIMING.electionTimeoutMs,
+      };
+      checkEtcdTiming(timing);
+      const { runQuorumValidation } = await import('../../quorum/run-validation.ts');
+      const { writeValidationResults } = await import('../../quorum/report.ts');
       const image = options.image === undefined ? {} : { image: options.image };
-      const timing = { heartbeatMs: options.heartbeatMs, electionTimeoutMs: options.electionTimeoutMs };
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort(new Error('interrupted')));
       const { result, history } = await runQuorumValidation({
@@ -165,14 +177,4 @@ function parseMechanism(value: string): readonly Mechanism[] {
   if (value === 'both') return MECHANISMS;
   if ((MECHANISMS as readonly string[]).includes(value)) return [value as Mechanism];
   throw new InvalidArgumentError(`expected kill, isolate or both, got "${value}"`);
-}
-
-function durationMs(value: string): number {
-  try {
-    const ms = Math.round(parseDuration(value) * 3_600_000);
-    if (ms <= 0) throw new Error(`must be longer than 0, got "${value}"`);
-    return ms;
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
 }

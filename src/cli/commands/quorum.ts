@@ -1,23 +1,23 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { BadInputError } from '../../errors.ts';
 import {
   availabilityTable,
   evenSizeComparison,
   formatProbability,
   formatQuorumTable,
   memberDownProbability,
-  parseDuration,
 } from '../../quorum/model.ts';
-import { chartProbabilities, unavailabilityChartSpec } from '../../quorum/report.ts';
-import { renderChart } from '../../report/charts.ts';
-import { integerIn, probability } from '../options.ts';
+import { checkWritableDir, durationHours, integerIn, probability } from '../options.ts';
 
 interface QuorumOptions {
   readonly members?: number;
   readonly p?: number[];
-  readonly mttf?: string;
-  readonly mttr?: string;
+  /** Hours. */
+  readonly mttf?: number;
+  /** Hours. */
+  readonly mttr?: number;
   readonly json: boolean;
   readonly out?: string;
 }
@@ -31,22 +31,25 @@ export function registerQuorum(program: Command): void {
     .description('majority, tolerated failures and unavailability for 1-7 members (the model, no cluster)')
     .option('-m, --members <n>', 'only this cluster size', integerIn(1, 7))
     .option('--p <probability>', 'probability a member is down (repeatable)', collectProbability)
-    .option('--mttf <duration>', 'member mean time to failure, e.g. 10y, 90d (with --mttr)')
-    .option('--mttr <duration>', 'member mean time to repair, e.g. 4h, 30m (with --mttf)')
+    .option('--mttf <duration>', 'member mean time to failure, e.g. 10y, 90d (with --mttr)', durationHours())
+    .option(
+      '--mttr <duration>',
+      'member mean time to repair, e.g. 4h, 30m (with --mttf)',
+      durationHours({ allowZero: true }),
+    )
     .option('--json', 'print JSON', false)
     .option('--out <dir>', 'also write quorum.json and a chart of unavailability vs p for 1-7 members here')
     .action(async (options: QuorumOptions) => {
-      if ((options.mttf === undefined) !== (options.mttr === undefined)) {
-        throw new InvalidArgumentError('--mttf and --mttr go together');
+      if (options.mttf !== undefined && options.mttr === undefined) {
+        throw new BadInputError('--mttf needs --mttr: a member is down mttr / (mttf + mttr) of the time');
       }
+      if (options.mttr !== undefined && options.mttf === undefined) {
+        throw new BadInputError('--mttr needs --mttf: a member is down mttr / (mttf + mttr) of the time');
+      }
+      if (options.out !== undefined) await checkWritableDir('--out', options.out);
       const ps = [...(options.p ?? [])];
       if (options.mttf !== undefined && options.mttr !== undefined) {
-        ps.push(
-          memberDownProbability({
-            mttfHours: parseDuration(options.mttf),
-            mttrHours: parseDuration(options.mttr),
-          }),
-        );
+        ps.push(memberDownProbability({ mttfHours: options.mttf, mttrHours: options.mttr }));
       }
       if (ps.length === 0) ps.push(...DEFAULT_PS);
       const ns = options.members === undefined ? [1, 2, 3, 4, 5, 6, 7] : [options.members];
@@ -75,6 +78,9 @@ async function writeModelFiles(
   rows: ReturnType<typeof availabilityTable>,
   ps: number[],
 ): Promise<void> {
+  // The chart renderer is heavy to load: only when a chart is asked for.
+  const { chartProbabilities, unavailabilityChartSpec } = await import('../../quorum/report.ts');
+  const { renderChart } = await import('../../report/charts.ts');
   await mkdir(dir, { recursive: true });
   const sizes = [1, 2, 3, 4, 5, 6, 7];
   const chartPs = chartProbabilities();

@@ -1,9 +1,8 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { runExperiment } from '../../experiments/run-experiment.ts';
-import { listExperimentFiles, loadExperiment } from '../../experiments/spec.ts';
-import { writeResults } from '../../report/write-results.ts';
-import { integerIn, positiveInteger } from '../options.ts';
+import { BadInputError } from '../../errors.ts';
+import { imageReferenceProblem } from '../../host/image-reference.ts';
+import { checkWritableDir, imageReference, integerIn, positiveInteger } from '../options.ts';
 
 interface RunCommandOptions {
   readonly members?: number;
@@ -19,6 +18,7 @@ export function registerRun(program: Command): void {
     .command('list')
     .description('list the experiments shipped in lab/')
     .action(async () => {
+      const { listExperimentFiles, loadExperiment } = await import('../../experiments/spec.ts');
       for (const [name] of listExperimentFiles()) {
         const { spec } = await loadExperiment(name);
         process.stdout.write(`${name.padEnd(24)} ${spec.title}\n`);
@@ -32,16 +32,28 @@ export function registerRun(program: Command): void {
     )
     .argument('<experiment>', 'experiment name or file')
     .option('-m, --members <n>', 'override the cluster size (1-7)', integerIn(1, 7))
-    .option('--image <image>', 'etcd image')
+    .option('--image <image>', 'etcd image', imageReference)
     .option('--out <dir>', 'results directory (default results/<name>-<time>)')
     .option('--seed <n>', 'seed for the workload and role resolution', positiveInteger)
     .option('--json', 'print result.json to stdout', false)
     .action(async (experiment: string, options: RunCommandOptions) => {
-      // Validated (with the size override, so targets are checked against it) before anything starts.
-      const { spec } = await loadExperiment(
+      // Everything is validated before anything starts: the results directory (not after the run),
+      await checkWritableDir(
+        options.out === undefined ? 'results directory' : '--out',
+        options.out ?? 'results',
+      );
+      // and the experiment, with the size override, so targets are checked against it.
+      const { loadExperiment } = await import('../../experiments/spec.ts');
+      const { spec, file } = await loadExperiment(
         experiment,
         options.members === undefined ? {} : { members: options.members },
       );
+      const imageProblem =
+        spec.cluster.image === undefined ? undefined : imageReferenceProblem(spec.cluster.image);
+      if (imageProblem !== undefined) throw new BadInputError(`${file}: cluster.image: ${imageProblem}`);
+      // The lab itself is loaded only now: refusing bad input takes a moment, not seconds.
+      const { runExperiment } = await import('../../experiments/run-experiment.ts');
+      const { writeResults } = await import('../../report/write-results.ts');
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort(new Error('interrupted')));
       const { result, history } = await runExperiment(spec, {

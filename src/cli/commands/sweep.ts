@@ -1,9 +1,8 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { BadInputError } from '../../errors.ts';
-import { runSweep } from '../../sweep/run-sweep.ts';
-import { listSweepFiles, loadSweep, planCells, validateSweep } from '../../sweep/spec.ts';
-import { integerIn, positiveInteger } from '../options.ts';
+import { imageReferenceProblem } from '../../host/image-reference.ts';
+import { checkWritableDir, integerIn, positiveInteger } from '../options.ts';
 
 interface SweepCommandOptions {
   readonly list: boolean;
@@ -35,6 +34,7 @@ export function registerSweep(program: Command): void {
     .option('--json', 'print sweep.json to stdout', false)
     .action(async (name: string | undefined, options: SweepCommandOptions) => {
       if (options.list) {
+        const { listSweepFiles, loadSweep, planCells } = await import('../../sweep/spec.ts');
         for (const [shipped] of listSweepFiles()) {
           const { spec } = await loadSweep(shipped);
           process.stdout.write(
@@ -44,6 +44,12 @@ export function registerSweep(program: Command): void {
         return;
       }
       if (name === undefined) throw new BadInputError('name a sweep (see `etcd-lab sweep --list`) or a file');
+      // Where results go is checked before anything runs (not after the first cell).
+      await checkWritableDir(
+        options.out === undefined ? 'results directory' : '--out',
+        options.out ?? 'results',
+      );
+      const { loadSweep, validateSweep } = await import('../../sweep/spec.ts');
       const loaded = await loadSweep(name);
       // Overrides go through the same validation as the file (e.g. cells are hashed with them).
       const spec = validateSweep(
@@ -54,9 +60,15 @@ export function registerSweep(program: Command): void {
         },
         loaded.file,
       );
+      const imageProblem =
+        spec.cluster.image === undefined ? undefined : imageReferenceProblem(spec.cluster.image);
+      if (imageProblem !== undefined)
+        throw new BadInputError(`${loaded.file}: cluster.image: ${imageProblem}`);
       const out =
         options.out ??
         join('results', `sweep-${spec.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+      // The lab itself is loaded only now: refusing bad input takes a moment, not seconds.
+      const { runSweep } = await import('../../sweep/run-sweep.ts');
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort(new Error('interrupted')));
       const { result, files } = await runSweep(spec, { out, signal: controller.signal });

@@ -1,9 +1,10 @@
-import type { Command } from 'commander';
-import { EtcdCluster, type DataDirKind } from '../../cluster/etcd-cluster.ts';
+import { Option, type Command } from 'commander';
+import type { EtcdOptions } from '../../cluster/etcd-options.ts';
+import type { DataDirKind } from '../../cluster/member-launcher.ts';
+import { BadInputError } from '../../errors.ts';
 import { sweepLeftovers } from '../../host/cleanup.ts';
-import { docker } from '../../host/docker.ts';
 import { LABEL } from '../../host/run-labels.ts';
-import { integerIn, positiveInteger } from '../options.ts';
+import { checkEtcdTiming, imageReference, integerIn, positiveInteger } from '../options.ts';
 
 interface UpOptions {
   readonly members: number;
@@ -21,25 +22,30 @@ export function registerUpDown(program: Command): void {
     .command('up')
     .description('start a cluster that stays up after this command, and print how to reach it')
     .option('-m, --members <n>', 'number of members (1-7)', integerIn(1, 7), 3)
-    .option('--image <image>', 'etcd image (default: $ETCD_IMAGE or the official etcd image)')
+    .option('--image <image>', 'etcd image (default: $ETCD_IMAGE or the official etcd image)', imageReference)
     .option('--heartbeat-ms <ms>', 'etcd --heartbeat-interval', positiveInteger)
     .option('--election-timeout-ms <ms>', 'etcd --election-timeout', positiveInteger)
     .option('--pre-vote', 'enable pre-vote (default: the etcd version’s default)')
     .option('--no-pre-vote', 'disable pre-vote')
-    .option('--data-dir <kind>', 'memory (host tmpfs) or disk (Docker volume)', 'memory')
+    .addOption(
+      new Option('--data-dir <kind>', 'memory (host tmpfs) or disk (Docker volume)')
+        .choices(['memory', 'disk'])
+        .default('memory'),
+    )
     .option('--json', 'print endpoints as JSON', false)
     .action(async (options: UpOptions) => {
+      const etcdOptions: EtcdOptions = {
+        ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
+        ...(options.electionTimeoutMs === undefined ? {} : { electionTimeoutMs: options.electionTimeoutMs }),
+        ...(options.preVote === undefined ? {} : { preVote: options.preVote }),
+      };
+      checkEtcdTiming(etcdOptions);
+      const { EtcdCluster } = await import('../../cluster/etcd-cluster.ts');
       const builder = new EtcdCluster()
         .withMembers(options.members)
         .withDataDir(options.dataDir)
         .withPersistence()
-        .withEtcdOptions({
-          ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
-          ...(options.electionTimeoutMs === undefined
-            ? {}
-            : { electionTimeoutMs: options.electionTimeoutMs }),
-          ...(options.preVote === undefined ? {} : { preVote: options.preVote }),
-        });
+        .withEtcdOptions(etcdOptions);
       if (options.image !== undefined) builder.withImage(options.image);
       const cluster = await builder.start();
       const { leader, term } = await cluster.waitForStableLeader();
@@ -73,6 +79,9 @@ export function registerUpDown(program: Command): void {
     .description('remove clusters started with `up` (all of them, or the given run IDs)')
     .argument('[runIds...]', 'run IDs printed by `up`')
     .action(async (runIds: string[]) => {
+      const { docker, ensureDockerEngine } = await import('../../host/docker.ts');
+      await import('../../faults/network/nfq-delay-process.ts'); // registers the delay-helper sweeper
+      await ensureDockerEngine({ install: false });
       const persistent = await docker().listContainers({
         all: true,
         filters: { label: [`${LABEL.persistent}=true`] },
@@ -80,13 +89,15 @@ export function registerUpDown(program: Command): void {
       const known = new Set(
         persistent.map((c) => c.Labels[LABEL.run]).filter((id): id is string => id !== undefined),
       );
+      // All of them are checked before any is removed: a typo removes nothing.
+      const unknown = runIds.filter((runId) => !known.has(runId));
+      if (unknown.length > 0) {
+        throw new BadInputError(
+          `no cluster started with \`up\` has run ID ${unknown.join(', ')} (running: ${[...known].join(', ') || 'none'})`,
+        );
+      }
       const targets = runIds.length > 0 ? runIds : [...known];
       for (const runId of targets) {
-        if (!known.has(runId)) {
-          process.stderr.write(`etcd-lab: no cluster started with \`up\` has run ID ${runId}\n`);
-          process.exitCode = 2;
-          continue;
-        }
         const removed = await sweepLeftovers({ runId });
         process.stdout.write(`removed cluster ${runId} (${removed.containers} containers)\n`);
       }

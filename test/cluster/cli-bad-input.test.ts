@@ -1,0 +1,211 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { docker } from '../../src/host/docker.ts';
+import { LABEL } from '../../src/host/run-labels.ts';
+import { findLeftovers } from '../support/leftovers.ts';
+
+/**
+ * The real CLI, given bad input for every command: each is refused with exit code 2 and one
+ * `etcd-lab: …` line naming the flag or field, in well under 5 s, before anything is created —
+ * Docker's event stream for the lab's labels must stay silent the whole time.
+ */
+const REFUSAL_MS = 5_000;
+/** Two at a time: a 2-core machine, and each CLI start is mostly CPU. */
+const PARALLEL = 2;
+const UNWRITABLE = '/proc/etcd-lab-no-such-dir/results';
+
+interface Case {
+  readonly args: readonly string[];
+  /** What the one line must say: the flag or field, and what is wrong with it. */
+  readonly says: RegExp;
+}
+
+let dir = '';
+const file = (name: string): string => join(dir, name);
+
+const CASES: readonly Case[] = [
+  { args: [], says: /^etcd-lab: name a command: .*run.*quorum-validate/ },
+  { args: ['frobnicate'], says: /unknown command 'frobnicate'/ },
+  // run
+  { args: ['run'], says: /missing required argument 'experiment'/ },
+  { args: ['run', 'no-such-experiment'], says: /unknown experiment "no-such-experiment"/ },
+  {
+    args: ['run', 'leader-loss', '-m', '9'],
+    says: /-m\/--members: expected an integer from 1 to 7, got "9"/,
+  },
+  { args: ['run', 'leader-loss', '--out', UNWRITABLE], says: /--out \/proc\/.*: cannot create or write/ },
+  {
+    args: ['run', 'leader-loss', '--image', ''],
+    says: /--image: expected an image reference .*empty string/,
+  },
+  { args: ['run', 'leader-loss', '--image', 'Etcd:v3'], says: /--image: .*"Etcd:v3".*must be lowercase/ },
+  { args: ['run', 'leader-loss', '--seed', 'x'], says: /--seed: expected a positive integer, got "x"/ },
+  { args: ['run', 'leader-loss', '--frobnicate'], says: /unknown option '--frobnicate'/ },
+  { args: ['run', '@not-yaml.yaml'], says: /not-yaml\.yaml is not valid YAML/ },
+  { args: ['run', '@bad-image.yaml'], says: /bad-image\.yaml: cluster\.image: .*"no spaces allowed"/ },
+  // sweep
+  { args: ['sweep'], says: /name a sweep/ },
+  { args: ['sweep', 'no-such-sweep'], says: /unknown sweep "no-such-sweep"/ },
+  {
+    args: ['sweep', 'pre-vote', '--trials', '0'],
+    says: /--trials: expected an integer from 1 to 1000, got "0"/,
+  },
+  { args: ['sweep', 'pre-vote', '--seed', '1.5'], says: /--seed: expected a positive integer, got "1.5"/ },
+  { args: ['sweep', 'pre-vote', '--out', UNWRITABLE], says: /--out \/proc\/.*: cannot create or write/ },
+  // quorum
+  { args: ['quorum', '--mttf', '1y'], says: /--mttf needs --mttr/ },
+  { args: ['quorum', '--mttr', '4h'], says: /--mttr needs --mttf/ },
+  { args: ['quorum', '--mttf', '1 decade', '--mttr', '4h'], says: /--mttf: expected a number and one unit/ },
+  { args: ['quorum', '-m', '0'], says: /-m\/--members: expected an integer from 1 to 7, got "0"/ },
+  { args: ['quorum', '--p', '1.5'], says: /--p: expected a probability from 0 to 1, got "1.5"/ },
+  { args: ['quorum', '--out', UNWRITABLE], says: /--out \/proc\/.*: cannot create or write/ },
+  { args: ['quorum', '--out', '@a-file'], says: /--out .*a-file: exists and is not a directory/ },
+  // quorum-validate
+  { args: ['quorum-validate', '--sizes', '0-9'], says: /--sizes: expected sizes from 1 to 7/ },
+  {
+    args: ['quorum-validate', '--mechanism', 'foo'],
+    says: /--mechanism: expected kill, isolate or both, got "foo"/,
+  },
+  {
+    args: ['quorum-validate', '--availability', '5 minutes'],
+    says: /--availability: expected a number and one unit/,
+  },
+  { args: ['quorum-validate', '--no-matrix'], says: /--no-matrix without --availability/ },
+  { args: ['quorum-validate', '--image', ''], says: /--image: expected an image reference/ },
+  { args: ['quorum-validate', '--out', UNWRITABLE], says: /--out \/proc\/.*: cannot create or write/ },
+  // up / down / clean
+  { args: ['up', '-m', '9'], says: /-m\/--members: expected an integer from 1 to 7, got "9"/ },
+  { args: ['up', '--image', ''], says: /--image: expected an image reference/ },
+  { args: ['up', '--data-dir', 'ssd'], says: /--data-dir: .*memory, disk/ },
+  { args: ['up', '--heartbeat-ms', '0'], says: /--heartbeat-ms: expected a positive integer, got "0"/ },
+  {
+    args: ['up', '--heartbeat-ms', '100', '--election-timeout-ms', '300'],
+    says: /--election-timeout-ms \(300\) must be at least 5 × --heartbeat-ms \(100\)/,
+  },
+  { args: ['down', 'no-such-run'], says: /no cluster started with `up` has run ID no-such-run/ },
+  { args: ['down', '--force'], says: /unknown option '--force'/ },
+  { args: ['clean', 'everything'], says: /too many arguments for 'clean'/ },
+  { args: ['clean', '--al'], says: /unknown option '--al'.*--all/ },
+];
+
+interface Outcome {
+  readonly exitCode: number | undefined;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly elapsedMs: number;
+}
+
+/** `@name` stands for a file of that name in the test's directory. */
+const expand = (args: readonly string[]): string[] =>
+  args.map((arg) => (arg.startsWith('@') ? file(arg.slice(1)) : arg));
+
+async function cli(args: readonly string[]): Promise<Outcome> {
+  const started = performance.now();
+  const result = await execa('node', ['bin/etcd-lab.js', ...expand(args)], {
+    reject: false,
+    stdin: 'ignore',
+    timeout: 30_000,
+  });
+  return {
+    exitCode: result.exitCode,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    elapsedMs: performance.now() - started,
+  };
+}
+
+/** Runs `task` over `items`, `parallel` at a time, results in order. */
+async function inBatches<T, R>(
+  items: readonly T[],
+  parallel: number,
+  task: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await task(items[index] as T);
+      }
+    }),
+  );
+  return results;
+}
+
+describe('the CLI refuses bad input in one line, and starts nothing', () => {
+  const outcomes = new Map<string, Outcome>();
+  const labEvents: string[] = [];
+  let before: Awaited<ReturnType<typeof findLeftovers>>;
+  let events: Readable | undefined;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'etcd-lab-cli-'));
+    await writeFile(file('not-yaml.yaml'), 'name: [unclosed\n  title: "x\n');
+    await writeFile(
+      file('bad-image.yaml'),
+      [
+        'name: bad-image',
+        'title: An image reference that cannot be one',
+        'question: Is it refused before anything starts?',
+        'cluster: { members: 3, image: "no spaces allowed" }',
+        'workload: { ratePerSecond: 10, clients: 1, durationMs: 5000 }',
+        'method: [{ fault: kill, target: leader, at: 1000 }]',
+        'hypothesis: {}',
+        '',
+      ].join('\n'),
+    );
+    await writeFile(file('a-file'), 'not a directory\n');
+    before = await findLeftovers();
+    // Anything the lab creates carries its label: the event stream sees even a container that
+    // is created and removed again between two looks at the leftovers.
+    events = (await docker().getEvents({
+      filters: { label: [`${LABEL.lab}=true`], type: ['container', 'network', 'volume'] },
+    })) as Readable;
+    events.on('data', (chunk: Buffer) => labEvents.push(chunk.toString()));
+    const results = await inBatches(CASES, PARALLEL, (c) => cli(c.args));
+    CASES.forEach((c, i) => outcomes.set(c.args.join(' '), results[i] as Outcome));
+  }, 300_000);
+
+  afterAll(async () => {
+    events?.destroy();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it.each(CASES.map((c) => [c.args.join(' ') || '(no arguments)', c] as const))(
+    '%s',
+    (_name, { args, says }) => {
+      const outcome = outcomes.get(args.join(' '));
+      expect(outcome).toBeDefined();
+      const { exitCode, stderr, stdout, elapsedMs } = outcome as Outcome;
+      expect({ exitCode, stderr }).toMatchObject({ exitCode: 2 });
+      const lines = stderr.split('\n').filter((line) => line.trim() !== '');
+      expect(lines, stderr).toHaveLength(1);
+      expect(lines[0]).toMatch(/^etcd-lab: /);
+      expect(lines[0]).toMatch(says);
+      expect(stderr).not.toMatch(/^\s+at /m); // no stack trace
+      expect(stdout).toBe('');
+      expect(elapsedMs).toBeLessThan(REFUSAL_MS);
+    },
+  );
+
+  it('created no container, network or volume, not even for a moment', async () => {
+    // Docker delivers events asynchronously; give a late one time to arrive.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(labEvents).toEqual([]);
+    expect(await findLeftovers()).toEqual(before);
+  });
+
+  it('still answers --help with exit code 0', async () => {
+    const [top, run] = await Promise.all([cli(['--help']), cli(['run', '--help'])]);
+    expect(top.exitCode).toBe(0);
+    expect(top.stdout).toMatch(/^Usage: etcd-lab /);
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toMatch(/^Usage: etcd-lab run .*<experiment>/);
+    expect(run.stdout).toMatch(/--out <dir>/);
+  });
+});
