@@ -5,11 +5,16 @@
  * are held by the kernel while this process keeps only their ids in a timer-ordered min-heap; each one
  * gets an ACCEPT verdict once its release time (arrival + delay +/- uniform jitter) has passed.
  *
- * Usage: nfq-delay --queue N --delay-ms D [--jitter-ms J] [--seed S] [--maxlen L] [--exit-with-parent]
+ * Usage: nfq-delay --queue N --delay-ms D [--jitter-ms J] [--seed S] [--maxlen L] [--parent-pid P]
  *
  * Prints `nfq-delay ready queue=N delay_ms=D jitter_ms=J` on stdout once bound. On SIGTERM/SIGINT every
  * held packet is accepted immediately (never dropped) and the queue is unbound, exit status 0. With
  * --queue-bypass on the iptables rule, traffic then flows undelayed.
+ *
+ * --parent-pid P: the helper must not outlive process P, its parent (the lab). It asks the kernel for
+ * SIGTERM when its parent dies (PR_SET_PDEATHSIG), refuses to start when its parent is not P (P died
+ * before the request took effect, or a wrapper that forks sits in between and would be the parent
+ * whose death counts), and checks its parent again at least every PARENT_CHECK_MS while it runs.
  *
  * Build: gcc -O2 -Wall -o build/nfq-delay nfq-delay.c -lnetfilter_queue
  */
@@ -41,6 +46,8 @@
 
 #define NS_PER_MS 1000000LL
 #define NS_PER_S 1000000000LL
+/* How often a helper with --parent-pid looks at its parent even when no packet arrives. */
+#define PARENT_CHECK_MS 500
 
 struct held {
 	int64_t release_ns;
@@ -200,7 +207,7 @@ static void release_due(struct state *st, int64_t now)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: nfq-delay --queue N --delay-ms D [--jitter-ms J] [--seed S] [--maxlen L] [--exit-with-parent]\n"
+		"usage: nfq-delay --queue N --delay-ms D [--jitter-ms J] [--seed S] [--maxlen L] [--parent-pid P]\n"
 		"  Holds packets queued on NFQUEUE N and accepts each after D ms (+/- uniform J ms).\n");
 }
 
@@ -233,7 +240,7 @@ int main(int argc, char **argv)
 {
 	long long queue = -1, delay_ms = -1, jitter_ms = 0, maxlen = 10000;
 	long long seed = -1;
-	int exit_with_parent = 0;
+	long long parent_pid = 0; /* 0: none given */
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -241,9 +248,6 @@ int main(int argc, char **argv)
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
 			return 0;
-		} else if (strcmp(a, "--exit-with-parent") == 0) {
-			exit_with_parent = 1;
-			continue;
 		}
 		if (!v) {
 			fprintf(stderr, "nfq-delay: %s needs a value\n", a);
@@ -261,6 +265,8 @@ int main(int argc, char **argv)
 			rc = parse_ll("--seed", v, 0, LLONG_MAX, &seed);
 		else if (strcmp(a, "--maxlen") == 0)
 			rc = parse_ll("--maxlen", v, 1, 1000000, &maxlen);
+		else if (strcmp(a, "--parent-pid") == 0)
+			rc = parse_ll("--parent-pid", v, 2, INT_MAX, &parent_pid);
 		else {
 			fprintf(stderr, "nfq-delay: unknown option %s\n", a);
 			usage(stderr);
@@ -276,11 +282,21 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	if (exit_with_parent) {
+	if (parent_pid > 0) {
 		/* If the lab process dies, the delay must not outlive it: exiting unbinds the queue and
-		 * --queue-bypass lets traffic through undelayed. */
-		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() == 1) {
-			fprintf(stderr, "nfq-delay: parent already gone\n");
+		 * --queue-bypass lets traffic through undelayed. The death signal comes from the kernel when
+		 * the parent (strictly: the parent's thread that forked us) exits, even by SIGKILL. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0) {
+			fprintf(stderr, "nfq-delay: prctl(PR_SET_PDEATHSIG): %s\n", strerror(errno));
+			return 1;
+		}
+		/* After the prctl, so a parent that died just before it is seen here (we were reparented to
+		 * init or to a subreaper, whose pid is not necessarily 1). */
+		pid_t ppid = getppid();
+		if (ppid != (pid_t)parent_pid) {
+			fprintf(stderr, "nfq-delay: parent is pid %d, not %lld: the lab process is gone or does not start "
+					"this helper directly\n",
+				(int)ppid, parent_pid);
 			return 1;
 		}
 	}
@@ -359,11 +375,21 @@ int main(int argc, char **argv)
 	int exit_code = 0;
 
 	while (!stop_requested) {
+		if (parent_pid > 0 && getppid() != (pid_t)parent_pid) {
+			/* The death signal should have come; this is the second line of defence. */
+			fprintf(stderr, "nfq-delay: parent %lld is gone, stopping\n", parent_pid);
+			break;
+		}
 		struct timespec timeout, *tp = NULL;
+		int64_t wait = -1;
 		if (st.heap.len > 0) {
-			int64_t wait = st.heap.items[0].release_ns - now_ns();
+			wait = st.heap.items[0].release_ns - now_ns();
 			if (wait < 0)
 				wait = 0;
+		}
+		if (parent_pid > 0 && (wait < 0 || wait > PARENT_CHECK_MS * NS_PER_MS))
+			wait = PARENT_CHECK_MS * NS_PER_MS;
+		if (wait >= 0) {
 			timeout.tv_sec = wait / NS_PER_S;
 			timeout.tv_nsec = wait % NS_PER_S;
 			tp = &timeout;

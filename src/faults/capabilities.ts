@@ -1,6 +1,7 @@
 import { execa } from 'execa';
+import { createHash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { access, chmod, mkdir, mkdtemp, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { access, chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,7 +40,11 @@ export const PROBE_NETNS_PREFIX = 'etcdlab-probe-';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const NFQ_DELAY_SOURCE = path.join(REPO_ROOT, 'native', 'nfq-delay', 'nfq-delay.c');
-export const NFQ_DELAY_BINARY = path.join(REPO_ROOT, '.lab', 'bin', 'nfq-delay');
+const NFQ_DELAY_BIN_DIR = path.join(REPO_ROOT, '.lab', 'bin');
+/** Every build of the helper is a file whose path starts with this (see {@link nfqDelayBinaryPath}). */
+export const NFQ_DELAY_BINARY_PREFIX = path.join(NFQ_DELAY_BIN_DIR, 'nfq-delay');
+const NFQ_DELAY_CFLAGS = ['-O2', '-Wall'] as const;
+const NFQ_DELAY_LIBS = ['-lnetfilter_queue'] as const;
 
 interface Outcome {
   readonly ok: boolean;
@@ -490,10 +495,24 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-async function helperUpToDate(binary: string, source: string): Promise<boolean> {
+/**
+ * Where the build of the current source lives: `.lab/bin/nfq-delay-<hash of source and flags>`.
+ * A binary is never stale: a changed source (or a checkout that leaves an old binary newer than
+ * the source, which an mtime comparison would trust) has another name, so it is built afresh.
+ */
+export async function nfqDelayBinaryPath(): Promise<string> {
+  const hash = createHash('sha256')
+    .update(await readFile(NFQ_DELAY_SOURCE))
+    .update(JSON.stringify([NFQ_DELAY_CFLAGS, NFQ_DELAY_LIBS]))
+    .digest('hex')
+    .slice(0, 12);
+  return `${NFQ_DELAY_BINARY_PREFIX}-${hash}`;
+}
+
+async function isExecutableFile(binary: string): Promise<boolean> {
   try {
-    const [bin, src] = await Promise.all([stat(binary), stat(source)]);
-    return bin.isFile() && (bin.mode & 0o111) !== 0 && bin.mtimeMs >= src.mtimeMs;
+    const info = await stat(binary);
+    return info.isFile() && (info.mode & 0o111) !== 0;
   } catch {
     return false;
   }
@@ -504,7 +523,7 @@ async function compileNfqDelay(output: string): Promise<string | undefined> {
   if (!(await exists(NFQ_DELAY_SOURCE))) return `nfq-delay source not found at ${NFQ_DELAY_SOURCE}`;
   const gcc = await run('gcc', ['--version']);
   if (!gcc.ok) return `gcc not usable (${gcc.reason}); install with: ${NFQ_DELAY_INSTALL_HINT}`;
-  const args = ['-O2', '-Wall', '-o', output, NFQ_DELAY_SOURCE, '-lnetfilter_queue'];
+  const args = [...NFQ_DELAY_CFLAGS, '-o', output, NFQ_DELAY_SOURCE, ...NFQ_DELAY_LIBS];
   const r = await run('gcc', args, COMPILE_TIMEOUT_MS);
   if (r.ok) return undefined;
   const missingLib = /libnetfilter_queue|lnetfilter_queue|libnfnetlink/.test(r.stderr);
@@ -513,15 +532,15 @@ async function compileNfqDelay(output: string): Promise<string | undefined> {
 }
 
 async function probeNfqDelayHelper(): Promise<Probe> {
-  if (await helperUpToDate(NFQ_DELAY_BINARY, NFQ_DELAY_SOURCE))
-    return available(`built: ${NFQ_DELAY_BINARY}`);
+  if (!(await exists(NFQ_DELAY_SOURCE)))
+    return unavailable(`nfq-delay source not found at ${NFQ_DELAY_SOURCE}`);
+  const binary = await nfqDelayBinaryPath();
+  if (await isExecutableFile(binary)) return available(`built: ${binary}`);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'etcdlab-nfq-probe-'));
   try {
     const error = await compileNfqDelay(path.join(dir, 'nfq-delay'));
     return error === undefined
-      ? available(
-          `not built yet, but compiles (gcc + libnetfilter_queue); buildNfqDelayHelper() → ${NFQ_DELAY_BINARY}`,
-        )
+      ? available(`not built yet, but compiles (gcc + libnetfilter_queue); buildNfqDelayHelper() → ${binary}`)
       : unavailable(error);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -531,30 +550,43 @@ async function probeNfqDelayHelper(): Promise<Probe> {
 let building: Promise<string> | undefined;
 
 /**
- * Compiles native/nfq-delay into .lab/bin (again whenever the .c is newer than the binary) and returns the
- * binary's path. Rejects with the apt-get line to run when gcc or libnetfilter_queue is missing.
+ * Compiles native/nfq-delay into .lab/bin (under a name that hashes its source, see
+ * {@link nfqDelayBinaryPath}) unless that build exists, and returns the binary's path. Rejects with
+ * the apt-get line to run when gcc or libnetfilter_queue is missing.
  */
 export function buildNfqDelayHelper(): Promise<string> {
   building ??= (async () => {
     try {
-      if (await helperUpToDate(NFQ_DELAY_BINARY, NFQ_DELAY_SOURCE)) return NFQ_DELAY_BINARY;
-      await mkdir(path.dirname(NFQ_DELAY_BINARY), { recursive: true });
+      const binary = await nfqDelayBinaryPath();
+      if (await isExecutableFile(binary)) return binary;
+      await mkdir(NFQ_DELAY_BIN_DIR, { recursive: true });
       // Build beside the target and rename: concurrent lab processes never see a half-written binary.
-      const tmp = `${NFQ_DELAY_BINARY}.tmp-${process.pid}-${Date.now()}`;
+      const tmp = `${binary}.tmp-${process.pid}-${Date.now()}`;
       try {
         const error = await compileNfqDelay(tmp);
         if (error !== undefined) throw new Error(`cannot build the nfq-delay helper: ${error}`);
         await chmod(tmp, 0o755);
-        await rename(tmp, NFQ_DELAY_BINARY);
+        await rename(tmp, binary);
       } finally {
         await rm(tmp, { force: true });
       }
-      return NFQ_DELAY_BINARY;
+      await removeOtherBuilds(binary);
+      return binary;
     } finally {
       building = undefined;
     }
   })();
   return building;
+}
+
+/** Older builds (and the unhashed name of earlier versions). A helper running one keeps running. */
+async function removeOtherBuilds(current: string): Promise<void> {
+  const names = await readdir(NFQ_DELAY_BIN_DIR).catch(() => [] as string[]);
+  for (const name of names) {
+    const file = path.join(NFQ_DELAY_BIN_DIR, name);
+    if (file === current || !file.startsWith(NFQ_DELAY_BINARY_PREFIX) || name.includes('.tmp-')) continue;
+    await rm(file, { force: true }).catch(() => undefined);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

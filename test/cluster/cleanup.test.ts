@@ -1,6 +1,12 @@
-import { execa } from 'execa';
-import { describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { delayHelpersInNetns, recordedHelperPids } from '../../src/faults/network/nfq-delay-process.ts';
 import { sweepLeftovers } from '../../src/host/cleanup.ts';
+import { docker } from '../../src/host/docker.ts';
+import { LABEL } from '../../src/host/run-labels.ts';
 import { findLeftovers, NOTHING_LEFT } from '../support/leftovers.ts';
 
 const FIXTURE = 'test/cluster/fixtures/start-cluster-and-wait.ts';
@@ -54,3 +60,134 @@ describe('cleanup', () => {
     expect(await findLeftovers({ runId })).toEqual(NOTHING_LEFT);
   });
 });
+
+/**
+ * A short slow-member: peer delay on a follower (nfq-delay where the kernel has no netem) and
+ * client delay on the leader (nfq-delay on every host), both in place for most of a minute.
+ */
+const DELAY_EXPERIMENT = `
+name: killed-mid-delay
+title: The lab is killed while its delay helpers run
+question: Do the nfq-delay helpers die with the lab process?
+cluster:
+  members: 3
+  etcd: { heartbeatMs: 100, electionTimeoutMs: 1000 }
+workload: { ratePerSecond: 20, clients: 1, durationMs: 60000, callTimeoutMs: 2000 }
+method:
+  - { fault: delay, target: follower, delayMs: 20, at: 500, for: 50000 }
+  - { fault: client-delay, target: leader, delayMs: 20, at: 500, for: 50000 }
+hypothesis: {}
+`;
+
+async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => T | undefined | Promise<T | undefined>,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await probe();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Host PIDs of the run's member containers' etcd processes (their network namespaces). */
+async function memberPids(runId: string): Promise<number[]> {
+  const containers = await docker().listContainers({ filters: { label: [`${LABEL.run}=${runId}`] } });
+  const pids = await Promise.all(
+    containers.map(async (c) => (await docker().getContainer(c.Id).inspect()).State.Pid),
+  );
+  return pids.filter((pid) => pid > 0);
+}
+
+const parentOf = async (pid: number): Promise<number> => {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+};
+
+/** The lab as a user runs it, with its progress lines on stderr (they are off under vitest by default). */
+const LAB_OPTIONS = {
+  reject: false,
+  buffer: false,
+  stdin: 'ignore',
+  env: { ETCD_LAB_VERBOSE: '1' },
+} as const;
+type Lab = ResultPromise<typeof LAB_OPTIONS>;
+
+describe('a SIGKILLed lab', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'etcd-lab-kill-'));
+    await writeFile(join(dir, 'killed-mid-delay.yaml'), DELAY_EXPERIMENT);
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('leaves no delay helper running, and `clean` removes the rest', async () => {
+    const experiment = join(dir, 'killed-mid-delay.yaml');
+    const lab = execa('node', ['bin/etcd-lab.js', 'run', experiment, '--out', dir], LAB_OPTIONS);
+    try {
+      await killMidDelayAndClean(lab);
+    } finally {
+      // Whatever failed, nothing of this test stays: the lab goes, then what it left.
+      lab.kill('SIGKILL');
+      await lab;
+      await sweepLeftovers();
+    }
+  });
+});
+
+async function killMidDelayAndClean(lab: Lab): Promise<void> {
+  let stderr = '';
+  lab.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const labPid = lab.pid ?? 0;
+  expect(labPid).toBeGreaterThan(0);
+  const stillRunning = (): void => {
+    if (lab.exitCode !== null) throw new Error(`the lab exited early:\n${stderr}`);
+  };
+
+  const runId = await waitFor('the cluster', 60_000, () => {
+    stillRunning();
+    return /etcd cluster (\w+)…/.exec(stderr)?.[1];
+  });
+  await waitFor('both delay steps', 60_000, () => {
+    stillRunning();
+    return (stderr.match(/step \d: (?:client-)?delay on/g) ?? []).length >= 2 ? true : undefined;
+  });
+  // The client delay always runs a helper (the peer delay too where the kernel lacks netem): wait
+  // until the run has recorded every helper running in its members' namespaces, and no more start.
+  const running = async () => (await memberPids(runId)).flatMap((pid) => delayHelpersInNetns(pid));
+  let seen = '';
+  let since = Date.now();
+  const helpers = await waitFor('the helpers', 30_000, async () => {
+    stillRunning();
+    const pids = await running();
+    const recorded = await recordedHelperPids(runId);
+    const now = `${pids.sort().join(',')}/${recorded.sort().join(',')}`;
+    if (now !== seen) [seen, since] = [now, Date.now()];
+    const settled = pids.length > 0 && recorded.length === pids.length && Date.now() - since > 1_500;
+    return settled ? pids : undefined;
+  });
+  // Each is the lab's own child: the process whose death the helper is tied to is the lab.
+  for (const helper of helpers) expect(await parentOf(helper)).toBe(labPid);
+
+  lab.kill('SIGKILL');
+  await lab;
+  // No handler ran: the cluster is still there, but no helper outlives the lab.
+  await waitFor('the helpers to exit', 5_000, async () =>
+    (await running()).length === 0 ? true : undefined,
+  );
+  expect((await findLeftovers({ runId })).containers).toHaveLength(3);
+  expect(await running()).toEqual([]);
+
+  // The next command's sweep removes the rest (containers, network, data dirs, helper pidfiles).
+  const clean = await execa('node', ['bin/etcd-lab.js', 'clean'], { reject: false });
+  expect(clean.exitCode).toBe(0);
+  expect(clean.stdout).toMatch(/removed [1-9]\d* containers/);
+  expect(await findLeftovers({ runId })).toEqual(NOTHING_LEFT);
+  expect(await findLeftovers({ orphansOnly: true })).toEqual(NOTHING_LEFT);
+  expect(await recordedHelperPids(runId)).toEqual([]);
+}

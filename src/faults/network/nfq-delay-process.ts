@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import type { Readable } from 'node:stream';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -9,13 +9,14 @@ import { FaultError } from '../../errors.ts';
 import { registerSweeper, type SweepOptions } from '../../host/cleanup.ts';
 import { LABEL, ownerAlive, processStartTime } from '../../host/run-labels.ts';
 import { sleep } from '../../util/clock.ts';
-import { buildNfqDelayHelper, NFQ_DELAY_BINARY } from '../capabilities.ts';
+import { buildNfqDelayHelper, NFQ_DELAY_BINARY_PREFIX } from '../capabilities.ts';
 
 /**
  * The nfq-delay helper, run inside a member's network namespace. Three things make sure it dies:
- * heal stops it; `--exit-with-parent` (PR_SET_PDEATHSIG) ends it with the lab process; and a
- * pidfile under .lab/run lets the next run's sweep kill helpers whose owning run is gone (e.g. the
- * lab was SIGKILLed while nsenter was still in the way).
+ * heal stops it; `--parent-pid <this process>` ends it with the lab process, even a SIGKILLed one
+ * (the kernel sends it SIGTERM when its parent dies, and it refuses to start unless this process is
+ * its parent); and a pidfile under .lab/run lets the next run's sweep kill helpers whose owning run
+ * is gone, should one survive anyway.
  */
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const HELPER_RUN_DIR = path.join(REPO_ROOT, '.lab', 'run');
@@ -67,9 +68,11 @@ export async function startDelayHelper(options: DelayHelperOptions): Promise<Del
     '--jitter-ms',
     String(options.jitterMs),
     ...(options.seed === undefined ? [] : ['--seed', String(options.seed)]),
-    '--exit-with-parent',
+    // The process whose death ends the helper: this one. nsenter setns()es and execs (it forks only
+    // to enter a PID namespace), so the helper is this process's child, which the helper checks.
+    '--parent-pid',
+    String(process.pid),
   ];
-  // nsenter setns()es and execs (no fork for -n), so the helper's parent is this process.
   const child = execa('nsenter', args, { stdin: 'ignore', reject: false, buffer: { stdout: false } });
   const pid = child.pid;
   if (pid === undefined) throw new FaultError('could not spawn nfq-delay');
@@ -174,12 +177,12 @@ export async function sweepDelayHelpers(options: SweepOptions = {}): Promise<num
     if (!doomed) continue;
     const pid = Number(data.helperPid);
     // Only the very process recorded: a pid reused by something else is left alone.
-    if (Number.isInteger(pid) && pid > 0 && processStartTime(pid) === data.helperStart) {
+    if (Number.isInteger(pid) && pid > 0 && stillRunning(pid, data.helperStart)) {
       try {
         process.kill(pid, 'SIGTERM');
         killed += 1;
-        for (let i = 0; i < 20 && processStartTime(pid) === data.helperStart; i++) await sleep(50);
-        if (processStartTime(pid) === data.helperStart) process.kill(pid, 'SIGKILL');
+        for (let i = 0; i < 20 && stillRunning(pid, data.helperStart); i++) await sleep(50);
+        if (stillRunning(pid, data.helperStart)) process.kill(pid, 'SIGKILL');
       } catch {
         // already gone
       }
@@ -190,6 +193,20 @@ export async function sweepDelayHelpers(options: SweepOptions = {}): Promise<num
 }
 
 registerSweeper(sweepDelayHelpers);
+
+/**
+ * The recorded helper still runs: same pid and start time, and not a zombie. A helper that died
+ * with its lab stays a zombie until its new parent reaps it; it holds no queue and needs no kill.
+ */
+function stillRunning(pid: number, startTime: string | undefined): boolean {
+  if (processStartTime(pid) !== startTime) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.charAt(stat.lastIndexOf(')') + 2) !== 'Z';
+  } catch {
+    return false;
+  }
+}
 
 /** PIDs of nfq-delay processes running in the network namespace of `netnsPid`. */
 export function delayHelpersInNetns(netnsPid: number): number[] {
@@ -203,7 +220,7 @@ export function delayHelpersInNetns(netnsPid: number): number[] {
     try {
       // A rebuilt helper shows as "<path> (deleted)" in processes started before the rebuild.
       return (
-        readlinkSync(`/proc/${pid}/exe`).startsWith(NFQ_DELAY_BINARY) &&
+        readlinkSync(`/proc/${pid}/exe`).startsWith(NFQ_DELAY_BINARY_PREFIX) &&
         readlinkSync(`/proc/${pid}/ns/net`) === target
       );
     } catch {
