@@ -29,8 +29,11 @@ export async function waitForReadyLogLine(
     if (countReadyLines(logs) > readyLinesBefore) return;
     const state = (await container.inspect()).State;
     if (!state.Running) {
+      // Read the logs again: etcd may have written its last words and exited after the read
+      // above (seen on a busy machine: "no output"). Docker has them all once it reports the exit.
+      const last = demuxDockerLogs(await container.logs({ stdout: true, stderr: true, follow: false }));
       throw new ClusterError(
-        `etcd member ${memberName} exited (code ${state.ExitCode}) before it was ready: ${reasonFromLog(logs)}\nLast log lines:\n${tail(logs, 8)}`,
+        `etcd member ${memberName} exited (code ${state.ExitCode}) before it was ready: ${reasonFromLog(last)}\nLast log lines:\n${tail(last, 8)}`,
       );
     }
     if (Date.now() > deadline) {
