@@ -9,15 +9,16 @@ import { registerRun } from './commands/run.ts';
 import { registerSweep } from './commands/sweep.ts';
 import { registerUpDown } from './commands/up-down.ts';
 import { errorReport } from './error-line.ts';
+import { EXIT, EXIT_HELP } from './exit-codes.ts';
 
-/** Exit codes: 0 ok / hypothesis held, 1 hypothesis deviated, 2 bad input or the lab failed. */
-export const EXIT = { ok: 0, deviated: 1, labFailure: 2 } as const;
+export { EXIT } from './exit-codes.ts';
 
 // Usage errors are not printed by commander (nor followed by the help text): the catch below
 // prints each as one `etcd-lab: …` line naming the flag. --help still prints help.
 const program = new Command()
   .name('etcd-lab')
   .description('Fault-injection laboratory for real etcd clusters')
+  .addHelpText('after', EXIT_HELP)
   .configureOutput({ outputError: () => undefined })
   .exitOverride();
 

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { EXIT_HELP, exitCodeFor } from '../exit-codes.ts';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { BadInputError } from '../../errors.ts';
 import { MECHANISMS, type Mechanism } from '../../quorum/matrix.ts';
@@ -32,11 +33,12 @@ interface QuorumValidateOptions {
 
 /**
  * `etcd-lab quorum-validate`: the quorum model against real etcd clusters. Exit code 0: every cell
- * matched and every claim held; 1: a mismatch or a deviated claim; 2: bad input or the lab failed.
+ * matched and every claim held; 1: a mismatch or a deviated claim; 3: a claim undecided; 2: bad input or the lab failed.
  */
 export function registerQuorumValidate(program: Command): void {
   program
     .command('quorum-validate')
+    .addHelpText('after', EXIT_HELP)
     .description(
       'check the quorum model on real clusters: the n × k matrix (kill and isolate), the claims, write latency by size, and optionally a time-compressed availability run',
     )
@@ -150,11 +152,11 @@ export function registerQuorumValidate(program: Command): void {
         }
         process.stdout.write(
           `\nquorum-validate: ${result.status}${result.error === undefined ? '' : ` (${result.error.split('\n')[0] ?? ''})`}, ` +
-            `${result.deviated ? 'DEVIATED' : 'all claims held'}, wall time ${(result.wallTimeMs / 1000).toFixed(1)} s\n` +
+            `${result.verdict === 'held' ? 'all claims held' : result.verdict.toUpperCase()}, wall time ${(result.wallTimeMs / 1000).toFixed(1)} s\n` +
             `results: ${files.join(', ')}\n`,
         );
       }
-      process.exitCode = result.status !== 'completed' ? 2 : result.deviated ? 1 : 0;
+      process.exitCode = exitCodeFor(result.status, result.verdict);
     });
 }
 

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { EXIT_HELP, exitCodeFor } from '../exit-codes.ts';
 import type { Command } from 'commander';
 import { BadInputError } from '../../errors.ts';
 import { imageReferenceProblem } from '../../host/image-reference.ts';
@@ -12,7 +13,7 @@ interface RunCommandOptions {
   readonly json: boolean;
 }
 
-/** `etcd-lab list` and `etcd-lab run`. Exit code 0: hypothesis held; 1: deviated; 2: lab failure or bad input. */
+/** `etcd-lab list` and `etcd-lab run`. Exit code 0: hypothesis held; 1: deviated; 3: inconclusive; 2: lab failure or bad input. */
 export function registerRun(program: Command): void {
   program
     .command('list')
@@ -27,6 +28,7 @@ export function registerRun(program: Command): void {
 
   program
     .command('run')
+    .addHelpText('after', EXIT_HELP)
     .description(
       'run an experiment (a name from `list`, or a YAML/JSON file) and write its results directory',
     )
@@ -71,9 +73,9 @@ export function registerRun(program: Command): void {
           );
         }
         process.stdout.write(
-          `\n${spec.name}: ${result.status}, hypothesis ${result.deviated ? 'DEVIATED' : 'held'}\nresults: ${files.join(', ')}\n`,
+          `\n${spec.name}: ${result.status}, hypothesis ${result.verdict === 'held' ? 'held' : result.verdict.toUpperCase()}\nresults: ${files.join(', ')}\n`,
         );
       }
-      process.exitCode = result.status !== 'completed' ? 2 : result.deviated ? 1 : 0;
+      process.exitCode = exitCodeFor(result.status, result.verdict);
     });
 }

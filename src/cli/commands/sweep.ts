@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { EXIT_HELP, exitCodeFor } from '../exit-codes.ts';
 import type { Command } from 'commander';
 import { BadInputError } from '../../errors.ts';
 import { imageReferenceProblem } from '../../host/image-reference.ts';
@@ -14,12 +15,13 @@ interface SweepCommandOptions {
 
 /**
  * `etcd-lab sweep`: etcd options × conditions × a fault, one cluster per cell, resumable.
- * Exit code 0: done (and every expectation held); 1: an expectation deviated; 2: bad input,
+ * Exit code 0: done (and every expectation held); 1: an expectation deviated; 3: one could not be decided; 2: bad input,
  * the lab failed, or the run was interrupted (finished cells are kept for a resume).
  */
 export function registerSweep(program: Command): void {
   program
     .command('sweep')
+    .addHelpText('after', EXIT_HELP)
     .description(
       'run a parameter sweep (a name from --list, or a YAML/JSON file); resumable with the same --out',
     )
@@ -82,12 +84,12 @@ export function registerSweep(program: Command): void {
         }
         for (const boundary of result.spuriousElections) process.stdout.write(`${boundary.summary}\n`);
         process.stdout.write(
-          `\n${spec.name}: ${result.status}, ${result.cells.length} cells${result.verdicts.length > 0 ? `, expectations ${result.deviated ? 'DEVIATED' : 'held'}` : ''}\nresults: ${files.join(', ')}\n`,
+          `\n${spec.name}: ${result.status}, ${result.cells.length} cells${result.verdicts.length > 0 ? `, expectations ${result.verdict === 'held' ? 'held' : result.verdict.toUpperCase()}` : ''}\nresults: ${files.join(', ')}\n`,
         );
         if (result.status !== 'completed') {
           process.stdout.write(`${result.error ?? ''}\nresume with: etcd-lab sweep ${name} --out ${out}\n`);
         }
       }
-      process.exitCode = result.status !== 'completed' ? 2 : result.deviated ? 1 : 0;
+      process.exitCode = exitCodeFor(result.status, result.verdict);
     });
 }
