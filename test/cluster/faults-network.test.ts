@@ -17,7 +17,8 @@ import { summarizeLatencies } from '../../src/measure/latency-stats.ts';
 import { RunClock } from '../../src/util/clock.ts';
 import { findLeftovers, NOTHING_LEFT } from '../support/leftovers.ts';
 
-// etcd's default timing: a saturated or lossy link must not be mistaken for a dead leader here.
+// etcd's default timing. A saturated link must not be mistaken for a dead leader here; a lossy one
+// sometimes is (TCP backs off while a follower waits for heartbeats), and the loss test accounts for it.
 const HEARTBEAT_MS = 100;
 const ELECTION_TIMEOUT_MS = 1_000;
 
@@ -94,27 +95,30 @@ async function twoMembers(): Promise<[EtcdMember, EtcdMember, EtcdMember]> {
   return [leader, a, b];
 }
 
-/** Sequential puts through one member; latencies of the successful ones and the failure count. */
+/** Sequential puts through one member: latencies of the successful ones, and the errors of the others. */
 async function writeLatencies(
   via: EtcdMember,
   count: number,
   valueBytes = 64,
-): Promise<{ latenciesMs: number[]; failed: number }> {
+): Promise<{ latenciesMs: number[]; errors: string[] }> {
   const client = cluster.memberClient(via, { callTimeoutMs: 10_000 });
   const value = 'x'.repeat(valueBytes);
   const latenciesMs: number[] = [];
-  let failed = 0;
+  const errors: string[] = [];
   for (let i = 0; i < count; i++) {
     const start = performance.now();
     try {
       await client.put(`lat/${i}`).value(value);
       latenciesMs.push(performance.now() - start);
-    } catch {
-      failed += 1;
+    } catch (error) {
+      errors.push(`${(error as Error).message} (after ${Math.round(performance.now() - start)} ms)`);
     }
   }
-  return { latenciesMs, failed };
+  return { latenciesMs, errors };
 }
+
+const shareAtLeast = (values: readonly number[], threshold: number): number =>
+  values.filter((v) => v >= threshold).length / values.length;
 
 async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -205,11 +209,14 @@ describe('network faults on a 3-member cluster', () => {
     const [, target, observer] = await twoMembers();
     const other = cluster.members.find((m) => m !== target && m !== observer);
     if (!other) throw new Error('no third member');
-    const handle = await inject(new DelayFault({ target: target.name, to: observer.name, delayMs: 100 }));
+    const DELAY_MS = 100;
+    const handle = await inject(
+      new DelayFault({ target: target.name, to: observer.name, delayMs: DELAY_MS }),
+    );
     const [onLink, offLink] = [await rtts(observer, target, 10), await rtts(other, target, 10)];
     await heal(handle);
-    expect(median(onLink)).toBeGreaterThanOrEqual(90);
-    expect(median(offLink)).toBeLessThan(20);
+    expect(median(onLink)).toBeGreaterThanOrEqual(DELAY_MS - 10);
+    expect(median(offLink)).toBeLessThan(DELAY_MS / 5);
   });
 
   it('delays client requests to the target by the configured 150 ms and leaves peer traffic alone', async () => {
@@ -250,42 +257,98 @@ describe('network faults on a 3-member cluster', () => {
     expect(median(restored)).toBeLessThan(median(baseline) + 20);
   });
 
-  it('30 % loss on the leader’s egress makes writes slower and retransmissions climb; healing restores', async () => {
-    const [leader] = await twoMembers();
+  it('30 % loss on the leader’s egress: a share of writes waits for TCP to resend, retransmissions climb, a write fails only in an election the loss forced; healing restores', async () => {
+    /*
+     * Mechanism. Both followers get each write's append over TCP, and one ack commits it. Lost
+     * segments are resent, so the client sees no loss — only waits: when the copies to both
+     * followers are lost (LOSS² = 9 % of writes), the commit waits for a resend (a tail-loss probe
+     * or retransmission timeout: ~200 ms for a lone segment in Linux). Writes do not fail — except
+     * that TCP's backoff can starve a follower of heartbeats for an election timeout; without
+     * pre-vote it then campaigns, the leader steps down when it hears the higher term, and the write
+     * in flight is never applied: etcd answers "request timed out" after its request timeout
+     * (5 s + 2 × election timeout = 7 s, inside the client's 10 s deadline). A leaderless etcd 3.4
+     * holds new proposals instead of dropping them, so each failure costs a whole timeout and an
+     * election round. Measured here (26 quiet runs, 12 next to a busy CPU): 6 of 38 lossy phases saw
+     * campaigns; one write failed in one of them; writes ≥ 50 ms were 19–35 % of the lossy phase.
+     */
+    const LOSS = 0.3;
     const WRITES = 150;
+    // Far above a write without loss (baseline p99 4–80 ms measured), well under a resend's ~200 ms:
+    // resends triggered by an earlier timer or by SACK can come sooner than 200 ms.
+    const SLOW_MS = 50;
+    const [leader] = await twoMembers();
     await writeLatencies(leader, 20); // warm-up
     const retransBefore = await retransmittedSegments(leader);
     const baseline = await writeLatencies(leader, WRITES);
     const retransBaseline = (await retransmittedSegments(leader)) - retransBefore;
 
-    const handle = await inject(new LossFault({ target: 'leader', lossPercent: 30 }));
+    const { term: termBefore } = await cluster.waitForStableLeader();
+    const handle = await inject(new LossFault({ target: 'leader', lossPercent: LOSS * 100 }));
     expect(handle.targets).toEqual([leader.name]);
     const retransStart = await retransmittedSegments(leader);
     const lossy = await writeLatencies(leader, WRITES);
     const retransLossy = (await retransmittedSegments(leader)) - retransStart;
+    // Campaigns during the loss: from the members' own logs, and the terms they report.
+    const termDuring = Math.max(
+      ...(await Promise.all(cluster.members.map(highestCampaignTerm))),
+      ...(await cluster.status()).map((st) => (st.ok ? st.raftTerm : 0)),
+    );
+    const termsGained = Math.max(0, termDuring - termBefore);
     await heal(handle);
-    await cluster.waitForStableLeader({ timeoutMs: 20 * ELECTION_TIMEOUT_MS });
-    const restored = await writeLatencies((await twoMembers())[0], WRITES);
+    const healed = await cluster.waitForStableLeader({ timeoutMs: 20 * ELECTION_TIMEOUT_MS });
+    const retransHealStart = await retransmittedSegments(healed.leader);
+    const restored = await writeLatencies(healed.leader, WRITES);
+    const retransRestored = (await retransmittedSegments(healed.leader)) - retransHealStart;
 
     const [base, loss, after] = [baseline, lossy, restored].map((r) => summarizeLatencies(r.latenciesMs));
+    const slowShare = {
+      baseline: shareAtLeast(baseline.latenciesMs, SLOW_MS),
+      lossy: shareAtLeast(lossy.latenciesMs, SLOW_MS),
+      restored: shareAtLeast(restored.latenciesMs, SLOW_MS),
+    };
     figure('loss 30 %', {
-      configuredPercent: 30,
-      baseline: { p50: round(base?.p50 ?? NaN), p99: round(base?.p99 ?? NaN), retransmits: retransBaseline },
+      configuredPercent: LOSS * 100,
+      baseline: {
+        p50: round(base?.p50 ?? NaN),
+        p99: round(base?.p99 ?? NaN),
+        slowShare: round(slowShare.baseline * 100) / 100,
+        failed: baseline.errors.length,
+        retransmits: retransBaseline,
+      },
       lossy: {
         p50: round(loss?.p50 ?? NaN),
         p99: round(loss?.p99 ?? NaN),
         mean: round(loss?.mean ?? NaN),
-        failed: lossy.failed,
+        slowShare: round(slowShare.lossy * 100) / 100,
+        failed: lossy.errors.length,
+        errors: lossy.errors,
+        termsGained,
         retransmits: retransLossy,
       },
-      afterHeal: { p50: round(after?.p50 ?? NaN), p99: round(after?.p99 ?? NaN) },
+      afterHeal: {
+        p50: round(after?.p50 ?? NaN),
+        p99: round(after?.p99 ?? NaN),
+        slowShare: round(slowShare.restored * 100) / 100,
+        failed: restored.errors.length,
+        retransmits: retransRestored,
+      },
     });
-    expect(baseline.failed).toBe(0);
-    // A lost append or ack costs at least one retransmission timeout (≥ 200 ms in Linux).
-    expect(loss?.p99 ?? 0).toBeGreaterThanOrEqual(Math.max(3 * (base?.p99 ?? Infinity), 150));
-    expect(loss?.mean ?? 0).toBeGreaterThan(1.5 * (base?.mean ?? Infinity));
-    expect(retransLossy).toBeGreaterThan(10 * retransBaseline + 20);
-    expect(after?.p99 ?? Infinity).toBeLessThan(Math.max(3 * (base?.p99 ?? 0), 50));
+    expect(baseline.errors).toEqual([]);
+    // Slower: at least the writes whose append was lost on both links wait for a resend.
+    expect(slowShare.lossy - slowShare.baseline).toBeGreaterThanOrEqual(LOSS * LOSS);
+    // Every write sends its append to two followers: 2 × 150 segments, 30 % of them lost (90) and
+    // each resent at least once; half of that allows for TCP merging small segments as it resends.
+    expect(retransLossy - retransBaseline).toBeGreaterThanOrEqual(LOSS * WRITES);
+    // Failures: none without a campaign; with campaigns, at most one write per term gained, and
+    // each a timeout (etcd's 7 s request timeout), not a refusal or a transport error.
+    expect(lossy.errors.length).toBeLessThanOrEqual(termsGained);
+    expect(lossy.errors.filter((e) => !/etcdserver: request timed out|DEADLINE_EXCEEDED/.test(e))).toEqual(
+      [],
+    );
+    // Healing restores: no failures, and fewer slow writes and resends than the loss alone forces.
+    expect(restored.errors).toEqual([]);
+    expect(slowShare.restored).toBeLessThan(LOSS * LOSS);
+    expect(retransRestored).toBeLessThan(LOSS * WRITES);
   });
 
   it('limits the leader’s egress bandwidth: a large write takes as long as the rate predicts', async () => {
@@ -343,7 +406,9 @@ describe('network faults on a 3-member cluster', () => {
         () => 'ok',
         (error: Error) => error.message,
       );
-    expect(isolatedWrite).not.toBe('ok');
+    // It cannot commit, and etcd holds the proposal rather than refusing it: the call ends at the
+    // client's 3 s deadline, which etcd also applies to the request, so either side may report it.
+    expect(isolatedWrite).toMatch(/DEADLINE_EXCEEDED|etcdserver: request timed out/);
 
     await heal(handle);
     const after = await cluster.waitForStableLeader({ timeoutMs: 20 * ELECTION_TIMEOUT_MS });
@@ -411,13 +476,15 @@ describe('network faults on a 3-member cluster', () => {
 
   it('replaces, not stacks, a fault injected twice on the same target', async () => {
     const [, target, observer] = await twoMembers();
-    const first = await inject(new DelayFault({ target: target.name, delayMs: 200 }));
-    const second = await inject(new DelayFault({ target: target.name, delayMs: 50 }));
+    const [FIRST_MS, SECOND_MS] = [200, 50];
+    const first = await inject(new DelayFault({ target: target.name, delayMs: FIRST_MS }));
+    const second = await inject(new DelayFault({ target: target.name, delayMs: SECOND_MS }));
     expect(first.healed).toBe(true);
     expect(first.record().endedBy).toBe('replaced');
     const measured = await rtts(observer, target, 10);
     await heal(second);
-    expect(median(measured)).toBeGreaterThanOrEqual(45);
-    expect(median(measured)).toBeLessThan(100);
+    // Replaced: the second delay alone (50 ms), neither the first (200) nor both stacked (250).
+    expect(median(measured)).toBeGreaterThanOrEqual(SECOND_MS - 5);
+    expect(median(measured)).toBeLessThan(FIRST_MS / 2);
   });
 });
