@@ -83,12 +83,14 @@ async function waitFor<T>(
   what: string,
   timeoutMs: number,
   probe: () => T | undefined | Promise<T | undefined>,
+  state: () => string = () => '',
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const found = await probe();
     if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${state()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -162,15 +164,20 @@ async function killMidDelayAndClean(lab: Lab): Promise<void> {
   const running = async () => (await memberPids(runId)).flatMap((pid) => delayHelpersInNetns(pid));
   let seen = '';
   let since = Date.now();
-  const helpers = await waitFor('the helpers', 30_000, async () => {
-    stillRunning();
-    const pids = await running();
-    const recorded = await recordedHelperPids(runId);
-    const now = `${pids.sort().join(',')}/${recorded.sort().join(',')}`;
-    if (now !== seen) [seen, since] = [now, Date.now()];
-    const settled = pids.length > 0 && recorded.length === pids.length && Date.now() - since > 1_500;
-    return settled ? pids : undefined;
-  });
+  const helpers = await waitFor(
+    'the helpers',
+    30_000,
+    async () => {
+      stillRunning();
+      const pids = await running();
+      const recorded = await recordedHelperPids(runId);
+      const now = `${pids.sort().join(',')}/${recorded.sort().join(',')}`;
+      if (now !== seen) [seen, since] = [now, Date.now()];
+      const settled = pids.length > 0 && recorded.length === pids.length && Date.now() - since > 1_500;
+      return settled ? pids : undefined;
+    },
+    () => ` (running/recorded: ${seen})\n${stderr}`,
+  );
   // Each is the lab's own child: the process whose death the helper is tied to is the lab.
   for (const helper of helpers) expect(await parentOf(helper)).toBe(labPid);
 
