@@ -20,8 +20,9 @@ export interface CheckAcrossRuns {
   readonly name: string;
   readonly expected: string;
   readonly verdicts: Readonly<Record<string, number>>;
-  /** Statistical checks: the point estimate of each run, and the upper confidence bound. */
+  /** Statistical checks: the point estimate of each run, and its one-sided confidence bounds. */
   readonly estimate: Spread | null;
+  readonly lowerBound: Spread | null;
   readonly upperBound: Spread | null;
 }
 
@@ -73,6 +74,9 @@ export function summarizeRepetitions(
         statistical.length === 0
           ? null
           : spreadOf(statistical.map((c) => c.statistics?.estimate ?? Infinity)),
+      // A missing bound counts as unbounded on its side.
+      lowerBound:
+        statistical.length === 0 ? null : spreadOf(statistical.map((c) => c.statistics?.lower ?? -Infinity)),
       upperBound:
         statistical.length === 0 ? null : spreadOf(statistical.map((c) => c.statistics?.upper ?? Infinity)),
     };
@@ -125,7 +129,7 @@ export function renderRepetitionSummary(s: RepetitionSummary): string[] {
     lines.push(
       `  ${c.name} (${c.expected}): ${describeCounts(c.verdicts)}` +
         (c.estimate
-          ? `; estimate ${describeSpread(c.estimate, unit)}; upper bound ${describeSpread(c.upperBound, unit)}`
+          ? `; estimate ${describeSpread(c.estimate, unit)}; lower bound ${describeSpread(c.lowerBound, unit)}; upper bound ${describeSpread(c.upperBound, unit)}`
           : ''),
     );
   }
