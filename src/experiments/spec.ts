@@ -5,8 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { BadInputError } from '../errors.ts';
+import { withoutUndefined } from '../util/without-undefined.ts';
 import { ROLES } from '../faults/targets.ts';
-import { ETCD_DEFAULT_ELECTION_TIMEOUT_MS, ETCD_DEFAULT_HEARTBEAT_MS } from '../cluster/etcd-options.ts';
+import { etcdOptionsSchema, resolveEtcdOptions } from '../cluster/etcd-options.ts';
 
 /**
  * An experiment is plain data (Chaos Toolkit style): the cluster, a workload, the method
@@ -148,10 +149,8 @@ export function resolveTolerance(
 ): { readonly ms: number; readonly text: string } {
   if (typeof value === 'number') return { ms: value, text: `${value} ms` };
   const [, factor, base, sign, offset] = TOLERANCE.exec(value) ?? [];
-  const baseMs =
-    base === 'heartbeat'
-      ? (etcd.heartbeatMs ?? ETCD_DEFAULT_HEARTBEAT_MS)
-      : (etcd.electionTimeoutMs ?? ETCD_DEFAULT_ELECTION_TIMEOUT_MS);
+  const resolved = resolveEtcdOptions(withoutUndefined(etcd));
+  const baseMs = base === 'heartbeat' ? resolved.heartbeatMs : resolved.electionTimeoutMs;
   const ms = Number(factor) * baseMs + (sign === '-' ? -1 : 1) * Number(offset ?? 0);
   return { ms, text: `${Math.round(ms)} ms (${value.trim()})` };
 }
@@ -207,16 +206,8 @@ const hypothesis = z
   })
   .strict();
 
-const etcdOptions = z
-  .object({
-    heartbeatMs: positiveMs.optional(),
-    electionTimeoutMs: positiveMs.optional(),
-    preVote: z.boolean().optional(),
-    snapshotCount: positiveMs.optional(),
-    extraFlags: z.array(z.string()).optional(),
-  })
-  .strict()
-  .default({});
+/** The one etcd options schema (src/cluster/etcd-options.ts), cross-field checks included. */
+const etcdOptions = etcdOptionsSchema.default({});
 
 const cluster = z
   .object({

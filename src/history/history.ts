@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { BadInputError, LabError } from '../errors.ts';
-import { ERROR_CLASSES } from './error-classification.ts';
+import { ERROR_CLASSES } from './error-class.ts';
 import { OPERATION_KINDS, type OperationRecord } from './operation-record.ts';
 
 /**

@@ -1,5 +1,5 @@
 import type { TimedOutcome } from '../measure/latency-stats.ts';
-import type { ErrorClass } from './error-classification.ts';
+import type { ErrorClass } from './error-class.ts';
 
 export type OperationKind = 'put' | 'get' | 'delete' | 'txn' | 'lease-grant' | 'lease-keepalive';
 

@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { ETCD_DEFAULTS } from '../cluster/etcd-options.ts';
 import type { TopLevelSpec } from 'vega-lite';
 import { renderChart } from '../report/charts.ts';
 import { addedRttMs } from './conditions.ts';
@@ -65,7 +66,7 @@ export function spuriousElectionBoundaries(cells: readonly CellResult[]): Spurio
     const key = seriesKey(c);
     const points = series.get(key) ?? [];
     points.push({
-      electionTimeoutOverRtt: (c.etcdOptions.electionTimeoutMs ?? 1000) / rtt,
+      electionTimeoutOverRtt: (c.etcdOptions.electionTimeoutMs ?? ETCD_DEFAULTS.electionTimeoutMs) / rtt,
       leaderChanges: quiet.leaderChanges,
       perMinute: quiet.leaderChangesPerMinute,
       observedMs: quiet.observedMs,
@@ -109,7 +110,7 @@ export function spuriousElectionBoundaries(cells: readonly CellResult[]): Spurio
 /** Everything that identifies a cell except its election timeout. */
 function seriesKey(c: CellResult): string {
   const rtt = addedRttMs(c.condition);
-  const hb = c.etcdOptions.heartbeatMs ?? 100;
+  const hb = c.etcdOptions.heartbeatMs ?? ETCD_DEFAULTS.heartbeatMs;
   const preVote =
     c.etcdOptions.preVote === undefined ? '' : `, pre-vote ${c.etcdOptions.preVote ? 'on' : 'off'}`;
   return `heartbeat ${round2(hb / rtt)} × RTT, ${conditionLabel(c.condition)}${preVote}`;
@@ -124,8 +125,8 @@ type CsvValue = string | number | boolean | null | undefined;
 /** One flat row per cell: the table in report.md and sweep.csv. Times in ms. */
 export function cellRow(cell: CellResult): Record<string, CsvValue> {
   const o = cell.etcdOptions;
-  const hb = o.heartbeatMs ?? 100;
-  const et = o.electionTimeoutMs ?? 1000;
+  const hb = o.heartbeatMs ?? ETCD_DEFAULTS.heartbeatMs;
+  const et = o.electionTimeoutMs ?? ETCD_DEFAULTS.electionTimeoutMs;
   const rtt = addedRttMs(cell.condition);
   const summary = cell.elections?.summary;
   const heals = cell.heals ?? [];
@@ -232,7 +233,7 @@ function electionChartSpec(result: SweepResult): TopLevelSpec | undefined {
         ? []
         : [
             {
-              et: c.etcdOptions.electionTimeoutMs ?? 1000,
+              et: c.etcdOptions.electionTimeoutMs ?? ETCD_DEFAULTS.electionTimeoutMs,
               ms: t.logElectedAfterFaultMs,
               series: seriesOf(c),
             },
@@ -240,7 +241,7 @@ function electionChartSpec(result: SweepResult): TopLevelSpec | undefined {
     ),
   );
   const model = withElections.map((c) => ({
-    et: c.etcdOptions.electionTimeoutMs ?? 1000,
+    et: c.etcdOptions.electionTimeoutMs ?? ETCD_DEFAULTS.electionTimeoutMs,
     ms: c.elections?.summary.model.medianAfterFaultMs ?? null,
   }));
   return {

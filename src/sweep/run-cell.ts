@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { EtcdCluster } from '../cluster/etcd-cluster.ts';
+import { ETCD_DEFAULTS } from '../cluster/etcd-options.ts';
 import type { EtcdOptions } from '../cluster/etcd-options.ts';
 import type { StartedEtcdCluster } from '../cluster/started-etcd-cluster.ts';
 import { LabTimeoutError } from '../errors.ts';
@@ -152,7 +153,7 @@ export async function runCell(cell: SweepCell, ctx: CellContext): Promise<CellRe
   if (cell.cluster.image !== undefined) builder.withImage(cell.cluster.image);
   signal?.throwIfAborted();
   await using cluster = await builder.start();
-  const electionTimeoutMs = cell.etcdOptions.electionTimeoutMs ?? 1_000;
+  const electionTimeoutMs = cell.etcdOptions.electionTimeoutMs ?? ETCD_DEFAULTS.electionTimeoutMs;
   const leaderTimeoutMs = 10 * electionTimeoutMs + 10_000;
   const faultCtx = {
     cluster,
@@ -222,7 +223,7 @@ export async function runCell(cell: SweepCell, ctx: CellContext): Promise<CellRe
           trials,
           summary: summarizeElectionTrials(trials, {
             electionTimeoutMs,
-            heartbeatMs: cell.etcdOptions.heartbeatMs ?? 100,
+            heartbeatMs: cell.etcdOptions.heartbeatMs ?? ETCD_DEFAULTS.heartbeatMs,
             survivors: cell.cluster.members - 1,
           }),
         };
@@ -367,7 +368,7 @@ async function healTrial(
   signal: AbortSignal | undefined,
 ): Promise<HealTrial> {
   const { clock } = faultCtx;
-  const electionTimeoutMs = cell.etcdOptions.electionTimeoutMs ?? 1_000;
+  const electionTimeoutMs = cell.etcdOptions.electionTimeoutMs ?? ETCD_DEFAULTS.electionTimeoutMs;
   const observeMs = fault.observeMs ?? Math.max(2_000, 10 * electionTimeoutMs);
   const timeoutMs = faultCtx.leaderTimeoutMs ?? 30_000;
   const { leader } = await cluster.waitForStableLeader({ timeoutMs });
@@ -441,7 +442,7 @@ function writeLoad(
   signal: AbortSignal | undefined,
   onStart?: (startedMs: number) => void,
 ): Promise<WorkloadResult> {
-  const electionTimeoutMs = cell.etcdOptions.electionTimeoutMs ?? 1_000;
+  const electionTimeoutMs = cell.etcdOptions.electionTimeoutMs ?? ETCD_DEFAULTS.electionTimeoutMs;
   return runWorkload(cluster, {
     mode: 'open-loop',
     ratePerSecond: cell.load.ratePerSecond,

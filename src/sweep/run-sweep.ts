@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { mkdir } from 'node:fs/promises';
 import { combineVerdicts } from '../checks/distribution-claims.ts';
+import { ETCD_DEFAULTS } from '../cluster/etcd-options.ts';
 import { LabError } from '../errors.ts';
 import { RunClock } from '../util/clock.ts';
 import { progress } from '../util/log.ts';
@@ -124,7 +125,7 @@ export interface CellTiming {
  * the member's return, each a few election timeouts).
  */
 export function estimateCellMs(cell: SweepCell): number {
-  const et = cell.etcdOptions.electionTimeoutMs ?? 1_000;
+  const et = cell.etcdOptions.electionTimeoutMs ?? ETCD_DEFAULTS.electionTimeoutMs;
   const startMs = 8_000 + 2 * et;
   const fault = cell.fault;
   const trialMs =

@@ -5,7 +5,14 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { validateEtcdOptions, type EtcdOptions } from '../cluster/etcd-options.ts';
+import {
+  ETCD_DEFAULTS,
+  etcdOptionFields,
+  etcdOptionsSchema,
+  parseEtcdOptions,
+  resolveEtcdOptions,
+  type EtcdOptions,
+} from '../cluster/etcd-options.ts';
 import { BadInputError } from '../errors.ts';
 import { ROLES } from '../faults/targets.ts';
 import { conditionFault } from './conditions.ts';
@@ -21,28 +28,21 @@ const nonNegativeInt = z.number().int().nonnegative();
 /** A matrix dimension: one value, or a list of values (lists are multiplied out). */
 const oneOrMany = <T extends z.ZodType>(value: T) => z.union([value, z.array(value).min(1)]);
 
-const etcdOptionsSchema = z
-  .object({
-    heartbeatMs: positiveInt.optional(),
-    electionTimeoutMs: positiveInt.optional(),
-    preVote: z.boolean().optional(),
-    snapshotCount: positiveInt.optional(),
-    quotaBackendBytes: positiveInt.optional(),
-    extraFlags: z.array(z.string()).optional(),
-  })
-  .strict();
-
-const matrixSchema = z
-  .object({
-    heartbeatMs: oneOrMany(positiveInt).optional(),
-    electionTimeoutMs: oneOrMany(positiveInt).optional(),
-    preVote: oneOrMany(z.boolean()).optional(),
-    snapshotCount: oneOrMany(positiveInt).optional(),
-    quotaBackendBytes: oneOrMany(positiveInt).optional(),
-    /** A list of flag lists: each inner list is one value of the dimension. */
-    extraFlags: z.array(z.array(z.string())).min(1).optional(),
-  })
-  .strict();
+/**
+ * Every etcd option as a dimension, each value checked by the one options schema's field
+ * (src/cluster/etcd-options.ts); combinations are checked across fields in crossFieldProblems.
+ */
+const matrixDimensions = {
+  heartbeatMs: oneOrMany(etcdOptionFields.heartbeatMs).optional(),
+  electionTimeoutMs: oneOrMany(etcdOptionFields.electionTimeoutMs).optional(),
+  preVote: oneOrMany(etcdOptionFields.preVote).optional(),
+  snapshotCount: oneOrMany(etcdOptionFields.snapshotCount).optional(),
+  quotaBackendBytes: oneOrMany(etcdOptionFields.quotaBackendBytes).optional(),
+  leaseCheckpoint: oneOrMany(etcdOptionFields.leaseCheckpoint).optional(),
+  /** A list of flag lists: each inner list is one value of the dimension. */
+  extraFlags: z.array(etcdOptionFields.extraFlags).min(1).optional(),
+} satisfies Record<keyof EtcdOptions, z.ZodType>;
+const matrixSchema = z.object(matrixDimensions).strict();
 
 /**
  * What the cluster runs under for the whole cell. `rtt` delays every member's peer traffic by
@@ -243,12 +243,9 @@ function crossFieldProblems(spec: SweepSpec): string[] {
   const field = (i: number) =>
     spec.configurations ? `configurations.${i}` : `matrix (combination ${i + 1})`;
   configurations.forEach((options, i) => {
-    try {
-      validateEtcdOptions(options);
-    } catch (error) {
-      problems.push(`  ${field(i)}: ${(error as Error).message}`);
-    }
-    const et = options.electionTimeoutMs ?? 1_000;
+    const parsed = parseEtcdOptions(options);
+    if (!parsed.ok) problems.push(...parsed.problems.map((problem) => `  ${field(i)}: ${problem}`));
+    const et = resolveEtcdOptions(options).electionTimeoutMs;
     if (spec.fault.kind === 'partition-and-heal' && spec.fault.isolationMs < 2 * et) {
       problems.push(
         `  fault.isolationMs: ${spec.fault.isolationMs} ms is shorter than 2 × electionTimeoutMs (${2 * et} ms) of ${field(i)}: the isolated member's election timer might never fire`,
@@ -394,11 +391,14 @@ export const CELL_SCHEMA_VERSION = 2;
 
 export function cellLabel(options: EtcdOptions, condition: SweepCondition): string {
   const parts = [
-    `hb ${options.heartbeatMs ?? 100}`,
-    `et ${options.electionTimeoutMs ?? 1000}`,
+    `hb ${options.heartbeatMs ?? ETCD_DEFAULTS.heartbeatMs}`,
+    `et ${options.electionTimeoutMs ?? ETCD_DEFAULTS.electionTimeoutMs}`,
     ...(options.preVote === undefined ? [] : [`pre-vote ${options.preVote ? 'on' : 'off'}`]),
     ...(options.snapshotCount === undefined ? [] : [`snap ${options.snapshotCount}`]),
     ...(options.quotaBackendBytes === undefined ? [] : [`quota ${options.quotaBackendBytes}`]),
+    ...(options.leaseCheckpoint === undefined
+      ? []
+      : [`lease checkpoint ${options.leaseCheckpoint ? 'on' : 'off'}`]),
     ...(options.extraFlags?.length ? [options.extraFlags.join(' ')] : []),
     conditionLabel(condition),
   ];
@@ -423,14 +423,15 @@ export function conditionLabel(condition: SweepCondition): string {
 export function expectationApplies(expectation: SweepExpectation, cell: SweepCell): boolean {
   const w = expectation.where;
   const o = cell.etcdOptions;
+  const { heartbeatMs, electionTimeoutMs } = resolveEtcdOptions(o);
   const rtt = cell.condition.kind === 'rtt' ? cell.condition.rttMs : undefined;
   const ratioIn = (r: ValueRange | undefined, numerator: number) =>
     r === undefined || (rtt !== undefined && inRange(r, numerator / rtt));
   return (
-    ratioIn(w.electionTimeoutOverRtt, o.electionTimeoutMs ?? 1000) &&
-    ratioIn(w.heartbeatOverRtt, o.heartbeatMs ?? 100) &&
-    (w.heartbeatMs === undefined || w.heartbeatMs === (o.heartbeatMs ?? 100)) &&
-    (w.electionTimeoutMs === undefined || w.electionTimeoutMs === (o.electionTimeoutMs ?? 1000)) &&
+    ratioIn(w.electionTimeoutOverRtt, electionTimeoutMs) &&
+    ratioIn(w.heartbeatOverRtt, heartbeatMs) &&
+    (w.heartbeatMs === undefined || w.heartbeatMs === heartbeatMs) &&
+    (w.electionTimeoutMs === undefined || w.electionTimeoutMs === electionTimeoutMs) &&
     (w.preVote === undefined || w.preVote === o.preVote) &&
     (w.snapshotCount === undefined || w.snapshotCount === o.snapshotCount) &&
     (w.condition === undefined || w.condition === cell.condition.kind) &&

@@ -1,12 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ETCD_DEFAULTS,
   effectivePreVote,
   etcdMemberFlags,
+  parseEtcdOptions,
   parseEtcdVersion,
+  resolveEtcdOptions,
   validateEtcdOptions,
   type MemberFlagInput,
 } from '../../src/cluster/etcd-options.ts';
 import { BadInputError } from '../../src/errors.ts';
+import { validateExperiment } from '../../src/experiments/spec.ts';
+import { validateSweep } from '../../src/sweep/spec.ts';
 
 const member: MemberFlagInput = {
   name: 'm1',
@@ -90,5 +95,81 @@ describe('etcd option validation', () => {
     expect(parseEtcdVersion('v3.5.21')).toEqual([3, 5, 21]);
     expect(parseEtcdVersion('3.6.0-rc.1')).toEqual([3, 6, 0]);
     expect(() => parseEtcdVersion('latest')).toThrow(BadInputError);
+  });
+});
+
+describe('one etcd options schema', () => {
+  it('resolves unset timing to etcd’s defaults, and leaves version-dependent options unset', () => {
+    expect(ETCD_DEFAULTS).toMatchObject({
+      heartbeatMs: 100,
+      electionTimeoutMs: 1000,
+      leaseCheckpoint: false,
+    });
+    expect(resolveEtcdOptions({})).toEqual({
+      heartbeatMs: 100,
+      electionTimeoutMs: 1000,
+      leaseCheckpoint: false,
+      extraFlags: [],
+    });
+    expect(resolveEtcdOptions({ heartbeatMs: 10, electionTimeoutMs: 100, preVote: true })).toMatchObject({
+      heartbeatMs: 10,
+      electionTimeoutMs: 100,
+      preVote: true,
+    });
+    expect(etcdMemberFlags(member, {}, [3, 5, 0])).toContain('--election-timeout=1000');
+  });
+
+  it('lists every problem, and an unknown option', () => {
+    const result = parseEtcdOptions({ heartbeatMs: 0, snapshotCount: 2.5, heartbeat: 10 });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems).toEqual([
+      'etcd option heartbeatMs must be a positive integer, got 0',
+      'etcd option snapshotCount must be a positive integer, got 2.5',
+      'Unrecognized key: "heartbeat"',
+    ]);
+  });
+
+  const experiment = (etcd: unknown) => ({
+    name: 'x',
+    title: 'x',
+    cluster: { etcd },
+    workload: { mode: 'closed-loop', durationMs: 1_000 },
+    method: [{ fault: 'kill', target: 'leader', at: 100 }],
+    hypothesis: {},
+  });
+
+  it('experiments accept every option etcd clusters take, quota and lease checkpointing included', () => {
+    const etcd = {
+      heartbeatMs: 50,
+      electionTimeoutMs: 500,
+      quotaBackendBytes: 1 << 30,
+      leaseCheckpoint: true,
+    };
+    expect(validateExperiment(experiment(etcd)).cluster.etcd).toEqual(etcd);
+  });
+
+  it('experiments refuse an election timeout etcd would refuse before anything starts', () => {
+    expect(() => validateExperiment(experiment({ heartbeatMs: 100, electionTimeoutMs: 300 }))).toThrow(
+      /cluster\.etcd: electionTimeoutMs \(300\) must be at least 5 × heartbeatMs \(100\) = 500/,
+    );
+    expect(() => validateExperiment(experiment({ extraFlags: ['max-txn-ops'] }))).toThrow(
+      /cluster\.etcd\.extraFlags\.0: extra etcd flag "max-txn-ops" must look like --name or --name=value/,
+    );
+  });
+
+  it('sweeps take lease checkpointing as an option and as a matrix dimension', () => {
+    const sweep = (patch: object) => ({
+      name: 's',
+      title: 's',
+      fault: { kind: 'leader-kill' },
+      ...patch,
+    });
+    expect(validateSweep(sweep({ configurations: [{ leaseCheckpoint: true }] })).configurations).toEqual([
+      { leaseCheckpoint: true },
+    ]);
+    expect(validateSweep(sweep({ matrix: { leaseCheckpoint: [false, true] } })).matrix).toEqual({
+      leaseCheckpoint: [false, true],
+    });
   });
 });
