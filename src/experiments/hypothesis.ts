@@ -2,6 +2,7 @@ import type { AcknowledgedWritesResult } from '../checks/acknowledged-writes.ts'
 import type { ExperimentResult, StepResult } from './run-experiment.ts';
 import { effectiveAt } from './run-experiment.ts';
 import type { FaultExperimentSpec } from './spec.ts';
+import { LEADER_TAKING_KINDS, tookLeadership } from '../faults/catalog.ts';
 import type { SuccessRatio } from './step-measurements.ts';
 import { withoutUndefined } from '../util/without-undefined.ts';
 import {
@@ -103,8 +104,11 @@ function bounded(name: string, limit: number, observed: number | null | undefine
   };
 }
 
-/** Faults that take the leader away when they hit it: an election after them is the point, not spurious. */
-export const LEADER_TAKING: ReadonlySet<string> = new Set(['kill', 'stop', 'pause', 'sigstop', 'isolate']);
+/**
+ * Faults that take the leader away when they hit it: an election after them is the point, not
+ * spurious. The catalog's `leadership: 'taken-when-targeted'` trait.
+ */
+export const LEADER_TAKING: ReadonlySet<string> = new Set(LEADER_TAKING_KINDS);
 
 const KIND_NAMES = {
   all: 'operations',
@@ -141,9 +145,12 @@ export function stepLabel(step: StepResult, index: number): string {
   return `${step.step.fault}${targets} (step ${index + 1})`;
 }
 
-/** Whether a step took the leader away: an election after it is the point, not spurious. */
+/**
+ * Whether a step took the leader away (it hit the leader with a fault that takes it, or it
+ * moved leadership): an election after it is the point, not spurious.
+ */
 export function tookLeader(step: StepResult): boolean {
-  return step.leaderTargeted && LEADER_TAKING.has(step.step.fault);
+  return tookLeadership(step.step.fault, step.leaderTargeted);
 }
 
 /** Time from the fault to a majority-agreed new leader; +∞ when none came before the run ended. */

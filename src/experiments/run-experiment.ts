@@ -4,12 +4,7 @@ import { checkAcknowledgedWrites, type AcknowledgedWritesResult } from '../check
 import { LabError } from '../errors.ts';
 import { probeHostCapabilities, type HostCapabilities } from '../faults/capabilities.ts';
 import { requireAvailable, type Fault, type FaultHandle, type FaultRecord } from '../faults/fault.ts';
-import { ClientDelayFault } from '../faults/network/client-delay.ts';
-import { DelayFault } from '../faults/network/delay.ts';
-import { LossFault } from '../faults/network/loss.ts';
-import { isolate } from '../faults/network/partition.ts';
-import { kill, pause, sigstop, stop } from '../faults/process/process-fault.ts';
-import { CpuThrottleFault } from '../faults/resources/cpu-throttle.ts';
+import { actsAtOnce, bringsMemberBack, createFault } from '../faults/catalog.ts';
 import { History } from '../history/history.ts';
 import type { OperationRecord } from '../history/operation-record.ts';
 import {
@@ -382,7 +377,7 @@ async function runMethod(spec: FaultExperimentSpec, m: MethodContext, options: R
         entry.peerRtt = await observePeerRtt(cluster, handle.targets, metricsBefore);
       progress(`${spec.name}: step ${index + 1}: healing ${step.fault}`);
       await handle.heal();
-      if (['kill', 'stop', 'pause', 'sigstop'].includes(step.fault)) {
+      if (bringsMemberBack(step.fault)) {
         const [target] = handle.targets;
         const healedAt = handle.record().healedAtMs ?? clock.now();
         if (target !== undefined) {
@@ -571,33 +566,9 @@ function loadSuccessIn(
   return ratio.total === 0 ? null : ratio;
 }
 
+/** The step's fault, from the catalog entry of its kind. */
 function faultFor(step: TargetedStep, seed = 1): Fault {
-  switch (step.fault) {
-    case 'kill':
-      return kill(step.target);
-    case 'stop':
-      return stop(step.target);
-    case 'pause':
-      return pause(step.target);
-    case 'sigstop':
-      return sigstop(step.target);
-    case 'isolate':
-      return isolate(step.target);
-    case 'delay':
-    case 'client-delay': {
-      const options = {
-        target: step.target,
-        delayMs: step.delayMs,
-        seed,
-        ...(step.jitterMs === undefined ? {} : { jitterMs: step.jitterMs }),
-      };
-      return step.fault === 'delay' ? new DelayFault(options) : new ClientDelayFault(options);
-    }
-    case 'loss':
-      return new LossFault({ target: step.target, lossPercent: step.lossPercent });
-    case 'cpu':
-      return new CpuThrottleFault({ target: step.target, cpus: step.cpus });
-  }
+  return createFault(step.fault, step, seed);
 }
 
 async function readFinalValues(cluster: StartedEtcdCluster, prefix: string): Promise<Map<string, string>> {
@@ -647,12 +618,11 @@ function windowsOf(
 }
 
 /**
- * When a fault took effect. A process fault acts at once (the signal or freeze is the first
- * thing its injection does; the rest is Docker's bookkeeping); a network fault is in place
- * when its last rule is; extra load from when its clients start sending.
+ * When a fault took effect: from the start of its injection for a kind that acts at once (a
+ * signal or freeze is the first thing its injection does; the rest is Docker's bookkeeping),
+ * else when it is in place (a network fault's last rule); extra load from when its clients start
+ * sending. See FaultTraits.actsAt in src/faults/catalog.ts.
  */
 export function effectiveAt(fault: FaultRecord, step: FaultStep): number {
-  return ['kill', 'stop', 'pause', 'sigstop'].includes(step.fault)
-    ? fault.injectedAtMs
-    : fault.injectedAtMs + fault.injectionLatencyMs;
+  return actsAtOnce(step.fault) ? fault.injectedAtMs : fault.injectedAtMs + fault.injectionLatencyMs;
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { BadInputError } from '../errors.ts';
 import { withoutUndefined } from '../util/without-undefined.ts';
 import { ROLES } from '../faults/targets.ts';
+import { FAULT_CATALOG, FAULT_KINDS, type FaultKind } from '../faults/catalog.ts';
 import { etcdOptionsSchema, resolveEtcdOptions } from '../cluster/etcd-options.ts';
 
 /**
@@ -16,7 +17,6 @@ import { etcdOptionsSchema, resolveEtcdOptions } from '../cluster/etcd-options.t
  */
 const positiveMs = z.number().int().positive();
 const nonNegativeMs = z.number().int().nonnegative();
-const target = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 
 const retry = z
   .object({
@@ -73,38 +73,27 @@ const timed = {
   expect: z.object(stepExpectations).strict().optional(),
 };
 
+/** One step per fault kind of the catalog (src/faults/catalog.ts): its settings, the timing, `for`. */
+const targetedStep = <K extends FaultKind>(kind: K) => {
+  const { settings, needsDuration } = FAULT_CATALOG[kind];
+  return z
+    .object({
+      fault: z.literal(kind),
+      ...settings,
+      ...timed,
+      for: needsDuration ? positiveMs : positiveMs.optional(),
+    })
+    .strict();
+};
+type TargetedStepSchema = { [K in FaultKind]: ReturnType<typeof targetedStep<K>> }[FaultKind];
+// The cast names the union the map builds (one schema per kind; the catalog is never empty).
+const targetedSteps = FAULT_KINDS.map((kind) => targetedStep(kind)) as [
+  TargetedStepSchema,
+  ...TargetedStepSchema[],
+];
+
 const faultStep = z.discriminatedUnion('fault', [
-  z
-    .object({
-      fault: z.enum(['kill', 'stop', 'pause', 'sigstop']),
-      target,
-      ...timed,
-      for: positiveMs.optional(),
-    })
-    .strict(),
-  z.object({ fault: z.literal('isolate'), target, ...timed, for: positiveMs }).strict(),
-  z
-    .object({
-      fault: z.enum(['delay', 'client-delay']),
-      target,
-      delayMs: z.number().int().positive(),
-      jitterMs: z.number().int().nonnegative().optional(),
-      ...timed,
-      for: positiveMs,
-    })
-    .strict(),
-  z
-    .object({
-      fault: z.literal('loss'),
-      target,
-      lossPercent: z.number().gt(0).max(100),
-      ...timed,
-      for: positiveMs,
-    })
-    .strict(),
-  z
-    .object({ fault: z.literal('cpu'), target, cpus: z.number().positive(), ...timed, for: positiveMs })
-    .strict(),
+  ...targetedSteps,
   /** Extra client load for a while (API servers under heavy traffic): closed loop unless a rate is given. */
   z
     .object({
