@@ -5,7 +5,13 @@ import { prepareHost } from '../host/prepare-host.ts';
 import { newRunId, runLabels } from '../host/run-labels.ts';
 import { progress } from '../util/log.ts';
 import type { EtcdMember } from './etcd-member.ts';
-import { etcdMemberFlags, parseEtcdVersion, validateEtcdOptions, type EtcdOptions } from './etcd-options.ts';
+import {
+  PEER_PORT,
+  etcdMemberFlags,
+  parseEtcdVersion,
+  validateEtcdOptions,
+  type EtcdOptions,
+} from './etcd-options.ts';
 import { MemberLauncher, type DataDirKind } from './member-launcher.ts';
 import { StartedEtcdCluster } from './started-etcd-cluster.ts';
 
@@ -101,7 +107,7 @@ export class EtcdCluster {
       await launcher.createNetwork();
       const names = Array.from({ length: this.members }, (_, i) => `m${i + 1}`);
       const initialCluster = names
-        .map((name) => `${name}=http://${launcher.containerName(name)}:2380`)
+        .map((name) => `${name}=http://${launcher.containerName(name)}:${PEER_PORT}`)
         .join(',');
       progress(`starting ${this.members}-member etcd cluster ${runId}…`);
       const members = await launchAll(launcher, names, initialCluster);

@@ -3,6 +3,9 @@ import { CLIENT_PORT, PEER_PORT } from './etcd-options.ts';
 
 export type MemberState = 'running' | 'stopped' | 'paused' | 'signal-stopped' | 'removed';
 
+/** A member, or its name ("m1"). */
+export type MemberRef = EtcdMember | string;
+
 /**
  * One etcd member as the lab sees it: how to reach it from the host and from its peers,
  * and where its container, process and network namespace are (what faults act on).

@@ -1,60 +1,45 @@
 import type { Etcd3 } from 'etcd3';
-import pRetry from 'p-retry';
-import { BadInputError, ClusterError, LabTimeoutError } from '../errors.ts';
+import { BadInputError, ClusterError } from '../errors.ts';
 import { sweepLeftovers } from '../host/cleanup.ts';
 import type { HostReport } from '../host/prepare-host.ts';
-import { demuxDockerLogs } from '../host/one-shot.ts';
 import { sleep } from '../util/clock.ts';
-import { createEtcdClient, type ClientOptions } from './clients.ts';
+import { ClusterClients } from './cluster-clients.ts';
+import type { ClientOptions } from './clients.ts';
+import { parseEtcdLog, readMemberLog, type EtcdLogEntry } from './etcd-log.ts';
+import type { EtcdMember, MemberRef } from './etcd-member.ts';
+import { effectivePreVote, resolveEtcdOptions, type EtcdOptions } from './etcd-options.ts';
 import type { MemberLauncher } from './member-launcher.ts';
-import type { EtcdMember } from './etcd-member.ts';
-import { effectivePreVote, type EtcdOptions } from './etcd-options.ts';
-import { countReadyLines, waitForReadyLogLine } from './member-ready-wait.ts';
+import {
+  killMember,
+  pauseMember,
+  signalContinueMember,
+  signalStopMember,
+  startMember,
+  stopMember,
+  unpauseMember,
+} from './member-process.ts';
+import {
+  queryMemberStatus,
+  waitForConvergence,
+  waitForStableLeader,
+  type MemberStatus,
+  type StableLeader,
+  type WaitOptions,
+} from './member-status.ts';
+import { addMember, removeMember } from './membership.ts';
 
-export type MemberRef = EtcdMember | string;
+// The handle's concerns live in their own files; it delegates to them and keeps one API.
+export type { MemberRef } from './etcd-member.ts';
+export { parseEtcdLog, type EtcdLogEntry } from './etcd-log.ts';
+export type { MemberStatus, StableLeader, WaitOptions } from './member-status.ts';
 
-/** One member's answer to a status call (or why it gave none). */
-export type MemberStatus =
-  | {
-      readonly member: string;
-      readonly ok: true;
-      readonly memberId: string;
-      /** "0" when the member knows of no leader. */
-      readonly leaderId: string;
-      readonly raftTerm: number;
-      readonly raftIndex: number;
-      readonly raftAppliedIndex: number;
-      readonly isLearner: boolean;
-      readonly errors: readonly string[];
-    }
-  | { readonly member: string; readonly ok: false; readonly error: string };
-
-export interface StableLeader {
-  readonly leader: EtcdMember;
-  readonly term: number;
-}
-
-export interface WaitOptions {
-  readonly timeoutMs?: number;
-  /** Only these members need to agree (e.g. the majority side of a partition). Default: all running members. */
-  readonly members?: readonly MemberRef[];
-  /** Poll interval. Default 50 ms. */
-  readonly pollMs?: number;
-}
-
-/** A JSON line from a member's log. etcd 3.4+ with zap writes `level`, `ts`, `msg` and fields. */
-export interface EtcdLogEntry {
-  readonly level?: string;
-  /** Wall-clock milliseconds. */
-  readonly tsMs: number;
-  readonly msg: string;
-  readonly [field: string]: unknown;
-}
-
-/** Returned by `EtcdCluster.start()`; dispose it (or `await using`) to remove everything. */
+/**
+ * Returned by `EtcdCluster.start()`; dispose it (or `await using`) to remove everything. The
+ * handle's parts: clients (cluster-clients.ts), status and waits (member-status.ts), logs
+ * (etcd-log.ts), process control (member-process.ts) and membership changes (membership.ts).
+ */
 export class StartedEtcdCluster implements AsyncDisposable {
-  private readonly clients = new Set<Etcd3>();
-  private readonly statusClients = new Map<string, Etcd3>();
+  private readonly clients = new ClusterClients();
   private disposed = false;
 
   /** @internal created by `EtcdCluster.start()` */
@@ -78,7 +63,7 @@ export class StartedEtcdCluster implements AsyncDisposable {
 
   /** What produced this cluster, for results: image, etcd version, effective settings. */
   describe(): Record<string, unknown> {
-    const version = this.launcher.version;
+    const resolved = resolveEtcdOptions(this.etcdOptions);
     return {
       runId: this.runId,
       members: this.members.length,
@@ -88,9 +73,9 @@ export class StartedEtcdCluster implements AsyncDisposable {
       imageSource: this.host.image.source,
       etcdVersion: this.host.image.etcdVersion,
       dataDir: this.launcher.dataDir,
-      heartbeatMs: this.etcdOptions.heartbeatMs ?? 100,
-      electionTimeoutMs: this.etcdOptions.electionTimeoutMs ?? 1000,
-      preVote: effectivePreVote(this.etcdOptions, version),
+      heartbeatMs: resolved.heartbeatMs,
+      electionTimeoutMs: resolved.electionTimeoutMs,
+      preVote: effectivePreVote(this.etcdOptions, this.launcher.version),
       etcdOptions: this.etcdOptions,
       /** etcd member ID (decimal, as status and the tracker report it) → member name. */
       memberNames: Object.fromEntries(this.memberList.map((m) => [m.memberId, m.name])),
@@ -116,22 +101,15 @@ export class StartedEtcdCluster implements AsyncDisposable {
 
   /** A client for the whole cluster (all members' endpoints). Closed when the cluster is disposed. */
   client(options: ClientOptions = {}): Etcd3 {
-    return this.track(
-      createEtcdClient(
-        this.members.map((m) => m.clientEndpoint),
-        options,
-      ),
+    return this.clients.create(
+      this.members.map((m) => m.clientEndpoint),
+      options,
     );
   }
 
   /** A client that talks to one member only. */
   memberClient(ref: MemberRef, options: ClientOptions = {}): Etcd3 {
-    return this.track(createEtcdClient([this.member(ref).clientEndpoint], options));
-  }
-
-  private track(client: Etcd3): Etcd3 {
-    this.clients.add(client);
-    return client;
+    return this.clients.create([this.member(ref).clientEndpoint], options);
   }
 
   // ---------------------------------------------------------------- observation
@@ -140,29 +118,7 @@ export class StartedEtcdCluster implements AsyncDisposable {
   async memberStatus(ref: MemberRef, timeoutMs = 1_000): Promise<MemberStatus> {
     const member = this.member(ref);
     if (!member.isUp) return { member: member.name, ok: false, error: member.state };
-    let client = this.statusClients.get(member.name);
-    if (!client) {
-      client = this.track(
-        createEtcdClient([member.clientEndpoint], { callTimeoutMs: timeoutMs, dialTimeoutMs: timeoutMs }),
-      );
-      this.statusClients.set(member.name, client);
-    }
-    try {
-      const status = await client.maintenance.status({ deadline: Date.now() + timeoutMs });
-      return {
-        member: member.name,
-        ok: true,
-        memberId: status.header.member_id,
-        leaderId: status.leader,
-        raftTerm: Number(status.raftTerm),
-        raftIndex: Number(status.raftIndex),
-        raftAppliedIndex: Number(status.raftAppliedIndex),
-        isLearner: status.isLearner,
-        errors: status.errors ?? [],
-      };
-    } catch (error) {
-      return { member: member.name, ok: false, error: (error as Error).message };
-    }
+    return queryMemberStatus(this.clients.statusClient(member, timeoutMs), member, timeoutMs);
   }
 
   async status(timeoutMs = 1_000): Promise<MemberStatus[]> {
@@ -174,29 +130,7 @@ export class StartedEtcdCluster implements AsyncDisposable {
    * same term, on two polls in a row. Returns that leader.
    */
   async waitForStableLeader(options: WaitOptions = {}): Promise<StableLeader> {
-    const { timeoutMs = 30_000, pollMs = 50 } = options;
-    const deadline = Date.now() + timeoutMs;
-    let previous: string | undefined;
-    let last: MemberStatus[] = [];
-    for (;;) {
-      const scope = options.members?.map((m) => this.member(m)) ?? this.members.filter((m) => m.isUp);
-      last = await Promise.all(scope.map((m) => this.memberStatus(m, Math.min(1_000, timeoutMs))));
-      const agreed = agreement(last);
-      const leader = agreed && this.memberById(agreed.leaderId);
-      if (agreed && leader && scope.includes(leader)) {
-        const key = `${agreed.leaderId}@${agreed.term}`;
-        if (key === previous) return { leader, term: agreed.term };
-        previous = key;
-      } else {
-        previous = undefined;
-      }
-      if (Date.now() > deadline) {
-        throw new LabTimeoutError(
-          `no stable leader within ${timeoutMs} ms; last statuses: ${JSON.stringify(last.map(summary))}`,
-        );
-      }
-      await sleep(pollMs);
-    }
+    return waitForStableLeader(this, options);
   }
 
   /** The member every running member agrees is leader (waits for agreement). */
@@ -211,27 +145,12 @@ export class StartedEtcdCluster implements AsyncDisposable {
 
   /** Waits until all running members have applied the same raft index (caught up). */
   async waitForConvergence(options: WaitOptions = {}): Promise<number> {
-    const { timeoutMs = 30_000, pollMs = 50 } = options;
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const scope = options.members?.map((m) => this.member(m)) ?? this.members.filter((m) => m.isUp);
-      const statuses = await Promise.all(scope.map((m) => this.memberStatus(m)));
-      const applied = statuses.map((s) => (s.ok ? s.raftAppliedIndex : -1));
-      const first = applied[0];
-      if (first !== undefined && first >= 0 && applied.every((index) => index === first)) return first;
-      if (Date.now() > deadline) {
-        throw new LabTimeoutError(
-          `members did not converge within ${timeoutMs} ms: ${JSON.stringify(statuses.map(summary))}`,
-        );
-      }
-      await sleep(pollMs);
-    }
+    return waitForConvergence(this, options);
   }
 
   /** The member's log as text (all of its container's starts). */
   async logs(ref: MemberRef): Promise<string> {
-    const member = this.member(ref);
-    return demuxDockerLogs(await member.container.logs({ stdout: true, stderr: true, follow: false }));
+    return readMemberLog(this.member(ref));
   }
 
   /** The member's JSON log lines, parsed; non-JSON lines are skipped. */
@@ -248,7 +167,7 @@ export class StartedEtcdCluster implements AsyncDisposable {
     return response.text();
   }
 
-  // ---------------------------------------------------------------- lifecycle
+  // ---------------------------------------------------------------- process control (member-process.ts)
 
   /**
    * Graceful stop: SIGTERM, then SIGKILL after `graceSeconds`. A stopping etcd leader first
@@ -256,42 +175,19 @@ export class StartedEtcdCluster implements AsyncDisposable {
    * Returns whether etcd exited by itself (exit code 0) within the grace period.
    */
   async stop(ref: MemberRef, graceSeconds = 10): Promise<{ exitedCleanly: boolean; exitCode: number }> {
-    const member = this.runningMember(ref, 'stop');
-    await member.container.stop({ t: graceSeconds });
-    member.state = 'stopped';
-    member.pid = 0;
-    const exitCode = (await member.container.inspect()).State.ExitCode;
-    return { exitedCleanly: exitCode === 0, exitCode };
+    return stopMember(this.member(ref), graceSeconds);
   }
 
   /**
    * SIGKILL: the process dies with no chance to hand over leadership or flush anything.
    * Resolves once the container has exited, with the `performance.now()` time the signal was
-   * sent, which is when the fault took effect; `onSignalled` hears of that time at once,
-   * before Docker's teardown of the container (which can take hundreds of ms).
+   * sent; `onSignalled` hears of that time at once, before Docker's teardown of the container.
    */
   async kill(
     ref: MemberRef,
     options: { readonly onSignalled?: (signalledAt: number) => void } = {},
   ): Promise<{ signalledAt: number }> {
-    const member = this.member(ref);
-    if (member.state === 'paused') await member.container.unpause(); // a frozen cgroup cannot be killed cleanly
-    if (member.state === 'stopped') throw new BadInputError(`member ${member.name} is not running`);
-    // Docker's kill API returns only after the container is fully torn down (hundreds of ms
-    // under load), so signal the host PID directly when we may and time that instead.
-    let signalledAt: number;
-    try {
-      process.kill(member.pid, 'SIGKILL');
-      signalledAt = performance.now();
-    } catch {
-      await member.container.kill({ signal: 'SIGKILL' });
-      signalledAt = performance.now();
-    }
-    options.onSignalled?.(signalledAt);
-    await member.container.wait();
-    member.state = 'stopped';
-    member.pid = 0;
-    return { signalledAt };
+    return killMember(this.member(ref), options);
   }
 
   /**
@@ -300,16 +196,7 @@ export class StartedEtcdCluster implements AsyncDisposable {
    * none, then wait for a leader.
    */
   async start(ref: MemberRef, options: { waitReady?: boolean; timeoutMs?: number } = {}): Promise<void> {
-    const member = this.member(ref);
-    if (member.state !== 'stopped')
-      throw new BadInputError(`member ${member.name} is ${member.state}, not stopped`);
-    const readyBefore = countReadyLines(await this.logs(member));
-    await member.container.start();
-    member.state = 'running';
-    await member.refreshRuntime(this.networkName);
-    if (options.waitReady ?? true) {
-      await waitForReadyLogLine(member.container, member.name, options.timeoutMs ?? 60_000, readyBefore);
-    }
+    await startMember(this.member(ref), this.networkName, options);
   }
 
   async restart(ref: MemberRef, graceSeconds = 10): Promise<void> {
@@ -319,67 +206,32 @@ export class StartedEtcdCluster implements AsyncDisposable {
 
   /** Freezes the member's cgroup: the process is alive but gets no CPU (like a long GC pause or a hung VM). */
   async pause(ref: MemberRef): Promise<{ frozenAt: number }> {
-    const member = this.runningMember(ref, 'pause');
-    await member.container.pause();
-    member.state = 'paused';
-    return { frozenAt: performance.now() };
+    return pauseMember(this.member(ref));
   }
 
   async unpause(ref: MemberRef): Promise<void> {
-    const member = this.member(ref);
-    if (member.state !== 'paused') throw new BadInputError(`member ${member.name} is not paused`);
-    await member.container.unpause();
-    member.state = 'running';
+    await unpauseMember(this.member(ref));
   }
 
   /** SIGSTOP/SIGCONT: like pause, but through the process's own signal state rather than the cgroup. */
   async signalStop(ref: MemberRef): Promise<void> {
-    const member = this.runningMember(ref, 'SIGSTOP');
-    await member.container.kill({ signal: 'SIGSTOP' });
-    member.state = 'signal-stopped';
+    await signalStopMember(this.member(ref));
   }
 
   async signalContinue(ref: MemberRef): Promise<void> {
-    const member = this.member(ref);
-    if (member.state !== 'signal-stopped') throw new BadInputError(`member ${member.name} is not SIGSTOPped`);
-    await member.container.kill({ signal: 'SIGCONT' });
-    member.state = 'running';
+    await signalContinueMember(this.member(ref));
   }
 
-  private runningMember(ref: MemberRef, action: string): EtcdMember {
-    const member = this.member(ref);
-    if (member.state !== 'running') {
-      throw new BadInputError(`cannot ${action} member ${member.name}: it is ${member.state}`);
-    }
-    return member;
-  }
-
-  // ---------------------------------------------------------------- membership
+  // ---------------------------------------------------------------- membership (membership.ts)
 
   /** Removes a member from the cluster (etcd member remove) and deletes its container. */
   async removeMember(ref: MemberRef): Promise<void> {
-    const member = this.member(ref);
-    const others = this.members.filter((m) => m !== member && m.isUp);
-    if (others.length === 0) throw new BadInputError('cannot remove the last running member');
-    const client = this.track(createEtcdClient(others.map((m) => m.clientEndpoint)));
-    await retryWhileUnhealthy(() => client.cluster.memberRemove({ ID: member.memberId }));
-    await member.container.remove({ force: true });
-    member.state = 'removed';
-    member.pid = 0;
+    await removeMember(this.clients, this.member(ref), this.members);
   }
 
   /** Adds a fresh member (etcd member add, then start it with --initial-cluster-state=existing). */
   async addMember(): Promise<EtcdMember> {
-    const used = this.memberList.map((m) => Number(m.name.slice(1)));
-    const name = `m${Math.max(0, ...used) + 1}`;
-    const peerUrl = `http://${this.launcher.containerName(name)}:2380`;
-    const running = this.members.filter((m) => m.isUp);
-    const client = this.track(createEtcdClient(running.map((m) => m.clientEndpoint)));
-    await retryWhileUnhealthy(() => client.cluster.memberAdd({ peerURLs: [peerUrl] }));
-    const initialCluster = [...this.members.map((m) => `${m.name}=${m.peerUrl}`), `${name}=${peerUrl}`].join(
-      ',',
-    );
-    const member = await this.launcher.launch(name, initialCluster, 'existing');
+    const member = await addMember(this.clients, this.launcher, this.members, this.memberList);
     this.memberList.push(member);
     await this.identify(member);
     return member;
@@ -408,9 +260,7 @@ export class StartedEtcdCluster implements AsyncDisposable {
 
   /** Closes this process's clients but leaves the cluster running (for a persistent cluster). */
   detach(): void {
-    for (const client of this.clients) client.close();
-    this.clients.clear();
-    this.statusClients.clear();
+    this.clients.closeAll();
     this.unregisterCleanup();
   }
 
@@ -418,9 +268,7 @@ export class StartedEtcdCluster implements AsyncDisposable {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    for (const client of this.clients) client.close();
-    this.clients.clear();
-    this.statusClients.clear();
+    this.clients.closeAll();
     await sweepLeftovers({ runId: this.runId });
     this.unregisterCleanup();
   }
@@ -428,49 +276,4 @@ export class StartedEtcdCluster implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.dispose();
   }
-}
-
-/**
- * etcd refuses membership changes ("unhealthy cluster") until enough members have been
- * connected to the leader for its health interval (5 s), e.g. just after a restart. That is
- * a precondition to wait out, not a failure.
- */
-function retryWhileUnhealthy<T>(change: () => Promise<T>): Promise<T> {
-  return pRetry(change, {
-    retries: 30,
-    minTimeout: 250,
-    maxTimeout: 1_000,
-    maxRetryTime: 20_000,
-    shouldRetry: ({ error }) => /unhealthy cluster/.test(error.message),
-  });
-}
-
-function agreement(statuses: readonly MemberStatus[]): { leaderId: string; term: number } | undefined {
-  const first = statuses[0];
-  if (!first?.ok || first.leaderId === '0') return undefined;
-  for (const s of statuses) {
-    if (!s.ok || s.leaderId !== first.leaderId || s.raftTerm !== first.raftTerm) return undefined;
-  }
-  return { leaderId: first.leaderId, term: first.raftTerm };
-}
-
-const summary = (s: MemberStatus) =>
-  s.ok ? { member: s.member, leader: s.leaderId, term: s.raftTerm, applied: s.raftAppliedIndex } : s;
-
-/** Parses etcd's zap JSON log lines; `ts` is ISO-8601 (3.5+) or epoch seconds (some 3.4 builds). */
-export function parseEtcdLog(text: string): EtcdLogEntry[] {
-  const entries: EtcdLogEntry[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    try {
-      const raw = JSON.parse(line) as Record<string, unknown>;
-      const ts = raw.ts;
-      const tsMs = typeof ts === 'number' ? ts * 1000 : typeof ts === 'string' ? Date.parse(ts) : NaN;
-      if (Number.isNaN(tsMs) || typeof raw.msg !== 'string') continue;
-      entries.push({ ...raw, tsMs, msg: raw.msg });
-    } catch {
-      // a partial line at the end of a live log
-    }
-  }
-  return entries;
 }
