@@ -1,4 +1,5 @@
 import type { OperationRecord } from '../history/operation-record.ts';
+import { verdictOfStatus, type Check } from './check.ts';
 
 /** A check's answer is data, never an exception (Jepsen / etcd robustness style). */
 export type CheckStatus = 'ok' | 'failed' | 'unknown';
@@ -77,5 +78,18 @@ export function checkAcknowledgedWrites(
       status === 'ok'
         ? `all ${acknowledged} acknowledged writes on ${checked} keys accounted for`
         : `${violations.length} of ${checked} keys lost an acknowledged write (e.g. ${violations[0]?.key ?? '?'})`,
+  };
+}
+
+/**
+ * The checker's answer as a Check. No answer (the run ended before the final values could be
+ * read) or an 'unknown' one is inconclusive: a write that may have been lost is never "held".
+ */
+export function acknowledgedWritesCheck(result: AcknowledgedWritesResult | null): Check {
+  return {
+    name: 'every acknowledged write survives',
+    expected: 'none lost',
+    observed: result?.message ?? 'not checked',
+    verdict: result === null ? 'inconclusive' : verdictOfStatus(result.status),
   };
 }

@@ -6,12 +6,10 @@ import {
   type Bounds,
 } from '../measure/confidence.ts';
 
-/**
- * A claim about a random process is judged over its samples with a stated confidence:
- * held when the confidence bound is on the claimed side, deviated when the opposite bound
- * is past the limit, inconclusive when the samples cannot tell — never "held" by default.
- */
-export type Verdict = 'held' | 'deviated' | 'inconclusive';
+import { combineVerdicts, type Verdict } from './check.ts';
+
+// The verdict type and its combination live with the Check type; re-exported for the judges' callers.
+export { combineVerdicts, type Verdict };
 
 export interface Judgement {
   readonly verdict: Verdict;
@@ -109,14 +107,4 @@ export function judgeFraction(k: number, n: number, range: FractionRange, confid
     }
   }
   return { verdict, estimate: n === 0 ? null : k / n, bounds, samples: n, confidence, samplesToDecide };
-}
-
-/** Worst of several verdicts: any deviation deviates; otherwise any inconclusive is inconclusive. */
-export function combineVerdicts(verdicts: Iterable<Verdict>): Verdict {
-  let combined: Verdict = 'held';
-  for (const v of verdicts) {
-    if (v === 'deviated') return 'deviated';
-    if (v === 'inconclusive') combined = 'inconclusive';
-  }
-  return combined;
 }

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { LabError } from '../errors.ts';
-import { installExitHandlers, runAllCleanups } from '../host/cleanup.ts';
+import { installCrashHandlers, runAllCleanups } from '../host/cleanup.ts';
 import { registerClean } from './commands/clean.ts';
 import { registerDoctor } from './commands/doctor.ts';
 import { registerQuorum } from './commands/quorum.ts';
@@ -10,8 +10,7 @@ import { registerSweep } from './commands/sweep.ts';
 import { registerUpDown } from './commands/up-down.ts';
 import { errorReport } from './error-line.ts';
 import { EXIT, EXIT_HELP } from './exit-codes.ts';
-
-export { EXIT } from './exit-codes.ts';
+import { installCliInterrupt } from './interrupt.ts';
 
 // Usage errors are not printed by commander (nor followed by the help text): the catch below
 // prints each as one `etcd-lab: …` line naming the flag. --help still prints help.
@@ -30,7 +29,9 @@ registerQuorum(program);
 registerQuorumValidate(program);
 registerSweep(program);
 
-installExitHandlers({ uncaught: true });
+installCrashHandlers();
+// The one owner of Ctrl-C / SIGTERM: commands stop on its abort signal and write their results.
+const interrupt = installCliInterrupt();
 
 try {
   if (process.argv.length <= 2) {
@@ -46,9 +47,21 @@ try {
   if (error instanceof CommanderError && error.exitCode === 0) {
     // --help and --version end up here too.
     process.exitCode = EXIT.ok;
+  } else if (interrupt.stoppedBy !== undefined) {
+    // Stopped before it had a result to write (e.g. while refusing input): the signal says why.
+    const first = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+    process.stderr.write(
+      `etcd-lab: ${interrupt.stoppedBy}: stopped before a result was written (${first})\n`,
+    );
   } else {
     const { line, details } = errorReport(error);
     process.stderr.write(`${[line, ...details.map((detail) => `  ${detail}`)].join('\n')}\n`);
     process.exitCode = error instanceof LabError ? error.exitCode : EXIT.labFailure;
   }
+}
+if (interrupt.exitCode !== undefined) {
+  // The interrupted command wrote its aborted result; whatever is still registered goes now, and
+  // the exit is explicit: a timer or socket of the stopped run must not keep the process alive.
+  await runAllCleanups();
+  process.exit(interrupt.exitCode);
 }

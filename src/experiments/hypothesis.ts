@@ -1,4 +1,5 @@
-import type { AcknowledgedWritesResult } from '../checks/acknowledged-writes.ts';
+import { acknowledgedWritesCheck, type AcknowledgedWritesResult } from '../checks/acknowledged-writes.ts';
+import type { Check, CheckStatistics } from '../checks/check.ts';
 import type { ExperimentResult, StepResult } from './run-experiment.ts';
 import { effectiveAt } from './run-experiment.ts';
 import type { FaultExperimentSpec } from './spec.ts';
@@ -16,21 +17,8 @@ import { QUANTILES, resolveTolerance, type Tolerance } from './spec.ts';
 
 export type { Verdict } from '../checks/distribution-claims.ts';
 
-export interface HypothesisCheck {
-  readonly name: string;
-  readonly expected: string;
-  readonly observed: string;
-  readonly verdict: Verdict;
-  /** Statistical claims: the samples behind the verdict, the confidence bounds, and what would decide it. */
-  readonly statistics?: {
-    readonly samples: number;
-    readonly confidence: number;
-    readonly estimate: number | null;
-    readonly lower: number | null;
-    readonly upper: number | null;
-    readonly samplesToDecide: number | null;
-  };
-}
+/** A hypothesis check is the lab's one Check type (src/checks/check.ts). */
+export type HypothesisCheck = Check;
 
 /** The verdict of a whole hypothesis: any deviation deviates, then any inconclusive check is inconclusive. */
 export function hypothesisVerdict(checks: readonly HypothesisCheck[]): Verdict {
@@ -51,7 +39,7 @@ const percent = (value: number | null): string => (value === null ? 'n/a' : `${(
 const msOrInf = (value: number | null): string =>
   value === null ? '?' : Number.isFinite(value) ? `${value.toFixed(0)} ms` : 'none';
 
-function statistics(j: Judgement): NonNullable<HypothesisCheck['statistics']> {
+function statistics(j: Judgement): CheckStatistics {
   return {
     samples: j.samples,
     confidence: j.confidence,
@@ -284,17 +272,7 @@ export function checkHypothesis(
   if (h.maxRecoveryMs !== undefined)
     checks.push(bounded('recovery after heal (leader + caught up)', h.maxRecoveryMs, recoveryMs));
   if (h.noAcknowledgedWriteLost) {
-    checks.push({
-      name: 'every acknowledged write survives',
-      expected: 'none lost',
-      observed: acknowledged?.message ?? 'not checked',
-      verdict:
-        acknowledged === null || acknowledged.status === 'unknown'
-          ? 'inconclusive'
-          : acknowledged.status === 'ok'
-            ? 'held'
-            : 'deviated',
-    });
+    checks.push(acknowledgedWritesCheck(acknowledged));
   }
   return checks;
 }

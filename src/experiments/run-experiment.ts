@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { EtcdCluster } from '../cluster/etcd-cluster.ts';
 import type { StartedEtcdCluster } from '../cluster/started-etcd-cluster.ts';
 import { checkAcknowledgedWrites, type AcknowledgedWritesResult } from '../checks/acknowledged-writes.ts';
@@ -37,12 +38,15 @@ import { clientOperations } from '../workload/retry-policy.ts';
 import { RunClock, sleep } from '../util/clock.ts';
 import { progress } from '../util/log.ts';
 import {
-  checkHypothesis,
-  hypothesisVerdict,
-  LEADER_TAKING,
-  type HypothesisCheck,
-  type Verdict,
-} from './hypothesis.ts';
+  abortReason,
+  endedBy,
+  envelope,
+  hostInfo,
+  runEnvironment,
+  type ResultsEnvelope,
+  type RunStatus,
+} from '../run/results-envelope.ts';
+import { checkHypothesis, LEADER_TAKING } from './hypothesis.ts';
 import { runLeaseElectionExperiment } from './run-lease-election.ts';
 import {
   measureCatchUp,
@@ -98,20 +102,12 @@ export interface StepResult {
   readonly load: OperationsSummary | null;
 }
 
-export interface ExperimentResult {
-  /** 3: verdicts are held / deviated / inconclusive, statistical checks carry their bounds. */
-  readonly schemaVersion: 3;
+/**
+ * What an experiment adds to the results envelope (src/run/results-envelope.ts): its spec, the
+ * steps, the workload in windows around the faults, recovery and the lost-writes check.
+ */
+export interface ExperimentPayload {
   readonly experiment: ExperimentSpec;
-  /** Chaos Toolkit's journal status: completed (ran to the end), failed (the lab failed), aborted (Ctrl-C). */
-  readonly status: 'completed' | 'failed' | 'aborted';
-  /** True when any hypothesis check deviated. */
-  readonly deviated: boolean;
-  /** The hypothesis as a whole: deviated if any check deviated, else inconclusive if any could not be decided, else held. */
-  readonly verdict: Verdict;
-  readonly error?: string;
-  readonly startedAt: string;
-  readonly durationMs: number;
-  readonly environment: Record<string, unknown>;
   readonly steps: readonly StepResult[];
   /** The main workload as its callers saw it (retries folded), in windows around the faults. */
   readonly workload: {
@@ -129,8 +125,10 @@ export interface ExperimentResult {
   readonly leaderObservations: readonly LeaderObservation[];
   /** Lease-election experiments: one failover per TTL and trial. */
   readonly leaseElection: readonly LeaseElectionFailover[] | null;
-  readonly checks: readonly HypothesisCheck[];
 }
+
+/** An experiment's result.json: the envelope (status, verdict, environment, checks) and the payload. */
+export type ExperimentResult = ResultsEnvelope<'experiment'> & ExperimentPayload;
 
 export interface RunOptions {
   readonly image?: string;
@@ -187,6 +185,7 @@ async function runFaultExperiment(
 ): Promise<{ result: ExperimentResult; history: History }> {
   const clock = new RunClock();
   const startedAt = new Date().toISOString();
+  const loadAtStart = os.loadavg();
   const history = options.history ?? new History();
   // Every fault is built and checked against this host before anything starts: a missing
   // mechanism is refused here, with the reason, not halfway through the run. Probing once up
@@ -201,7 +200,7 @@ async function runFaultExperiment(
   });
   const cluster = await startCluster(spec, options);
   const tracker = new LeaderTracker(cluster, clock, { intervalMs: 20 });
-  let status: ExperimentResult['status'] = 'completed';
+  let status: RunStatus = 'completed';
   let error: string | undefined;
   const active: ActiveStep[] = [];
   let workloadWindow = { fromMs: 0, toMs: 0 };
@@ -245,7 +244,10 @@ async function runFaultExperiment(
     const [workload] = await Promise.all([run, method]);
     workloadWindow = { fromMs: workload.startedMs, toMs: workload.endedMs };
     attempts = workload.records.length;
-    if (workload.aborted) status = 'aborted';
+    if (workload.aborted) {
+      status = 'aborted';
+      error = options.signal === undefined ? 'aborted' : abortReason(options.signal);
+    }
 
     for (const a of active) await a.handle?.heal();
     progress(`${spec.name}: workload done, waiting for recovery`);
@@ -260,20 +262,15 @@ async function runFaultExperiment(
     await sleep(spec.settleMs);
     acknowledged = checkAcknowledgedWrites(history, await readFinalValues(cluster, `${spec.name}/`));
   } catch (caught) {
-    if (options.signal?.aborted) status = 'aborted';
-    else {
-      status = 'failed';
-      error = caught instanceof LabError ? caught.message : ((caught as Error).stack ?? String(caught));
-    }
+    ({ status, error } = endedBy(caught, options.signal));
   } finally {
     await tracker.stop();
     for (const a of active) await a.handle?.heal().catch(() => undefined);
   }
 
-  const environment: Record<string, unknown> = {
-    ...cluster.describe(),
+  const environment = runEnvironment(cluster.describe(), hostInfo(loadAtStart), {
     mechanisms: active.map((a) => a.handle?.mechanism ?? a.record?.mechanism ?? 'none'),
-  };
+  });
   // The members' own logs explain every election (rounds, campaigns, refused votes); read once, at the end.
   const logs =
     status === 'failed' || !active.some((a) => LEADER_TAKING.has(a.step.fault))
@@ -310,24 +307,25 @@ async function runFaultExperiment(
   const checks = checkHypothesis(spec, steps, workload, recoveryMs, acknowledged, {
     baselineLatenciesMs: baselineLatencies(mainOperations, active, workloadWindow),
   });
-  const verdict = hypothesisVerdict(checks);
   const result: ExperimentResult = {
-    schemaVersion: 3,
+    ...envelope({
+      kind: 'experiment',
+      name: spec.name,
+      title: spec.title,
+      status,
+      error,
+      startedAt,
+      durationMs: clock.now(),
+      environment,
+      checks,
+    }),
     experiment: spec,
-    status,
-    deviated: verdict === 'deviated',
-    verdict,
-    ...(error === undefined ? {} : { error }),
-    startedAt,
-    durationMs: clock.now(),
-    environment,
     steps,
     workload,
     recoveryMs,
     acknowledgedWrites: acknowledged,
     leaderObservations: tracker.observations,
     leaseElection: null,
-    checks,
   };
   return { result, history };
 }

@@ -1,9 +1,10 @@
+import os from 'node:os';
 import { History } from '../history/history.ts';
-import { LabError } from '../errors.ts';
 import { measureLeaseElectionFailover, type LeaseElectionFailover } from '../measure/lease-election.ts';
 import { RunClock } from '../util/clock.ts';
 import { progress } from '../util/log.ts';
-import { hypothesisVerdict, type HypothesisCheck } from './hypothesis.ts';
+import type { HypothesisCheck } from './hypothesis.ts';
+import { endedBy, envelope, hostInfo, runEnvironment, type RunStatus } from '../run/results-envelope.ts';
 import { startCluster, type ExperimentResult, type RunOptions } from './run-experiment.ts';
 import type { LeaseElectionSpec } from './spec.ts';
 
@@ -19,9 +20,10 @@ export async function runLeaseElectionExperiment(
 ): Promise<{ result: ExperimentResult; history: History }> {
   const clock = new RunClock();
   const startedAt = new Date().toISOString();
+  const loadAtStart = os.loadavg();
   const cluster = await startCluster(spec, options);
   const failovers: LeaseElectionFailover[] = [];
-  let status: ExperimentResult['status'] = 'completed';
+  let status: RunStatus = 'completed';
   let error: string | undefined;
   try {
     await cluster.waitForStableLeader();
@@ -44,32 +46,32 @@ export async function runLeaseElectionExperiment(
       }
     }
   } catch (caught) {
-    if (options.signal?.aborted) status = 'aborted';
-    else {
-      status = 'failed';
-      error = caught instanceof LabError ? caught.message : ((caught as Error).stack ?? String(caught));
-    }
+    ({ status, error } = endedBy(caught, options.signal));
   }
-  const environment = { ...cluster.describe(), mechanisms: ['lease-holder-crash'] };
+  const environment = runEnvironment(cluster.describe(), hostInfo(loadAtStart), {
+    mechanisms: ['lease-holder-crash'],
+  });
   await cluster.dispose();
   const checks = status === 'completed' ? checkLeaseElection(spec, failovers) : [];
   const result: ExperimentResult = {
-    schemaVersion: 3,
+    ...envelope({
+      kind: 'experiment',
+      name: spec.name,
+      title: spec.title,
+      status,
+      error,
+      startedAt,
+      durationMs: clock.now(),
+      environment,
+      checks,
+    }),
     experiment: spec,
-    status,
-    deviated: checks.some((c) => c.verdict === 'deviated'),
-    verdict: hypothesisVerdict(checks),
-    ...(error === undefined ? {} : { error }),
-    startedAt,
-    durationMs: clock.now(),
-    environment,
     steps: [],
     workload: null,
     recoveryMs: null,
     acknowledgedWrites: null,
     leaderObservations: [],
     leaseElection: failovers,
-    checks,
   };
   return { result, history: new History() };
 }

@@ -5,8 +5,8 @@ import { LABEL, ownerAlive } from './run-labels.ts';
 
 /**
  * Cleanup that cannot be skipped. Live resources register an undo here; the undos run in
- * reverse order on normal exit paths (the owner calls them), on SIGINT/SIGTERM/SIGHUP and,
- * for the CLI, on uncaught errors. What a SIGKILLed run leaves behind is found by its
+ * reverse order on normal exit paths (the owner calls them), when a stop signal ends the
+ * process (see ownStopSignals) and on uncaught errors. What a SIGKILLed run leaves behind is found by its
  * labels and removed by {@link sweepLeftovers} at the next start or by `etcd-lab clean`.
  */
 type Cleanup = { readonly name: string; readonly run: () => Promise<void> };
@@ -33,38 +33,79 @@ export async function runAllCleanups(): Promise<void> {
   }
 }
 
-let handlersInstalled = false;
+/** The signals that stop a run. */
+export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
+
+/** The exit code of a process stopped by each signal: 128 + its number, as shells report it. */
+export const STOP_SIGNAL_EXIT: Readonly<Record<StopSignal, number>> = {
+  SIGINT: 130,
+  SIGTERM: 143,
+  SIGHUP: 129,
+};
+
+let stopSignalOwner: string | undefined;
 
 /**
- * Ctrl-C, SIGTERM and SIGHUP heal faults and remove clusters before the process exits.
- * A second Ctrl-C while cleanup runs exits at once; the next run's sweep finishes the job.
+ * Hands SIGINT, SIGTERM and SIGHUP to one owner for the life of the process: `onSignal` gets
+ * each signal and how many have arrived so far (1 for the first). There is exactly one owner —
+ * the CLI (src/cli/interrupt.ts) or {@link installExitHandlers} in scripts and fixtures — so no
+ * two handlers race to exit; a second claim throws.
+ */
+export function ownStopSignals(owner: string, onSignal: (signal: StopSignal, count: number) => void): void {
+  if (stopSignalOwner !== undefined) {
+    throw new Error(`stop signals are already handled by ${stopSignalOwner}; ${owner} cannot take them`);
+  }
+  stopSignalOwner = owner;
+  let count = 0;
+  for (const signal of Object.keys(STOP_SIGNAL_EXIT) as StopSignal[]) {
+    process.on(signal, () => onSignal(signal, ++count));
+  }
+}
+
+let crashHandlersInstalled = false;
+/** Set once an exit is under way (a crash or a signal), so a second cause does not start another. */
+let exiting = false;
+
+/**
+ * An uncaught exception or unhandled rejection heals faults and removes clusters, then exits 2
+ * (a lab failure) with one line on stderr, like every other CLI error.
+ */
+export function installCrashHandlers(): void {
+  if (crashHandlersInstalled) return;
+  crashHandlersInstalled = true;
+  const onCrash = (error: unknown) => {
+    if (exiting) return;
+    exiting = true;
+    // One line, like every other CLI error; the stack only on request.
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    const stack = process.env.ETCD_LAB_DEBUG === '1' && error instanceof Error ? `\n${error.stack}` : '';
+    process.stderr.write(`etcd-lab: internal error: ${message}${stack}\n`);
+    void runAllCleanups().finally(() => process.exit(2));
+  };
+  process.on('uncaughtException', onCrash);
+  process.on('unhandledRejection', onCrash);
+}
+
+let exitHandlersInstalled = false;
+
+/**
+ * For scripts, benches and test fixtures, which have no results to write when stopped: Ctrl-C,
+ * SIGTERM and SIGHUP heal faults and remove clusters, then exit 128 + the signal's number; a
+ * second signal while cleanup runs exits at once (the next run's sweep finishes the job). With
+ * `uncaught`, crashes too (see installCrashHandlers). The CLI does not use this: it stops the
+ * command through an abort signal so that an interrupted run still writes its result.
  */
 export function installExitHandlers(options: { readonly uncaught?: boolean } = {}): void {
-  if (handlersInstalled) return;
-  handlersInstalled = true;
-  let exiting = false;
-  const onSignal = (signal: NodeJS.Signals, code: number) => {
+  if (options.uncaught === true) installCrashHandlers();
+  if (exitHandlersInstalled) return;
+  exitHandlersInstalled = true;
+  ownStopSignals('installExitHandlers', (signal) => {
+    const code = STOP_SIGNAL_EXIT[signal];
     if (exiting) process.exit(code);
     exiting = true;
     process.stderr.write(`\netcd-lab: ${signal}: healing faults and removing the cluster…\n`);
     void runAllCleanups().finally(() => process.exit(code));
-  };
-  process.on('SIGINT', () => onSignal('SIGINT', 130));
-  process.on('SIGTERM', () => onSignal('SIGTERM', 143));
-  process.on('SIGHUP', () => onSignal('SIGHUP', 129));
-  if (options.uncaught) {
-    const onCrash = (error: unknown) => {
-      if (exiting) return;
-      exiting = true;
-      // One line, like every other CLI error; the stack only on request.
-      const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
-      const stack = process.env.ETCD_LAB_DEBUG === '1' && error instanceof Error ? `\n${error.stack}` : '';
-      process.stderr.write(`etcd-lab: internal error: ${message}${stack}\n`);
-      void runAllCleanups().finally(() => process.exit(2));
-    };
-    process.on('uncaughtException', onCrash);
-    process.on('unhandledRejection', onCrash);
-  }
+  });
 }
 
 /** Where members keep their data when it is on host tmpfs (see the cluster's dataDir option). */

@@ -3,7 +3,7 @@
  * down (by SIGKILL or by network isolation), what was observed on real etcd, where the two differ,
  * and the claims derived from a whole matrix. Pure: no I/O, so every rule here is unit-tested.
  */
-import type { HypothesisCheck } from '../experiments/run-experiment.ts';
+import type { Check } from '../checks/check.ts';
 import type { MemberStatus } from '../cluster/started-etcd-cluster.ts';
 import { hasQuorum, majority } from './model.ts';
 
@@ -227,7 +227,7 @@ export function toleranceClaim(
   n: number,
   tolerated: number,
   only = false,
-): HypothesisCheck {
+): Check {
   const name = `${n} members tolerate ${only ? 'only ' : ''}${tolerated} down`;
   const expected = `writes and a leader with ${tolerated} down, neither with ${tolerated + 1}`;
   const mechanisms = MECHANISMS.filter((m) => cellsOf(cells, n, m).length > 0);
@@ -246,7 +246,7 @@ export function toleranceClaim(
 }
 
 /** The tolerance claims the issue names, for whichever of these sizes were run. */
-export function toleranceClaims(cells: readonly MatrixCell[]): HypothesisCheck[] {
+export function toleranceClaims(cells: readonly MatrixCell[]): Check[] {
   const sizes = new Set(cells.map((c) => c.members));
   return [
     { n: 3, t: 1, only: false },
@@ -262,7 +262,7 @@ export function toleranceClaims(cells: readonly MatrixCell[]): HypothesisCheck[]
  * Without quorum writes stop, but the data written before stays readable with serializable reads
  * wherever a member still answers.
  */
-export function quorumLossClaim(cells: readonly MatrixCell[]): HypothesisCheck {
+export function quorumLossClaim(cells: readonly MatrixCell[]): Check {
   const name = 'without quorum writes stop, data written before stays readable (serializable)';
   const expected =
     'every no-quorum cell: writes refused; serializable read returns the value written before where a member answers';
@@ -287,7 +287,7 @@ export function quorumLossClaim(cells: readonly MatrixCell[]): HypothesisCheck {
 }
 
 /** A leader cut off on the minority side steps down (etcd runs Raft with CheckQuorum). */
-export function stepDownClaim(cells: readonly MatrixCell[], electionTimeoutMs: number): HypothesisCheck {
+export function stepDownClaim(cells: readonly MatrixCell[], electionTimeoutMs: number): Check {
   const name = 'a minority-side leader steps down';
   const expected = `in every isolation cell, no member on a minority side still calls itself leader (CheckQuorum: within about 2 × ${electionTimeoutMs} ms)`;
   const observed = cells.flatMap((c) => (c.observation?.stepDown ? [c.observation.stepDown] : []));
@@ -311,7 +311,7 @@ export function stepDownClaim(cells: readonly MatrixCell[], electionTimeoutMs: n
 /** Every acknowledged write is there after recovery (one acknowledged-writes check per cluster). */
 export function acknowledgedWritesClaim(
   checks: readonly { readonly members: number; readonly status: string; readonly message: string }[],
-): HypothesisCheck {
+): Check {
   const name = 'every acknowledged write is there after recovery';
   const expected = 'acknowledged-writes check ok on every cluster after all its cells';
   if (checks.length === 0) return { name, expected, observed: 'not checked', verdict: 'inconclusive' };
@@ -338,7 +338,7 @@ export interface SizeLatency {
  * higher median write latency than the smallest, and at the same number of closed-loop clients a
  * lower throughput (every write waits for a majority, and the leader sends to more followers).
  */
-export function slowdownClaim(latency: readonly SizeLatency[]): HypothesisCheck {
+export function slowdownClaim(latency: readonly SizeLatency[]): Check {
   const name = 'extra members slow the cluster down';
   const expected = 'largest size vs smallest: higher p50 write latency, lower closed-loop throughput';
   const sorted = [...latency].sort((a, b) => a.members - b.members);

@@ -1,7 +1,8 @@
 /**
- * Results of a quorum validation on disk: result.json (everything), matrix.json (the cells),
- * history.jsonl (every put and get of the cells), report.md (claims, matrix table and grid,
- * latency, availability) and Vega-Lite charts. Also the model's unavailability-vs-p chart for
+ * Results of a quorum validation on disk: the results envelope (result.json with everything,
+ * junit.xml with one test case per claim, report.md with claims, matrix table and grid, latency,
+ * availability), matrix.json (the cells), history.jsonl (every put and get of the cells) and
+ * Vega-Lite charts. Also the model's unavailability-vs-p chart for
  * `etcd-lab quorum --out`.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { saveHistory } from '../history/history.ts';
 import { renderChart } from '../report/charts.ts';
+import { checksTable, runLine, verdictLine, writeEnvelope } from '../run/results-envelope.ts';
 import { MECHANISMS, renderMatrixGrid, renderMatrixTable, type MatrixCell } from './matrix.ts';
 import { formatProbability, unavailability } from './model.ts';
 import type { QuorumValidationResult } from './run-validation.ts';
@@ -18,24 +20,21 @@ const ms = (x: number | null | undefined): string => (x === null || x === undefi
 const fraction = (x: number): string => formatProbability(Math.min(1, Math.max(0, x)));
 
 export function renderValidationReport(result: QuorumValidationResult, charts: readonly string[]): string {
-  const verdict =
-    result.status === 'failed'
-      ? `**FAILED** (the lab): ${result.error?.split('\n')[0] ?? ''}`
-      : result.deviated
-        ? '**DEVIATED** — observation and model disagree somewhere (see below)'
-        : '**HELD** — every cell matched the model and every claim held';
+  const verdict = verdictLine(result, {
+    held: '**HELD** — every cell matched the model and every claim held',
+    deviated: '**DEVIATED** — observation and model disagree somewhere (see below)',
+    inconclusive: '**INCONCLUSIVE** — a claim could not be decided (see below)',
+  });
   const lines = [
-    '# Quorum: the model against real etcd',
+    `# ${result.title}`,
     '',
     `Verdict: ${verdict}`,
     '',
-    `Run ${result.startedAt}, wall time ${(result.wallTimeMs / 1000).toFixed(1)} s.`,
+    runLine(result),
     '',
     '## Claims',
     '',
-    '| claim | expected | observed | verdict |',
-    '| --- | --- | --- | --- |',
-    ...result.claims.map((c) => `| ${c.name} | ${c.expected} | ${c.observed} | ${c.verdict} |`),
+    ...checksTable(result.checks, 'claim'),
     '',
   ];
   const m = result.matrix;
@@ -232,7 +231,10 @@ export function unavailabilityChartSpec(sizes: readonly number[], ps: readonly n
   };
 }
 
-/** Writes result.json, matrix.json, history.jsonl, the charts and report.md; returns the paths. */
+/**
+ * Writes the envelope's result.json, junit.xml and report.md, then matrix.json, history.jsonl and
+ * the charts; returns the paths.
+ */
 export async function writeValidationResults(
   dir: string,
   result: QuorumValidationResult,
@@ -240,12 +242,10 @@ export async function writeValidationResults(
 ): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const files: string[] = [];
-  const json = async (name: string, value: unknown): Promise<void> => {
-    await writeFile(join(dir, name), `${JSON.stringify(value, null, 2)}\n`);
-    files.push(join(dir, name));
-  };
-  await json('result.json', result);
-  if (result.matrix !== null) await json('matrix.json', result.matrix.cells);
+  if (result.matrix !== null) {
+    await writeFile(join(dir, 'matrix.json'), `${JSON.stringify(result.matrix.cells, null, 2)}\n`);
+    files.push(join(dir, 'matrix.json'));
+  }
   if (history !== null) {
     await saveHistory(join(dir, 'history.jsonl'), history);
     files.push(join(dir, 'history.jsonl'));
@@ -259,14 +259,9 @@ export async function writeValidationResults(
       ...(await renderChart(latencyChartSpec(result.matrix.latency), join(dir, 'latency-by-size'))),
     );
   }
-  files.push(...charts);
-  const report = join(dir, 'report.md');
-  await writeFile(
-    report,
-    renderValidationReport(
-      result,
-      charts.filter((c) => c.endsWith('.svg')).map((c) => c.slice(dir.length + 1)),
-    ),
+  const report = renderValidationReport(
+    result,
+    charts.filter((c) => c.endsWith('.svg')).map((c) => c.slice(dir.length + 1)),
   );
-  return [...files, report];
+  return [...(await writeEnvelope(dir, result, report)), ...files, ...charts];
 }

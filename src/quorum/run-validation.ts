@@ -2,9 +2,16 @@
  * One validation run as an experiment journal: the matrix and/or the availability run, the claims
  * with verdicts, and a status that says whether the lab itself failed.
  */
-import { combineVerdicts, type Verdict } from '../checks/distribution-claims.ts';
-import { LabError } from '../errors.ts';
-import type { HypothesisCheck } from '../experiments/run-experiment.ts';
+import os from 'node:os';
+import type { Check } from '../checks/check.ts';
+import {
+  endedBy,
+  envelope,
+  hostInfo,
+  runEnvironment,
+  type ResultsEnvelope,
+  type RunStatus,
+} from '../run/results-envelope.ts';
 import { History } from '../history/history.ts';
 import { RunClock } from '../util/clock.ts';
 import {
@@ -25,29 +32,25 @@ import {
   type QuorumMatrixResult,
 } from './validation.ts';
 
-export interface QuorumValidationResult {
-  readonly schemaVersion: 1;
-  readonly kind: 'quorum-validation';
-  /** completed: everything ran; failed: the lab failed (see error). */
-  readonly status: 'completed' | 'failed';
-  readonly error?: string;
-  /** True when a cell disagreed with the model or a claim deviated. */
-  readonly deviated: boolean;
-  /** All claims together: deviated, else inconclusive when any claim could not be decided, else held. */
-  readonly verdict: Verdict;
-  readonly startedAt: string;
-  readonly wallTimeMs: number;
-  readonly claims: readonly HypothesisCheck[];
+/**
+ * What a quorum validation adds to the results envelope (src/run/results-envelope.ts): the
+ * matrix and the availability run, each null when not run (or when the run stopped before it
+ * finished). The envelope's checks are the claims.
+ */
+export interface QuorumValidationPayload {
   readonly matrix: Omit<QuorumMatrixResult, 'history'> | null;
   readonly availability: AvailabilityResult | null;
 }
+
+/** A quorum validation's result.json: the envelope and the payload. */
+export type QuorumValidationResult = ResultsEnvelope<'quorum-validation'> & QuorumValidationPayload;
 
 /** Every claim the runs support, each with its verdict ('inconclusive' when the run could not decide it). */
 export function validationClaims(
   matrix: Omit<QuorumMatrixResult, 'history'> | null,
   availability: AvailabilityResult | null,
-): HypothesisCheck[] {
-  const claims: HypothesisCheck[] = [];
+): Check[] {
+  const claims: Check[] = [];
   if (matrix !== null) {
     const cells = matrix.cells;
     const mismatched = cells.filter((c) => c.verdict === 'mismatch');
@@ -89,8 +92,8 @@ export interface QuorumValidationOptions {
 /**
  * Validates every option first (bad input throws BadInputError before anything starts), then runs
  * the matrix and the availability run. A lab failure is recorded as status 'failed' with its
- * message (a part that failed contributes no results; a part that finished before it keeps its
- * own); an abort (Ctrl-C) is rethrown.
+ * message, an abort (Ctrl-C) as status 'aborted' (a part that stopped contributes no results; a
+ * part that finished before it keeps its own).
  */
 export async function runQuorumValidation(
   options: QuorumValidationOptions,
@@ -100,9 +103,11 @@ export async function runQuorumValidation(
   const clock = new RunClock();
   const history = new History();
   const startedAt = new Date().toISOString();
+  const loadAtStart = os.loadavg();
   const signal = options.signal === undefined ? {} : { signal: options.signal };
   let matrix: Omit<QuorumMatrixResult, 'history'> | null = null;
   let availability: AvailabilityResult | null = null;
+  let status: RunStatus = 'completed';
   let error: string | undefined;
   try {
     if (options.matrix !== undefined) {
@@ -118,20 +123,23 @@ export async function runQuorumValidation(
       availability = await runAvailability({ ...options.availability, clock, ...signal });
     }
   } catch (caught) {
-    if (options.signal?.aborted === true) throw caught;
-    error = caught instanceof LabError ? caught.message : ((caught as Error).stack ?? String(caught));
+    ({ status, error } = endedBy(caught, options.signal));
   }
-  const claims = validationClaims(matrix, availability);
+  const checks = validationClaims(matrix, availability);
+  // Every cluster of a validation runs the same image; the first one that started names it.
+  const cluster = matrix?.clusters[0]?.environment ?? availability?.environment;
   const result: QuorumValidationResult = {
-    schemaVersion: 1,
-    kind: 'quorum-validation',
-    status: error === undefined ? 'completed' : 'failed',
-    ...(error === undefined ? {} : { error }),
-    deviated: claims.some((c) => c.verdict === 'deviated'),
-    verdict: combineVerdicts(claims.map((c) => c.verdict)),
-    startedAt,
-    wallTimeMs: clock.now(),
-    claims,
+    ...envelope({
+      kind: 'quorum-validation',
+      name: 'quorum-validate',
+      title: 'Quorum: the model against real etcd',
+      status,
+      error,
+      startedAt,
+      durationMs: clock.now(),
+      environment: runEnvironment(cluster, hostInfo(loadAtStart)),
+      checks,
+    }),
     matrix,
     availability,
   };

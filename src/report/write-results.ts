@@ -1,17 +1,17 @@
 import { summarizeRounds } from '../measure/election-rounds.ts';
 import { describeRounds } from './repetitions.ts';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import junitModule, { type Builder } from 'junit-report-builder';
 import { effectiveAt, type ExperimentResult } from '../experiments/run-experiment.ts';
 import { saveHistory, type History } from '../history/history.ts';
 import type { OperationsSummary } from '../measure/latency-stats.ts';
 import { leaseElectionByTtl } from '../experiments/run-lease-election.ts';
 import { writeCharts } from './charts.ts';
+import { checksTable, verdictLine, writeEnvelope } from '../run/results-envelope.ts';
 
 /**
- * Writes a run's results directory: result.json (versioned), history.jsonl, report.md,
- * junit.xml (one test case per hypothesis check, for CI systems) and the charts.
+ * Writes an experiment's results directory: the envelope's result.json, junit.xml (one test
+ * case per hypothesis check, for CI systems) and report.md, then history.jsonl and the charts.
  */
 export async function writeResults(
   dir: string,
@@ -19,43 +19,12 @@ export async function writeResults(
   history: History,
 ): Promise<string[]> {
   await mkdir(dir, { recursive: true });
-  const files = {
-    result: join(dir, 'result.json'),
-    history: join(dir, 'history.jsonl'),
-    report: join(dir, 'report.md'),
-    junit: join(dir, 'junit.xml'),
-  };
-  await writeFile(files.result, `${JSON.stringify(result, null, 2)}\n`);
-  await saveHistory(files.history, [...history]);
+  const historyFile = join(dir, 'history.jsonl');
+  await saveHistory(historyFile, [...history]);
   const charts = await writeCharts(dir, result);
   const svgs = charts.filter((file) => file.endsWith('.svg')).map((file) => basename(file));
-  await writeFile(files.report, renderReport(result, svgs));
-  writeJunit(files.junit, result);
-  return [...Object.values(files), ...charts];
-}
-
-// A CommonJS module whose default export is the builder; TypeScript's NodeNext view of it
-// (a namespace with a `default`) does not match what Node hands an ES module at run time.
-const junit = junitModule as unknown as Builder;
-
-function writeJunit(path: string, result: ExperimentResult): void {
-  const builder = junit.newBuilder();
-  const suite = builder.testSuite().name(`etcd-lab ${result.experiment.name}`).timestamp(result.startedAt);
-  if (result.status !== 'completed') {
-    suite
-      .testCase()
-      .className(result.experiment.name)
-      .name('experiment ran to completion')
-      .failure(result.error ?? result.status);
-  }
-  for (const check of result.checks) {
-    const test = suite.testCase().className(result.experiment.name).name(check.name);
-    const detail = `expected ${check.expected}, observed ${check.observed}`;
-    if (check.verdict === 'deviated') test.failure(detail);
-    else if (check.verdict === 'inconclusive') test.skipped();
-    else test.standardOutput(detail);
-  }
-  builder.writeTo(path);
+  const [resultFile, ...rest] = await writeEnvelope(dir, result, renderReport(result, svgs));
+  return [...(resultFile === undefined ? [] : [resultFile]), historyFile, ...rest, ...charts];
 }
 
 const ms = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toFixed(1));
@@ -68,27 +37,21 @@ function latencyRow(name: string, s: OperationsSummary): string {
 export function renderReport(result: ExperimentResult, charts: readonly string[] = []): string {
   const e = result.experiment;
   const env = result.environment;
-  const verdict =
-    result.status !== 'completed'
-      ? `**${result.status.toUpperCase()}**${result.error ? `: ${result.error.split('\n')[0]}` : ''}`
-      : result.verdict === 'deviated'
-        ? '**DEVIATED** — the hypothesis did not hold'
-        : result.verdict === 'inconclusive'
-          ? '**INCONCLUSIVE** — the samples cannot decide every check (see how many more would)'
-          : '**HELD** — the hypothesis held';
+  const verdict = verdictLine(result, {
+    held: '**HELD** — the hypothesis held',
+    deviated: '**DEVIATED** — the hypothesis did not hold',
+  });
   const lines = [
     `# ${e.title}`,
     '',
     e.question ? `> ${e.question}\n` : '',
     `Verdict: ${verdict}`,
     '',
-    `Run ${result.startedAt}, ${(result.durationMs / 1000).toFixed(1)} s; ${String(env.members)} members, etcd ${String(env.etcdVersion)} (${String(env.image)}${env.image === env.requestedImage ? '' : `, requested ${String(env.requestedImage)}`}); heartbeat ${String(env.heartbeatMs)} ms, election timeout ${String(env.electionTimeoutMs)} ms, pre-vote ${String(env.preVote)}.`,
+    `Run ${result.startedAt}, ${(result.durationMs / 1000).toFixed(1)} s; ${String(env.members)} members, etcd ${String(env.etcdVersion)} (${String(env.image)}${env.image === env.requestedImage ? '' : `, requested ${String(env.requestedImage)}`}); heartbeat ${String(env.heartbeatMs)} ms, election timeout ${String(env.electionTimeoutMs)} ms, pre-vote ${String(env.preVote)}; host ${env.host.hostname} (${env.host.cpus} CPUs, load ${env.host.loadAverage.start[0]?.toFixed(2) ?? '?'} at the start).`,
     '',
     '## Hypothesis',
     '',
-    '| check | expected | observed | verdict |',
-    '| --- | --- | --- | --- |',
-    ...result.checks.map((c) => `| ${c.name} | ${c.expected} | ${c.observed} | ${c.verdict} |`),
+    ...checksTable(result.checks),
     '',
     ...faultSection(result),
     ...electionSection(result),

@@ -6,30 +6,29 @@ import { renderChart } from '../report/charts.ts';
 import { addedRttMs } from './conditions.ts';
 import type { CellResult } from './run-cell.ts';
 import { conditionLabel, type SweepSpec } from './spec.ts';
-import type { SweepVerdict, Verdict } from './verdicts.ts';
+import type { SweepCheck } from './verdicts.ts';
+import { verdictLine, writeEnvelope, type ResultsEnvelope } from '../run/results-envelope.ts';
 
-/** Everything a sweep run produced: sweep.json holds exactly this. */
-export interface SweepResult {
-  readonly schemaVersion: 2;
+/**
+ * What a sweep adds to the results envelope (src/run/results-envelope.ts); the envelope's checks
+ * are the expectations' checks, one per expectation, cell and measure (SweepCheck).
+ */
+export interface SweepPayload {
   readonly sweep: SweepSpec;
-  /** completed: every cell measured; aborted: interrupted (finished cells kept); failed: the lab failed. */
-  readonly status: 'completed' | 'aborted' | 'failed';
-  readonly error?: string;
-  readonly deviated: boolean;
-  /** All expectations together: deviated, else inconclusive when any could not be decided, else held. */
-  readonly verdict: Verdict;
-  readonly startedAt: string;
-  readonly durationMs: number;
-  /** Host load averages (1/5/15 min) when this run started and ended. */
-  readonly loadAverage: { readonly start: readonly number[]; readonly end: readonly number[] };
   /** Cells measured by this run and cells reused from an earlier, interrupted one. */
   readonly measuredCells: readonly string[];
   readonly reusedCells: readonly string[];
   readonly cells: readonly CellResult[];
-  readonly verdicts: readonly SweepVerdict[];
   /** Per series of rtt cells, the election timeout / RTT from which on no spurious election was seen. */
   readonly spuriousElections: readonly SpuriousElectionBoundary[];
 }
+
+/**
+ * A sweep's result.json: the envelope and the payload. Status completed: every cell measured;
+ * aborted: interrupted (finished cells kept for a resume); failed: the lab failed.
+ */
+export type SweepResult = Omit<ResultsEnvelope<'sweep'>, 'checks'> &
+  SweepPayload & { readonly checks: readonly SweepCheck[] };
 
 /**
  * Spurious elections against election timeout / round-trip time, for cells that differ only in
@@ -195,22 +194,20 @@ export function toCsv(rows: readonly Record<string, CsvValue>[]): string {
   return `${lines.join('\r\n')}\r\n`;
 }
 
-/** Writes sweep.json, sweep.csv, the charts and report.md; returns the files written. */
+/**
+ * Writes the envelope's result.json, junit.xml and report.md, then sweep.csv and the charts;
+ * returns the files written. (Each cell's own record is in cells/, written as it finished.)
+ */
 export async function writeSweepOutputs(dir: string, result: SweepResult): Promise<string[]> {
-  const files = {
-    json: join(dir, 'sweep.json'),
-    csv: join(dir, 'sweep.csv'),
-    report: join(dir, 'report.md'),
-  };
-  await writeFile(files.json, `${JSON.stringify(result, null, 2)}\n`);
-  await writeFile(files.csv, toCsv(result.cells.map(cellRow)));
+  const csv = join(dir, 'sweep.csv');
+  await writeFile(csv, toCsv(result.cells.map(cellRow)));
   const charts: string[] = [];
   for (const [name, spec] of Object.entries(sweepChartSpecs(result))) {
     if (spec !== undefined) charts.push(...(await renderChart(spec, join(dir, name))));
   }
   const svgs = charts.filter((file) => file.endsWith('.svg')).map((file) => basename(file));
-  await writeFile(files.report, renderSweepReport(result, svgs));
-  return [...Object.values(files), ...charts];
+  const envelopeFiles = await writeEnvelope(dir, result, renderSweepReport(result, svgs));
+  return [...envelopeFiles, csv, ...charts];
 }
 
 export function sweepChartSpecs(result: SweepResult): Record<string, TopLevelSpec | undefined> {
@@ -389,15 +386,15 @@ export function renderSweepReport(result: SweepResult, charts: readonly string[]
   const s = result.sweep;
   const rows = result.cells.map(cellRow);
   const load = (l: readonly number[]) => l.map((v) => v.toFixed(2)).join(' / ');
-  const env = result.cells[0]?.environment ?? {};
+  const env = result.environment;
   const lines = [
     `# ${s.title}`,
     '',
     ...(s.description ? [s.description.trim(), ''] : []),
-    `Sweep \`${s.name}\`: ${result.status}${result.verdicts.length > 0 ? `, expectations ${result.deviated ? '**DEVIATED**' : 'held'}` : ''}.`,
+    `Sweep \`${s.name}\`: ${result.status}${result.checks.length > 0 ? `, expectations ${verdictLine(result, { held: 'held', deviated: '**DEVIATED**', inconclusive: '**INCONCLUSIVE**' })}` : ''}.`,
     `Started ${result.startedAt}, ${(result.durationMs / 1000).toFixed(0)} s; ${result.cells.length} cells (${result.measuredCells.length} measured in this run, ${result.reusedCells.length} kept from an earlier one).`,
-    `Host load average (1/5/15 min): ${load(result.loadAverage.start)} at the start, ${load(result.loadAverage.end)} at the end.`,
-    `etcd ${text(env.etcdVersion)} (${text(env.image)}), ${s.cluster.members} members, data dir ${s.cluster.dataDir};`,
+    `Host load average (1/5/15 min): ${load(env.host.loadAverage.start)} at the start, ${load(env.host.loadAverage.end)} at the end (${env.host.hostname}, ${env.host.cpus} CPUs).`,
+    `etcd ${env.etcdVersion ?? '?'} (${env.image ?? '?'}), ${s.cluster.members} members, data dir ${s.cluster.dataDir};`,
     `fault ${s.fault.kind}${s.fault.kind === 'none' ? '' : ` × ${s.trials} trials`} per cell; quiet window${s.quietWindows > 1 ? `s ${s.quietWindows} ×` : ''} ${s.quietWindowMs / 1000} s under ${s.load.ratePerSecond} writes/s from ${s.load.clients} clients; seed ${s.seed}.`,
     '',
     'An `rtt` condition delays each direction between members by half the added round-trip time, at the receiving',
@@ -448,7 +445,7 @@ export function renderSweepReport(result: SweepResult, charts: readonly string[]
     for (const c of incomplete) lines.push(`- ${c.label}: ${c.incomplete ?? ''}`);
     lines.push('');
   }
-  if (result.verdicts.length > 0) {
+  if (result.checks.length > 0) {
     lines.push(
       '## Expectations',
       '',
@@ -461,8 +458,12 @@ export function renderSweepReport(result: SweepResult, charts: readonly string[]
           ['expected', 'expected'],
           ['observed', 'observed'],
         ],
-        result.verdicts.map((v) => ({
-          ...v,
+        result.checks.map((v) => ({
+          expectation: v.expectation,
+          label: v.label,
+          check: v.check,
+          expected: v.expected,
+          observed: v.observed,
           verdict:
             v.verdict === 'held' ? '✓ held' : v.verdict === 'deviated' ? '✗ deviated' : '? inconclusive',
         })),
@@ -477,8 +478,6 @@ export function renderSweepReport(result: SweepResult, charts: readonly string[]
   if (result.error) lines.push('## Error', '', '```', result.error, '```', '');
   return `${lines.join('\n')}\n`;
 }
-
-const text = (value: unknown): string => (typeof value === 'string' ? value : '?');
 
 const present = (values: readonly (number | null)[]) => values.filter((v): v is number => v !== null);
 const minOf = (values: readonly (number | null)[]) =>

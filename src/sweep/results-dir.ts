@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { BadInputError } from '../errors.ts';
 import type { CellResult } from './run-cell.ts';
 import type { SweepCell } from './spec.ts';
@@ -35,7 +35,7 @@ export interface ResumePlan {
  * Decides which cells a run can skip (pure). A finished cell is reused only when its hash (all
  * that determines the measurement: options, condition, fault, trials, seed, window, load) equals
  * the plan's; a finished cell measured differently, one from another sweep, or one the sweep no
- * longer has is a conflict: mixing them would make sweep.json describe two different sweeps.
+ * longer has is a conflict: mixing them would make result.json describe two different sweeps.
  */
 export function planResume(
   sweepName: string,
@@ -98,10 +98,5 @@ export function requireResumable(dir: string, plan: ResumePlan): void {
   );
 }
 
-/** Writes JSON to a temporary file next to `path` and renames it into place. */
-export async function writeJsonAtomically(path: string, value: unknown): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  await rename(tmp, path);
-}
+/** Cell records are written like every result file: a temporary file renamed into place. */
+export { writeJsonAtomically } from '../run/results-envelope.ts';

@@ -1,18 +1,18 @@
 import os from 'node:os';
 import { mkdir } from 'node:fs/promises';
-import { combineVerdicts } from '../checks/distribution-claims.ts';
 import { ETCD_DEFAULTS } from '../cluster/etcd-options.ts';
-import { LabError } from '../errors.ts';
+import {
+  endedBy,
+  envelope,
+  hostInfo,
+  runEnvironment,
+  writeJsonAtomically,
+  type RunStatus,
+} from '../run/results-envelope.ts';
 import { RunClock } from '../util/clock.ts';
 import { progress } from '../util/log.ts';
 import { spuriousElectionBoundaries, writeSweepOutputs, type SweepResult } from './report.ts';
-import {
-  cellFile,
-  planResume,
-  readFinishedCells,
-  requireResumable,
-  writeJsonAtomically,
-} from './results-dir.ts';
+import { cellFile, planResume, readFinishedCells, requireResumable } from './results-dir.ts';
 import { runCell, type CellResult } from './run-cell.ts';
 import { planCells, type SweepCell, type SweepSpec } from './spec.ts';
 import { evaluateExpectations } from './verdicts.ts';
@@ -30,8 +30,8 @@ export interface SweepRunOptions {
 
 /**
  * Runs every cell not already finished in `out`, one cluster per cell, writing each cell's
- * result as soon as it is done; then writes sweep.json, sweep.csv, charts and report.md for
- * all cells. A directory holding cells measured differently is refused before anything starts.
+ * result as soon as it is done; then writes the results envelope (result.json, junit.xml,
+ * report.md), sweep.csv and the charts for all cells. A directory holding cells measured differently is refused before anything starts.
  * What the clusters do is a result; only the lab's own failures end the run early ('failed').
  */
 export async function runSweep(
@@ -56,7 +56,7 @@ export async function runSweep(
   }
   const timings: CellTiming[] = [];
   const measured: string[] = [];
-  let status: SweepResult['status'] = 'completed';
+  let status: RunStatus = 'completed';
   let error: string | undefined;
   try {
     for (const [i, cell] of plan.toRun.entries()) {
@@ -81,33 +81,34 @@ export async function runSweep(
       options.onCellDone?.(result);
     }
   } catch (caught) {
-    if (signal?.aborted) status = 'aborted';
-    else {
-      status = 'failed';
-      error = caught instanceof LabError ? caught.message : ((caught as Error).stack ?? String(caught));
-    }
+    ({ status, error } = endedBy(caught, signal));
   }
 
   const done = cells.flatMap((cell) => {
     const result = results.get(cell.cellId);
     return result === undefined ? [] : [{ cell, result: { ...result, index: cell.index } }];
   });
-  const verdicts = status === 'completed' ? evaluateExpectations(spec.expectations, done) : [];
+  const checks = status === 'completed' ? evaluateExpectations(spec.expectations, done) : [];
   const cellResults = done.map((d) => d.result);
+  // The cells ran on clusters of one image; the first cell's record names it (each keeps its own).
+  const environment = runEnvironment(cellResults[0]?.environment, hostInfo(loadAtStart));
   const result: SweepResult = {
-    schemaVersion: 2,
+    ...envelope({
+      kind: 'sweep',
+      name: spec.name,
+      title: spec.title,
+      status,
+      error,
+      startedAt,
+      durationMs: clock.now(),
+      environment,
+      checks,
+    }),
+    checks,
     sweep: spec,
-    status,
-    ...(error === undefined ? {} : { error }),
-    deviated: verdicts.some((v) => v.verdict === 'deviated'),
-    verdict: combineVerdicts(verdicts.map((v) => v.verdict)),
-    startedAt,
-    durationMs: clock.now(),
-    loadAverage: { start: loadAtStart, end: os.loadavg() },
     measuredCells: measured,
     reusedCells: plan.reused.map((c) => c.cellId),
     cells: cellResults,
-    verdicts,
     spuriousElections: spuriousElectionBoundaries(cellResults),
   };
   const files = await writeSweepOutputs(out, result);

@@ -7,19 +7,20 @@ import {
   type ValueRange,
 } from './spec.ts';
 
-import type { Verdict } from '../checks/distribution-claims.ts';
+import type { Check, Verdict } from '../checks/check.ts';
 
 export type { Verdict };
 
-/** One check of one expectation on one cell. */
-export interface SweepVerdict {
+/**
+ * One check of one expectation on one cell, in the lab's one Check shape: its name says which
+ * expectation, cell and measure ("quiet [cell label] leader changes in the quiet windows").
+ */
+export interface SweepCheck extends Check {
   readonly expectation: string;
   readonly cellId: string;
   readonly label: string;
+  /** The measure checked, e.g. "term jump on heal (each trial)". */
   readonly check: string;
-  readonly expected: string;
-  readonly observed: string;
-  readonly verdict: Verdict;
 }
 
 /**
@@ -30,13 +31,14 @@ export interface SweepVerdict {
 export function evaluateExpectations(
   expectations: readonly SweepExpectation[],
   cells: readonly { readonly cell: SweepCell; readonly result: CellResult }[],
-): SweepVerdict[] {
-  const verdicts: SweepVerdict[] = [];
+): SweepCheck[] {
+  const verdicts: SweepCheck[] = [];
   for (const expectation of expectations) {
     for (const { cell, result } of cells) {
       if (!expectationApplies(expectation, cell)) continue;
       const add = (check: string, range: ValueRange, values: readonly (number | null)[]) =>
         verdicts.push({
+          name: `${expectation.name} [${cell.label}] ${check}`,
           expectation: expectation.name,
           cellId: cell.cellId,
           label: cell.label,

@@ -118,6 +118,84 @@ const LAB_OPTIONS = {
 } as const;
 type Lab = ResultPromise<typeof LAB_OPTIONS>;
 
+/**
+ * A single member paused for most of a minute: the run is interrupted while the fault is in
+ * place, so healing it is part of stopping.
+ */
+const PAUSE_EXPERIMENT = `
+name: interrupted-mid-pause
+title: The lab is interrupted while a member is paused
+question: Does Ctrl-C heal the fault, remove the cluster and still write the result?
+cluster: { members: 1 }
+workload: { ratePerSecond: 20, clients: 1, durationMs: 60000, callTimeoutMs: 1000 }
+method:
+  - { fault: pause, target: m1, at: 1000, for: 50000 }
+hypothesis: { noAcknowledgedWriteLost: true }
+`;
+
+describe('an interrupted lab run (the CLI owns Ctrl-C)', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'etcd-lab-interrupt-'));
+    await writeFile(join(dir, 'interrupted-mid-pause.yaml'), PAUSE_EXPERIMENT);
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)(
+    'on %s heals the fault, removes the cluster, writes an aborted result.json and exits %i',
+    async (signal, code) => {
+      const out = join(dir, signal);
+      const experiment = join(dir, 'interrupted-mid-pause.yaml');
+      const lab = execa('node', ['bin/etcd-lab.js', 'run', experiment, '--out', out], LAB_OPTIONS);
+      let stderr = '';
+      lab.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const stillRunning = (): void => {
+        if (lab.exitCode !== null) throw new Error(`the lab exited early:\n${stderr}`);
+      };
+      try {
+        const runId = await waitFor('the cluster', 60_000, () => {
+          stillRunning();
+          return /etcd cluster (\w+)…/.exec(stderr)?.[1];
+        });
+        await waitFor('the pause', 60_000, () => {
+          stillRunning();
+          return /step 1: pause on m1/.test(stderr) ? true : undefined;
+        });
+        lab.kill(signal);
+        const ended = await lab;
+        expect(ended.exitCode, stderr).toBe(code);
+        expect(stderr).toContain(`${signal}: stopping`);
+        // Stopped in order: the paused member healed and removed with everything else of the run.
+        expect(await findLeftovers({ runId })).toEqual(NOTHING_LEFT);
+        const saved = JSON.parse(await readFile(join(out, 'result.json'), 'utf8')) as Record<string, unknown>;
+        expect(saved).toMatchObject({
+          schemaVersion: 4,
+          kind: 'experiment',
+          name: 'interrupted-mid-pause',
+          status: 'aborted',
+          error: `interrupted by ${signal}`,
+        });
+        // An interrupted run never claims its hypothesis held.
+        expect(saved.verdict).not.toBe('held');
+        expect(await readFile(join(out, 'junit.xml'), 'utf8')).toMatch(
+          /name="experiment ran to completion"[^>]*>\s*<failure/,
+        );
+        expect(await readFile(join(out, 'report.md'), 'utf8')).toContain('Verdict: **ABORTED**');
+      } finally {
+        lab.kill('SIGKILL');
+        await lab;
+        await sweepLeftovers();
+      }
+    },
+    180_000,
+  );
+});
+
 describe('a SIGKILLed lab', () => {
   let dir: string;
   beforeAll(async () => {

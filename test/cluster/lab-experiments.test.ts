@@ -93,8 +93,12 @@ describe('the experiments shipped in lab/, as shipped', () => {
     expect(junitXml).toContain('failures="0"');
     expect(readFileSync(join(dir, 'latency.svg'), 'utf8')).toContain('p99');
     expect(readFileSync(join(dir, 'leader-term.svg'), 'utf8')).toMatch(/leader m\d/);
-    const saved = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as { schemaVersion: number };
-    expect(saved.schemaVersion).toBe(3);
+    const saved = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as {
+      schemaVersion: number;
+      kind: string;
+    };
+    expect(saved.schemaVersion).toBe(4);
+    expect(saved.kind).toBe('experiment');
     const report = readFileSync(join(dir, 'report.md'), 'utf8');
     expect(report).toContain('Verdict: **HELD**');
     expect(report).toMatch(/\| 1 \| kill \| m\d \| sigkill \|/);

@@ -99,6 +99,7 @@ describe('a sweep of 2 timings × 3 leader kills under +10 ms RTT, interrupted a
 
   it('stops when interrupted, keeping the finished cell and healing and removing the one in progress', () => {
     expect(aborted.status).toBe('aborted');
+    expect(aborted.error).toBe('interrupted');
     expect(aborted.cells.map((c) => c.cellId)).toEqual([first.cellId]);
     expect(cellFilesAfterAbort).toEqual([`${first.cellId}.json`]);
     expect(leftAfterAbort).toEqual([]);
@@ -170,11 +171,12 @@ describe('a sweep of 2 timings × 3 leader kills under +10 ms RTT, interrupted a
     }
   });
 
-  it('writes sweep.json, sweep.csv with one row per cell, charts and a report', () => {
+  it('writes result.json, junit.xml, sweep.csv with one row per cell, charts and a report', () => {
     const names = resumedFiles.map((f) => f.slice(out.length + 1)).sort();
     expect(names).toEqual(
       [
-        'sweep.json',
+        'result.json',
+        'junit.xml',
         'sweep.csv',
         'report.md',
         'election-vs-timeout.svg',
@@ -183,8 +185,12 @@ describe('a sweep of 2 timings × 3 leader kills under +10 ms RTT, interrupted a
         'spurious-vs-rtt.png',
       ].sort(),
     );
-    const json = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8')) as SweepResult;
+    const json = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as SweepResult;
+    expect(json).toMatchObject({ schemaVersion: 4, kind: 'sweep', name: spec.name, status: 'completed' });
     expect(json.cells.map((c) => c.cellId)).toEqual([first.cellId, second.cellId]);
+    // No expectations in this sweep: no checks, and JUnit has no test case to fail.
+    expect(json.checks).toEqual([]);
+    expect(readFileSync(join(out, 'junit.xml'), 'utf8')).toContain('tests="0"');
     const [header, ...rows] = readFileSync(join(out, 'sweep.csv'), 'utf8').trimEnd().split('\r\n');
     const columns = header?.split(',') ?? [];
     expect(rows).toHaveLength(2);

@@ -347,6 +347,10 @@ describe('sweep expectations', () => {
       ['no pre-vote: election', cells[0].cellId, '5, 4', 'held'],
       ['pre-vote: none', cells[1].cellId, '0, 1', 'deviated'],
     ]);
+    // Each is one of the lab's Checks, named by expectation, cell and measure (one JUnit case each).
+    expect(verdicts[0]?.name).toBe(
+      `no pre-vote: election [${cells[0].label}] term jump on heal (each trial)`,
+    );
   });
 });
 

@@ -4,6 +4,8 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { BadInputError } from '../../errors.ts';
 import { MECHANISMS, type Mechanism } from '../../quorum/matrix.ts';
 import { progress } from '../../util/log.ts';
+import { verdictMark } from '../../checks/check.ts';
+import { takeRunSignal } from '../interrupt.ts';
 import {
   checkEtcdTiming,
   checkWritableDir,
@@ -33,7 +35,8 @@ interface QuorumValidateOptions {
 
 /**
  * `etcd-lab quorum-validate`: the quorum model against real etcd clusters. Exit code 0: every cell
- * matched and every claim held; 1: a mismatch or a deviated claim; 3: a claim undecided; 2: bad input or the lab failed.
+ * matched and every claim held; 1: a mismatch or a deviated claim; 3: a claim undecided; 2: bad input or
+ * the lab failed; 130: interrupted (the aborted result is written).
  */
 export function registerQuorumValidate(program: Command): void {
   program
@@ -102,10 +105,9 @@ export function registerQuorumValidate(program: Command): void {
       const { runQuorumValidation } = await import('../../quorum/run-validation.ts');
       const { writeValidationResults } = await import('../../quorum/report.ts');
       const image = options.image === undefined ? {} : { image: options.image };
-      const controller = new AbortController();
-      process.once('SIGINT', () => controller.abort(new Error('interrupted')));
       const { result, history } = await runQuorumValidation({
-        signal: controller.signal,
+        // Ctrl-C aborts this: clusters are healed and removed, and the aborted result written below.
+        signal: takeRunSignal(),
         ...(options.matrix
           ? {
               matrix: {
@@ -146,13 +148,12 @@ export function registerQuorumValidate(program: Command): void {
       const files = await writeValidationResults(dir, result, options.matrix ? history : null);
       if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       else {
-        for (const claim of result.claims) {
-          const mark = claim.verdict === 'held' ? '✓' : claim.verdict === 'deviated' ? '✗' : '?';
-          process.stdout.write(`${mark} ${claim.name}: ${claim.observed}\n`);
+        for (const claim of result.checks) {
+          process.stdout.write(`${verdictMark(claim.verdict)} ${claim.name}: ${claim.observed}\n`);
         }
         process.stdout.write(
           `\nquorum-validate: ${result.status}${result.error === undefined ? '' : ` (${result.error.split('\n')[0] ?? ''})`}, ` +
-            `${result.verdict === 'held' ? 'all claims held' : result.verdict.toUpperCase()}, wall time ${(result.wallTimeMs / 1000).toFixed(1)} s\n` +
+            `${result.verdict === 'held' ? 'all claims held' : result.verdict.toUpperCase()}, wall time ${(result.durationMs / 1000).toFixed(1)} s\n` +
             `results: ${files.join(', ')}\n`,
         );
       }

@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import { BadInputError } from '../../errors.ts';
 import { imageReferenceProblem } from '../../host/image-reference.ts';
 import { checkWritableDir, imageReference, integerIn, positiveInteger } from '../options.ts';
+import { takeRunSignal } from '../interrupt.ts';
+import { verdictMark } from '../../checks/check.ts';
 
 interface RunCommandOptions {
   readonly members?: number;
@@ -13,7 +15,7 @@ interface RunCommandOptions {
   readonly json: boolean;
 }
 
-/** `etcd-lab list` and `etcd-lab run`. Exit code 0: hypothesis held; 1: deviated; 3: inconclusive; 2: lab failure or bad input. */
+/** `etcd-lab list` and `etcd-lab run`. Exit codes: see EXIT_HELP (0 held, 1 deviated, 3 inconclusive, 2 lab failure or bad input, 130 interrupted). */
 export function registerRun(program: Command): void {
   program
     .command('list')
@@ -56,12 +58,11 @@ export function registerRun(program: Command): void {
       // The lab itself is loaded only now: refusing bad input takes a moment, not seconds.
       const { runExperiment } = await import('../../experiments/run-experiment.ts');
       const { writeResults } = await import('../../report/write-results.ts');
-      const controller = new AbortController();
-      process.once('SIGINT', () => controller.abort(new Error('interrupted')));
       const { result, history } = await runExperiment(spec, {
         ...(options.image === undefined ? {} : { image: options.image }),
         ...(options.seed === undefined ? {} : { seed: options.seed }),
-        signal: controller.signal,
+        // Ctrl-C aborts this: the run stops in order and its aborted result is written below.
+        signal: takeRunSignal(),
       });
       const dir = options.out ?? join('results', `${spec.name}-${result.startedAt.replace(/[:.]/g, '-')}`);
       const files = await writeResults(dir, result, history);
@@ -69,7 +70,7 @@ export function registerRun(program: Command): void {
       else {
         for (const check of result.checks) {
           process.stdout.write(
-            `${check.verdict === 'held' ? '✓' : check.verdict === 'deviated' ? '✗' : '?'} ${check.name}: ${check.observed} (expected ${check.expected})\n`,
+            `${verdictMark(check.verdict)} ${check.name}: ${check.observed} (expected ${check.expected})\n`,
           );
         }
         process.stdout.write(

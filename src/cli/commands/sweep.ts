@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import { BadInputError } from '../../errors.ts';
 import { imageReferenceProblem } from '../../host/image-reference.ts';
 import { checkWritableDir, integerIn, positiveInteger } from '../options.ts';
+import { takeRunSignal } from '../interrupt.ts';
+import { verdictMark } from '../../checks/check.ts';
 
 interface SweepCommandOptions {
   readonly list: boolean;
@@ -15,8 +17,8 @@ interface SweepCommandOptions {
 
 /**
  * `etcd-lab sweep`: etcd options × conditions × a fault, one cluster per cell, resumable.
- * Exit code 0: done (and every expectation held); 1: an expectation deviated; 3: one could not be decided; 2: bad input,
- * the lab failed, or the run was interrupted (finished cells are kept for a resume).
+ * Exit code 0: done (and every expectation held); 1: an expectation deviated; 3: one could not be decided; 2: bad input
+ * or the lab failed; 130: interrupted (finished cells are kept for a resume).
  */
 export function registerSweep(program: Command): void {
   program
@@ -33,7 +35,7 @@ export function registerSweep(program: Command): void {
     )
     .option('--seed <n>', 'override the sweep’s seed', positiveInteger)
     .option('--trials <n>', 'override the trials per cell', integerIn(1, 1_000))
-    .option('--json', 'print sweep.json to stdout', false)
+    .option('--json', 'print result.json to stdout', false)
     .action(async (name: string | undefined, options: SweepCommandOptions) => {
       if (options.list) {
         const { listSweepFiles, loadSweep, planCells } = await import('../../sweep/spec.ts');
@@ -71,20 +73,18 @@ export function registerSweep(program: Command): void {
         join('results', `sweep-${spec.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
       // The lab itself is loaded only now: refusing bad input takes a moment, not seconds.
       const { runSweep } = await import('../../sweep/run-sweep.ts');
-      const controller = new AbortController();
-      process.once('SIGINT', () => controller.abort(new Error('interrupted')));
-      const { result, files } = await runSweep(spec, { out, signal: controller.signal });
+      // Ctrl-C aborts this after the cell in progress is torn down; finished cells stay for a resume.
+      const { result, files } = await runSweep(spec, { out, signal: takeRunSignal() });
       if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       else {
-        for (const v of result.verdicts) {
-          const mark = v.verdict === 'held' ? '✓' : v.verdict === 'deviated' ? '✗' : '?';
+        for (const check of result.checks) {
           process.stdout.write(
-            `${mark} ${v.expectation} [${v.label}] ${v.check}: ${v.observed} (expected ${v.expected})\n`,
+            `${verdictMark(check.verdict)} ${check.name}: ${check.observed} (expected ${check.expected})\n`,
           );
         }
         for (const boundary of result.spuriousElections) process.stdout.write(`${boundary.summary}\n`);
         process.stdout.write(
-          `\n${spec.name}: ${result.status}, ${result.cells.length} cells${result.verdicts.length > 0 ? `, expectations ${result.verdict === 'held' ? 'held' : result.verdict.toUpperCase()}` : ''}\nresults: ${files.join(', ')}\n`,
+          `\n${spec.name}: ${result.status}, ${result.cells.length} cells${result.checks.length > 0 ? `, expectations ${result.verdict === 'held' ? 'held' : result.verdict.toUpperCase()}` : ''}\nresults: ${files.join(', ')}\n`,
         );
         if (result.status !== 'completed') {
           process.stdout.write(`${result.error ?? ''}\nresume with: etcd-lab sweep ${name} --out ${out}\n`);
