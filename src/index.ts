@@ -35,6 +35,17 @@ export { BandwidthFault, type BandwidthOptions } from './faults/network/bandwidt
 export { PartitionFault, isolate, split, oneWay, bridge } from './faults/network/partition.ts';
 export { ProcessFault, kill, stop, pause, sigstop, restart } from './faults/process/process-fault.ts';
 export { CpuThrottleFault, type CpuThrottleOptions } from './faults/resources/cpu-throttle.ts';
+export { MoveLeaderFault, moveLeader, type MoveLeaderOptions } from './faults/leadership/move-leader.ts';
+export {
+  FAULT_CATALOG,
+  FAULT_KINDS,
+  createFault,
+  faultTraits,
+  type FaultKind,
+  type FaultKindEntry,
+  type FaultSettings,
+  type FaultTraits,
+} from './faults/catalog.ts';
 export { findFaultResidue, assertNoFaultResidue } from './faults/residue.ts';
 export { LeaderTracker, deriveLeaderChange, type LeaderObservation } from './measure/leader-tracker.ts';
 export {

@@ -6,29 +6,66 @@ const COMMAND_TIMEOUT_MS = 15_000;
 export interface CommandOutcome {
   readonly ok: boolean;
   readonly stdout: string;
+  /** stderr, trimmed; the spawn error when there was none. */
   readonly stderr: string;
   /** The command line, for error messages and records. */
   readonly command: string;
+  /** One line saying why it failed (timeout, command not found, stderr, exit code); '' when ok. */
+  readonly reason: string;
+}
+
+export interface CommandOptions {
+  /** Killed after this long. Default 15 s. */
+  readonly timeoutMs?: number;
 }
 
 const isRoot = (): boolean => process.getuid?.() === 0;
+
+/** Runs a host command without privileges (stdin closed); never rejects, the outcome says how it went. */
+export async function runCommand(
+  command: string,
+  args: readonly string[],
+  options: CommandOptions = {},
+): Promise<CommandOutcome> {
+  const timeoutMs = options.timeoutMs ?? COMMAND_TIMEOUT_MS;
+  const result = await execa(command, args, { reject: false, timeout: timeoutMs, stdin: 'ignore' });
+  const stdout = typeof result.stdout === 'string' ? result.stdout : '';
+  const rawStderr = typeof result.stderr === 'string' ? result.stderr : '';
+  const stderr = rawStderr !== '' ? rawStderr.trim() : (result.shortMessage ?? '');
+  const outcome = { stdout, stderr, command: [command, ...args].join(' ') };
+  if (!result.failed) return { ok: true, ...outcome, reason: '' };
+  const spawnError = result.originalMessage ?? result.shortMessage ?? '';
+  let reason: string;
+  if (result.timedOut) reason = `timed out after ${timeoutMs} ms`;
+  else if (result.exitCode === undefined && /ENOENT/.test(spawnError))
+    reason = `${command}: command not found`;
+  else if (rawStderr.trim() !== '') reason = oneLine(rawStderr);
+  else reason = oneLine(spawnError || `exit code ${result.exitCode}`);
+  return { ok: false, ...outcome, reason };
+}
+
+/** The first three non-empty lines of a command's output, joined with " | ". */
+function oneLine(text: string): string {
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  return lines.slice(0, 3).join(' | ');
+}
+
+/** How privileged commands run here: directly as root, else through `sudo -n`. */
+export const privilegeRoute = (): 'root' | 'sudo' => (isRoot() ? 'root' : 'sudo');
 
 /**
  * Runs a command that needs CAP_NET_ADMIN / CAP_SYS_ADMIN: directly as root, else via `sudo -n`
  * (a fault's check() has already refused when neither works).
  */
 export async function runPrivileged(command: string, args: readonly string[]): Promise<CommandOutcome> {
-  const [file, argv] = isRoot() ? [command, args] : ['sudo', ['-n', command, ...args]];
-  const result = await execa(file, argv, { reject: false, timeout: COMMAND_TIMEOUT_MS, stdin: 'ignore' });
-  return {
-    ok: !result.failed,
-    stdout: typeof result.stdout === 'string' ? result.stdout : '',
-    stderr:
-      typeof result.stderr === 'string' && result.stderr !== ''
-        ? result.stderr.trim()
-        : (result.shortMessage ?? ''),
-    command: [command, ...args].join(' '),
-  };
+  const outcome = isRoot()
+    ? await runCommand(command, args)
+    : await runCommand('sudo', ['-n', command, ...args]);
+  // Named without the sudo in front: records and messages say what was run, not how.
+  return { ...outcome, command: [command, ...args].join(' ') };
 }
 
 export async function mustRunPrivileged(command: string, args: readonly string[]): Promise<string> {

@@ -1,7 +1,6 @@
 import { docker, ensureDockerEngine, type DockerEngineStatus, type EnsureDockerOptions } from './docker.ts';
 import { sweepLeftovers } from './cleanup.ts';
-// Registers the sweeper for delay helpers a killed run left running (outside any container).
-import '../faults/network/nfq-delay-process.ts';
+import { registerFaultSweepers } from '../faults/sweepers.ts';
 import { resolveEtcdImage, type EtcdImageOptions, type ResolvedEtcdImage } from './etcd-image.ts';
 
 /** testcontainers' reaper image; nothing can pull it here, so the lab may run without it. */
@@ -23,6 +22,8 @@ let engineReady: Promise<{ docker: DockerEngineStatus; ryuk: boolean; ryukDetail
  * behind, and an etcd image with a known version.
  */
 export async function prepareHost(options: EtcdImageOptions & EnsureDockerOptions = {}): Promise<HostReport> {
+  // The sweep below also stops delay helpers a killed run left running (outside any container).
+  registerFaultSweepers();
   engineReady ??= (async () => {
     const engine = await ensureDockerEngine(options);
     const { ryuk, detail } = await configureReaper();

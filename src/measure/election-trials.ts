@@ -2,6 +2,7 @@ import type { Etcd3 } from 'etcd3';
 import type { EtcdMember } from '../cluster/etcd-member.ts';
 import type { EtcdLogEntry, MemberRef, StartedEtcdCluster } from '../cluster/started-etcd-cluster.ts';
 import type { HostCapabilities } from '../faults/capabilities.ts';
+import type { FaultKind } from '../faults/catalog.ts';
 import type { FaultHandle } from '../faults/fault.ts';
 import { isolate } from '../faults/network/partition.ts';
 import { sleep, type RunClock } from '../util/clock.ts';
@@ -22,8 +23,9 @@ import { metricValue } from './metrics.ts';
  * keeps running and still answers the lab; it steps down by CheckQuorum after an election
  * timeout).
  */
-export type LeaderFault = 'kill' | 'pause' | 'stop' | 'isolate';
+export type LeaderFault = Extract<FaultKind, 'kill' | 'pause' | 'stop' | 'isolate'>;
 
+/** Catalog kinds whose trait is to take the leader they hit (test/unit/fault-catalog.test.ts checks it). */
 export const LEADER_FAULTS: readonly LeaderFault[] = ['kill', 'pause', 'stop', 'isolate'];
 
 /** One leader-loss trial; times are ms on the run clock, `…AfterFaultMs` relative to the fault. */

@@ -5,10 +5,14 @@
  */
 import type { Check } from '../checks/check.ts';
 import type { MemberStatus } from '../cluster/started-etcd-cluster.ts';
+import type { FaultKind } from '../faults/catalog.ts';
 import { hasQuorum, majority } from './model.ts';
 
-/** How members are taken down: `kill` (SIGKILL, they answer nobody) or `isolate` (cut off from their peers, they still answer the lab). */
-export type Mechanism = 'kill' | 'isolate';
+/**
+ * How members are taken down, as fault kinds of the catalog (src/faults/catalog.ts): `kill`
+ * (SIGKILL, they answer nobody) or `isolate` (cut off from their peers, they still answer the lab).
+ */
+export type Mechanism = Extract<FaultKind, 'kill' | 'isolate'>;
 export const MECHANISMS: readonly Mechanism[] = ['kill', 'isolate'];
 
 export interface CellPrediction {

@@ -1,7 +1,29 @@
+import { z } from 'zod';
 import type { Fault } from '../faults/fault.ts';
 import { DelayFault } from '../faults/network/delay.ts';
 import { CpuThrottleFault } from '../faults/resources/cpu-throttle.ts';
-import type { SweepCondition } from './spec.ts';
+
+/**
+ * What the cluster runs under for the whole cell. `rtt` delays every member's peer traffic by
+ * rttMs/2 in each direction: the delay mechanism acts where packets arrive (see
+ * src/faults/network/delay.ts), so a request m1→m2 is held rttMs/2 at m2 and the answer
+ * rttMs/2 at m1, which adds rttMs to every round trip between members. The lab's own clients on
+ * the host are not delayed by that mechanism (tc netem, where it exists, would delay them too).
+ */
+export const conditionSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('none') }).strict(),
+  z
+    .object({
+      kind: z.literal('rtt'),
+      rttMs: z.number().int().positive(),
+      /** ± this much, uniform, per direction (so a round trip varies by up to ±2 × jitterMs). */
+      jitterMs: z.number().int().nonnegative().default(0),
+    })
+    .strict(),
+  z.object({ kind: z.literal('cpu'), cpus: z.number().positive() }).strict(),
+]);
+
+export type SweepCondition = z.output<typeof conditionSchema>;
 
 /**
  * The fault that holds a cell's condition on every member, or undefined for `none`.

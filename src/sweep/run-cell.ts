@@ -5,6 +5,7 @@ import type { EtcdOptions } from '../cluster/etcd-options.ts';
 import type { StartedEtcdCluster } from '../cluster/started-etcd-cluster.ts';
 import { LabTimeoutError } from '../errors.ts';
 import type { HostCapabilities } from '../faults/capabilities.ts';
+import { faultTraits, onlyMechanism } from '../faults/catalog.ts';
 import type { FaultHandle, FaultRecord } from '../faults/fault.ts';
 import { isolate } from '../faults/network/partition.ts';
 import { summarizeElectionTrials, type ElectionSummary } from '../measure/election-summary.ts';
@@ -15,7 +16,13 @@ import { metricValue } from '../measure/metrics.ts';
 import { sleep, type RunClock } from '../util/clock.ts';
 import { runWorkload, type WorkloadResult } from '../workload/run-workload.ts';
 import { conditionFault } from './conditions.ts';
-import type { SweepCell, SweepCondition, SweepFault } from './spec.ts';
+import {
+  isLeaderFault,
+  LEADER_LOSS_FAULTS,
+  type SweepCell,
+  type SweepCondition,
+  type SweepFault,
+} from './spec.ts';
 
 /** Writes during the quiet window: latency of the ok ones, and how many went through per second. */
 export interface WriteFigures {
@@ -133,7 +140,6 @@ export interface CellContext {
 }
 
 const LEADER_CHANGES = 'etcd_server_leader_changes_seen_total';
-const FAULT_MECHANISM = { 'leader-kill': 'sigkill', 'leader-pause': 'cgroup-freezer' } as const;
 
 /**
  * Measures one cell on its own cluster: start it, put the condition on every member, watch a
@@ -201,16 +207,18 @@ export async function runCell(cell: SweepCell, ctx: CellContext): Promise<CellRe
     }
 
     const fault = cell.fault;
-    if (fault.kind === 'leader-kill' || fault.kind === 'leader-pause') {
-      faultMechanism = FAULT_MECHANISM[fault.kind];
+    if (isLeaderFault(fault)) {
+      // The catalog kind the trials apply to the leader, and the one mechanism it has.
+      const kind = LEADER_LOSS_FAULTS[fault.kind];
+      faultMechanism = onlyMechanism(kind);
       const trials: ElectionTrial[] = [];
       try {
         await runElectionTrials(cluster, {
           trials: cell.trials,
-          fault: fault.kind === 'leader-kill' ? 'kill' : 'pause',
+          fault: kind,
           clock,
           // A killed member comes back in a new network namespace, without the delay it had.
-          ...(fault.kind === 'leader-kill' && cell.condition.kind === 'rtt'
+          ...(faultTraits(kind).process === 'restarted' && cell.condition.kind === 'rtt'
             ? { beforeTrial: async (trial: number) => (trial > 1 ? applyCondition() : undefined) }
             : {}),
           onTrial: (trial) => trials.push(trial),

@@ -15,7 +15,8 @@ import {
 } from '../cluster/etcd-options.ts';
 import { BadInputError } from '../errors.ts';
 import { ROLES } from '../faults/targets.ts';
-import { conditionFault } from './conditions.ts';
+import type { LeaderFault } from '../measure/election-trials.ts';
+import { conditionFault, conditionSchema, type SweepCondition } from './conditions.ts';
 import { withoutUndefined } from '../util/without-undefined.ts';
 
 /**
@@ -45,29 +46,20 @@ const matrixDimensions = {
 const matrixSchema = z.object(matrixDimensions).strict();
 
 /**
- * What the cluster runs under for the whole cell. `rtt` delays every member's peer traffic by
- * rttMs/2 in each direction: the delay mechanism acts where packets arrive (see
- * src/faults/network/delay.ts), so a request m1→m2 is held rttMs/2 at m2 and the answer
- * rttMs/2 at m1, which adds rttMs to every round trip between members. The lab's own clients on
- * the host are not delayed by that mechanism (tc netem, where it exists, would delay them too).
+ * Sweep faults that take the leader away, `trials` times per cell (src/measure/election-trials.ts),
+ * by the catalog kind each applies to the leader.
  */
-const conditionSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('none') }).strict(),
-  z
-    .object({
-      kind: z.literal('rtt'),
-      rttMs: positiveInt,
-      /** ± this much, uniform, per direction (so a round trip varies by up to ±2 × jitterMs). */
-      jitterMs: nonNegativeInt.default(0),
-    })
-    .strict(),
-  z.object({ kind: z.literal('cpu'), cpus: z.number().positive() }).strict(),
-]);
+export const LEADER_LOSS_FAULTS = {
+  'leader-kill': 'kill',
+  'leader-pause': 'pause',
+} as const satisfies Record<string, LeaderFault>;
+export type LeaderLossFault = keyof typeof LEADER_LOSS_FAULTS;
+const leaderLossFault = <K extends LeaderLossFault>(kind: K) => z.object({ kind: z.literal(kind) }).strict();
 
 const faultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('none') }).strict(),
-  z.object({ kind: z.literal('leader-kill') }).strict(),
-  z.object({ kind: z.literal('leader-pause') }).strict(),
+  leaderLossFault('leader-kill'),
+  leaderLossFault('leader-pause'),
   z
     .object({
       kind: z.literal('partition-and-heal'),
@@ -162,7 +154,7 @@ export const sweepSchema = z
   .strict();
 
 export type SweepSpec = z.infer<typeof sweepSchema>;
-export type SweepCondition = SweepSpec['conditions'][number];
+export type { SweepCondition };
 export type SweepFault = SweepSpec['fault'];
 export type SweepExpectation = SweepSpec['expectations'][number];
 export type ValueRange = z.infer<typeof range>;
@@ -317,7 +309,9 @@ function crossFieldProblems(spec: SweepSpec): string[] {
       problems.push(`  expectations.${i}: heal checks need fault partition-and-heal`);
     }
     if (expectation.electionMedianMs !== undefined && !isLeaderFault(spec.fault)) {
-      problems.push(`  expectations.${i}.electionMedianMs: needs fault leader-kill or leader-pause`);
+      problems.push(
+        `  expectations.${i}.electionMedianMs: needs fault ${Object.keys(LEADER_LOSS_FAULTS).join(' or ')}`,
+      );
     }
     for (const check of ['spuriousLeaderChanges', 'spuriousLeaderChangesPerMinute'] as const) {
       if (expectation[check] !== undefined && spec.quietWindowMs === 0) {
@@ -328,8 +322,9 @@ function crossFieldProblems(spec: SweepSpec): string[] {
   return problems;
 }
 
-export const isLeaderFault = (fault: SweepFault): boolean =>
-  fault.kind === 'leader-kill' || fault.kind === 'leader-pause';
+/** A fault that takes the leader away in every trial (see LEADER_LOSS_FAULTS). */
+export const isLeaderFault = (fault: SweepFault): fault is Extract<SweepFault, { kind: LeaderLossFault }> =>
+  Object.hasOwn(LEADER_LOSS_FAULTS, fault.kind);
 
 /** The etcd option sets of a sweep: the explicit list, or the matrix multiplied out (first key varies slowest). */
 export function expandConfigurations(spec: Pick<SweepSpec, 'matrix' | 'configurations'>): EtcdOptions[] {

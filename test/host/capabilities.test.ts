@@ -3,15 +3,14 @@ import { existsSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSyn
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatCapabilities } from '../../src/cli/commands/doctor-capabilities.ts';
+import { probeHostCapabilities, type HostCapabilities } from '../../src/faults/capabilities.ts';
 import {
   buildNfqDelayHelper,
-  formatCapabilities,
   NFQ_DELAY_BINARY_PREFIX,
   nfqDelayBinaryPath,
-  probeHostCapabilities,
-  PROBE_NETNS_PREFIX,
-  type HostCapabilities,
-} from '../../src/faults/capabilities.ts';
+} from '../../src/faults/network/nfq-delay-build.ts';
+import { PROBE_NETNS_PREFIX } from '../../src/faults/probes/probe.ts';
 import { chooseDelayMechanism } from '../../src/faults/network/delay.ts';
 import { chooseLossMechanism } from '../../src/faults/network/loss.ts';
 

@@ -13,6 +13,9 @@ import {
 } from '../../src/faults/catalog.ts';
 import { validateExperiment, type FaultStep } from '../../src/experiments/spec.ts';
 import { LEADER_TAKING } from '../../src/experiments/hypothesis.ts';
+import { LEADER_FAULTS } from '../../src/measure/election-trials.ts';
+import { MECHANISMS } from '../../src/quorum/matrix.ts';
+import { LEADER_LOSS_FAULTS } from '../../src/sweep/spec.ts';
 
 const yes: Probe = { available: true, detail: 'ok' };
 const no: Probe = { available: false, detail: 'missing' };
@@ -122,6 +125,14 @@ describe('the fault catalog', () => {
     expect(tookLeadership('delay', true)).toBe(false);
     expect(tookLeadership('move-leader', false)).toBe(true);
     expect(tookLeadership('traffic', true)).toBe(false);
+  });
+
+  it('gives election trials, sweeps and the quorum matrix kinds that take the leader they hit', () => {
+    for (const kind of [...LEADER_FAULTS, ...Object.values(LEADER_LOSS_FAULTS), ...MECHANISMS]) {
+      expect(FAULT_CATALOG[kind].traits.leadership).toBe('taken-when-targeted');
+    }
+    // The mechanism a sweep records for its leader faults, as it always has.
+    expect(Object.values(LEADER_LOSS_FAULTS).map(onlyMechanism)).toEqual(['sigkill', 'cgroup-freezer']);
   });
 
   it('names the one mechanism of a process fault, and refuses to for a kind with several', () => {

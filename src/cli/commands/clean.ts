@@ -11,7 +11,8 @@ export function registerClean(program: Command): void {
     .option('--all', 'also remove live runs and clusters started with `up`', false)
     .action(async (options: { all: boolean }) => {
       const { ensureDockerEngine } = await import('../../host/docker.ts');
-      await import('../../faults/network/nfq-delay-process.ts'); // registers the delay-helper sweeper
+      const { registerFaultSweepers } = await import('../../faults/sweepers.ts');
+      registerFaultSweepers(); // the sweep also stops fault helpers outside containers
       await ensureDockerEngine({ install: false });
       const result = await sweepLeftovers({ includeLive: options.all });
       process.stdout.write(

@@ -27,7 +27,8 @@ export function registerDoctor(program: Command): void {
     .option('--json', 'print the report as JSON on stdout', false)
     .action(async (options: DoctorOptions) => {
       const { prepareHost } = await import('../../host/prepare-host.ts');
-      const { formatCapabilities, probeHostCapabilities } = await import('../../faults/capabilities.ts');
+      const { probeHostCapabilities } = await import('../../faults/capabilities.ts');
+      const { formatCapabilities } = await import('./doctor-capabilities.ts');
       const host = await prepareHost(options.image === undefined ? {} : { image: options.image });
       const capabilities = await probeHostCapabilities();
       const cluster = options.cluster ? await liveClusterCheck(options.image) : undefined;

@@ -80,7 +80,8 @@ export function registerUpDown(program: Command): void {
     .argument('[runIds...]', 'run IDs printed by `up`')
     .action(async (runIds: string[]) => {
       const { docker, ensureDockerEngine } = await import('../../host/docker.ts');
-      await import('../../faults/network/nfq-delay-process.ts'); // registers the delay-helper sweeper
+      const { registerFaultSweepers } = await import('../../faults/sweepers.ts');
+      registerFaultSweepers(); // the sweep also stops fault helpers outside containers
       await ensureDockerEngine({ install: false });
       const persistent = await docker().listContainers({
         all: true,

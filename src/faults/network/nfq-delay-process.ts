@@ -6,10 +6,10 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FaultError } from '../../errors.ts';
-import { registerSweeper, type SweepOptions } from '../../host/cleanup.ts';
+import type { SweepOptions } from '../../host/cleanup.ts';
 import { LABEL, ownerAlive, processStartTime } from '../../host/run-labels.ts';
 import { sleep } from '../../util/clock.ts';
-import { buildNfqDelayHelper, NFQ_DELAY_BINARY_PREFIX } from '../capabilities.ts';
+import { buildNfqDelayHelper, NFQ_DELAY_BINARY_PREFIX } from './nfq-delay-build.ts';
 
 /**
  * The nfq-delay helper, run inside a member's network namespace. Three things make sure it dies:
@@ -167,7 +167,10 @@ export async function recordedHelperPids(runId: string): Promise<number[]> {
     .map(({ data }) => Number(data.helperPid));
 }
 
-/** Kills recorded helpers whose run is gone (or this run's / all, see SweepOptions); returns how many. */
+/**
+ * Kills recorded helpers whose run is gone (or this run's / all, see SweepOptions); returns how
+ * many. Part of the host's leftover sweep through registerFaultSweepers (../sweepers.ts).
+ */
 export async function sweepDelayHelpers(options: SweepOptions = {}): Promise<number> {
   let killed = 0;
   for (const { file, data } of await recordedHelpers()) {
@@ -191,8 +194,6 @@ export async function sweepDelayHelpers(options: SweepOptions = {}): Promise<num
   }
   return killed;
 }
-
-registerSweeper(sweepDelayHelpers);
 
 /**
  * The recorded helper still runs: same pid and start time, and not a zombie. A helper that died
