@@ -1,4 +1,3 @@
-import type { EtcdLogEntry } from '../cluster/started-etcd-cluster.ts';
 import {
   raftEvents,
   voteEvents,
@@ -7,122 +6,22 @@ import {
   type RaftVoteEvent,
   type VotePhase,
 } from './election-log.ts';
+import {
+  REFUSAL_REASONS,
+  type ElectionExplanation,
+  type ElectionRound,
+  type ElectionWindow,
+  type MemberLog,
+  type Refusal,
+  type RefusalReason,
+  type RoundOutcome,
+  type Vote,
+} from './election-round-types.ts';
+import { summarizeElection } from './election-rounds-summary.ts';
 
-/**
- * Why a member did not give a candidate its vote:
- * - 'log-not-up-to-date': the candidate's last log entry is older than the voter's (Raft's
- *   election restriction) — this candidate cannot get this voter's vote in any term;
- * - 'in-lease': the voter heard from its leader less than an election timeout ago and ignores
- *   the request without even raising its term (etcd's CheckQuorum leader lease);
- * - 'already-voted': the voter voted for someone else (often itself) in that term;
- * - 'other': anything else (the voter already follows a leader in that term, a request from an
- *   older term, or a rejection only the candidate logged).
- */
-export type RefusalReason = 'log-not-up-to-date' | 'in-lease' | 'already-voted' | 'other';
-
-export const REFUSAL_REASONS: readonly RefusalReason[] = [
-  'log-not-up-to-date',
-  'in-lease',
-  'already-voted',
-  'other',
-];
-
-/** A member that became (pre-)candidate for a round's term. */
-export interface Campaign {
-  readonly member: string;
-  /** 'pre-vote': a pre-candidate asking whether it could win, without raising its term. */
-  readonly phase: VotePhase;
-  /** Relative to the fault. */
-  readonly afterFaultMs: number;
-  /** The candidate's last log entry as it sent its requests (absent if those lines are missing). */
-  readonly log?: LogPosition;
-}
-
-/** A vote given to a candidate by another member (a candidate's vote for itself is not listed). */
-export interface Vote {
-  readonly voter: string;
-  readonly candidate: string;
-  readonly phase: VotePhase;
-  readonly afterFaultMs: number;
-}
-
-export interface Refusal {
-  readonly voter: string;
-  readonly candidate: string;
-  readonly phase: VotePhase;
-  readonly reason: RefusalReason;
-  /** The reason in words, e.g. "log not up to date: m2 is behind (5/2710 < 5/2711)". */
-  readonly detail: string;
-  readonly afterFaultMs: number;
-  readonly voterLog?: LogPosition;
-  readonly candidateLog?: LogPosition;
-  /** in-lease: election ticks the voter still had before it would give up on its leader. */
-  readonly remainingTicks?: number;
-}
-
-/**
- * How a round (a term) ended: won; split vote (two or more members were candidates in the
- * term, each keeping its own vote); refused (one candidate, answered with refusals); pre-vote
- * failed (nobody got far enough to raise the term); unanswered (no answer in the logs).
- */
-export type RoundOutcome = 'won' | 'split-vote' | 'refused' | 'pre-vote-failed' | 'unanswered';
-
-/** One term campaigned for between the old leader's term and the new leader's. */
-export interface ElectionRound {
-  /** The term campaigned for (for a pre-vote: the term the pre-candidate asked about). */
-  readonly term: number;
-  /** First campaign for this term, relative to the fault. */
-  readonly startedAfterFaultMs: number;
-  readonly campaigns: readonly Campaign[];
-  readonly votes: readonly Vote[];
-  readonly refusals: readonly Refusal[];
-  readonly outcome: RoundOutcome;
-  readonly winner?: string;
-  readonly wonAfterFaultMs?: number;
-}
-
-/** What the members' own logs say about one election after a fault. */
-export interface ElectionExplanation {
-  readonly faultAtWallMs: number;
-  /** The leader's term before the fault. */
-  readonly previousTerm: number;
-  /** The first leader's term after the fault; undefined when no member logged a new leader. */
-  readonly newTerm: number | undefined;
-  /** newTerm − previousTerm: the terms the election used up. */
-  readonly termJump: number | undefined;
-  /** One per term campaigned for, in order; normally as many as the term jump. */
-  readonly rounds: readonly ElectionRound[];
-  readonly winner: string | undefined;
-  /** When the winner logged becoming leader (or, without its log, the first member logged it). */
-  readonly electedAtWallMs: number | undefined;
-  readonly electedAfterFaultMs: number | undefined;
-  /** Some member campaigned as a pre-candidate. */
-  readonly preVote: boolean;
-  /** Refusals by reason, over all rounds. */
-  readonly refusals: Readonly<Record<RefusalReason, number>>;
-  /** One line, e.g. "2 rounds (term 5 → 7, 2534 ms): term 6 split vote: m3 and m2 campaigned, …; term 7 m3 won". */
-  readonly summary: string;
-}
-
-/** One member's log and its raft ID (hex, as etcd writes IDs in log lines). */
-export interface MemberLog {
-  readonly member: string;
-  readonly idHex: string;
-  readonly entries: readonly EtcdLogEntry[];
-}
-
-export interface ElectionWindow {
-  /** When the leader was taken away (wall-clock ms; etcd's log timestamps are wall-clock too). */
-  readonly faultAtWallMs: number;
-  /**
-   * When the lab saw the new leader (e.g. the tracker, wall-clock ms). Only bounds the search:
-   * a leader logged more than {@link ELECTED_SLACK_MS} after it is not this election's. Default:
-   * the first leader logged after the fault.
-   */
-  readonly electedAtWallMs?: number;
-  /** The old leader's term. Default: the highest term the logs show before the fault. */
-  readonly previousTerm?: number;
-}
+// The types and the summaries have files of their own; importers of this module keep working.
+export * from './election-round-types.ts';
+export { summarizeElection, summarizeRounds, type RoundsSummary } from './election-rounds-summary.ts';
 
 /** Logs are read some time after the tracker saw the leader, and etcd writes whole ms. */
 export const ELECTED_SLACK_MS = 250;
@@ -357,100 +256,4 @@ function rejectionReason(
     return { reason: 'other', detail: `stale term: the voter is at term ${e.term}` };
   }
   return { reason: 'other', detail: 'the voter already follows a leader in this term' };
-}
-
-const listNames = (names: readonly string[]) =>
-  names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
-
-/** The one-line summary of an explanation. */
-export function summarizeElection(e: Omit<ElectionExplanation, 'summary'>): string {
-  if (e.rounds.length === 0) {
-    return e.newTerm === undefined
-      ? 'no campaign and no new leader in the logs'
-      : `${e.winner ?? '?'} leader at term ${e.newTerm}; no campaign in the logs`;
-  }
-  const head =
-    `${e.rounds.length} round${e.rounds.length === 1 ? '' : 's'}` +
-    (e.newTerm === undefined
-      ? ', no leader elected'
-      : ` (term ${e.previousTerm} → ${e.newTerm}${e.electedAfterFaultMs === undefined ? '' : `, ${Math.round(e.electedAfterFaultMs)} ms`})`);
-  // Rounds that went the same way one after another (a behind candidate refused term after term) read as one.
-  const runs: { from: number; to: number; text: string }[] = [];
-  for (const round of e.rounds) {
-    const text = describeRound(round);
-    const last = runs.at(-1);
-    if (last && last.text === text && last.to === round.term - 1) last.to = round.term;
-    else runs.push({ from: round.term, to: round.term, text });
-  }
-  const described = runs.map(
-    ({ from, to, text }) => (from === to ? `term ${from} ` : `terms ${from}–${to} `) + text,
-  );
-  return `${head}: ${described.join('; ')}`;
-}
-
-/** A round without its term, so that rounds that went the same way can be told apart from ones that did not. */
-function describeRound(round: ElectionRound): string {
-  const won = round.outcome === 'won';
-  const members = [...new Set(round.campaigns.map((c) => c.member))].filter(
-    (m) => !won || m !== round.winner,
-  );
-  const preVoteOnly = (m: string) => round.campaigns.every((c) => c.member !== m || c.phase === 'pre-vote');
-  const parts: string[] = [];
-  const full = members.filter((m) => !preVoteOnly(m));
-  const pre = members.filter(preVoteOnly);
-  if (full.length > 0) parts.push(`${listNames(full)} campaigned`);
-  if (pre.length > 0) parts.push(`${listNames(pre)} asked for pre-votes`);
-  // A candidate that campaigns again in the same round (a pre-vote retried) meets the same refusal again.
-  const refusals = new Map<string, number>();
-  for (const r of round.refusals) {
-    const verb = r.reason === 'in-lease' || r.detail.startsWith('stale') ? 'ignored' : 'refused';
-    const what = r.phase === 'pre-vote' ? `${r.candidate}'s pre-vote` : r.candidate;
-    const text = `${r.voter} ${verb} ${what} (${r.detail})`;
-    refusals.set(text, (refusals.get(text) ?? 0) + 1);
-  }
-  for (const [text, count] of refusals) parts.push(count === 1 ? text : `${text} ×${count}`);
-  if (won) parts.push(`${round.winner ?? '?'} won`);
-  else if (round.outcome === 'refused' || round.outcome === 'unanswered') parts.push('no majority');
-  else if (round.outcome === 'pre-vote-failed') parts.push('pre-vote failed');
-  return (round.outcome === 'split-vote' ? 'split vote: ' : '') + parts.join(', ');
-}
-
-/** The rounds distribution and refusal reasons over many elections, for reports. */
-export interface RoundsSummary {
-  /** Elections explained (undefined explanations are left out). */
-  readonly elections: number;
-  /** Elections by the number of rounds they took, e.g. `{ 1: 7, 2: 3 }`; 0: no campaign in the logs. */
-  readonly byRounds: Readonly<Record<number, number>>;
-  /** Elections that took more than one round. */
-  readonly multiRound: number;
-  /** Elections in which no member logged a new leader. */
-  readonly noLeader: number;
-  /** Refusals by reason, all elections together. */
-  readonly refusals: Readonly<Record<RefusalReason, number>>;
-  /** Elections with at least one refusal of each reason. */
-  readonly electionsWithRefusal: Readonly<Record<RefusalReason, number>>;
-}
-
-/** Summarises explanations (pure), e.g. the trials' of one experiment. */
-export function summarizeRounds(explanations: readonly (ElectionExplanation | undefined)[]): RoundsSummary {
-  const explained = explanations.filter((e): e is ElectionExplanation => e !== undefined);
-  const byRounds: Record<number, number> = {};
-  const zero = () => Object.fromEntries(REFUSAL_REASONS.map((r) => [r, 0])) as Record<RefusalReason, number>;
-  const refusals = zero();
-  const electionsWithRefusal = zero();
-  for (const e of explained) {
-    byRounds[e.rounds.length] = (byRounds[e.rounds.length] ?? 0) + 1;
-    for (const reason of REFUSAL_REASONS) {
-      refusals[reason] += e.refusals[reason];
-      if (e.refusals[reason] > 0) electionsWithRefusal[reason]++;
-    }
-  }
-  return {
-    elections: explained.length,
-    byRounds,
-    multiRound: explained.filter((e) => e.rounds.length > 1).length,
-    noLeader: explained.filter((e) => e.newTerm === undefined).length,
-    refusals,
-    electionsWithRefusal,
-  };
 }
