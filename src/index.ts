@@ -74,7 +74,23 @@ export { measureLeaseCheckpoint } from './measure/lease-checkpoint.ts';
 export { runExperiment, type ExperimentResult } from './experiments/run-experiment.ts';
 export { loadExperiment, validateExperiment, type ExperimentSpec } from './experiments/spec.ts';
 export { writeResults } from './report/write-results.ts';
-export { checkAcknowledgedWrites } from './checks/acknowledged-writes.ts';
+export { checkAcknowledgedWrites, acknowledgedWritesCheck } from './checks/acknowledged-writes.ts';
+export {
+  combineVerdicts,
+  runVerdict,
+  type Check,
+  type CheckStatistics,
+  type Verdict,
+} from './checks/check.ts';
+export {
+  RESULTS_SCHEMA_VERSION,
+  writeEnvelope,
+  renderJunit,
+  type ResultsEnvelope,
+  type RunEnvironment,
+  type PlanKind,
+  type RunStatus,
+} from './run/results-envelope.ts';
 export {
   loadSweep,
   validateSweep,
