@@ -243,12 +243,19 @@ export const LEADER_TAKING_KINDS: readonly FaultKind[] = FAULT_KINDS.filter(
 
 /**
  * Whether a fault of this kind took leadership away from the leader it saw: it hit that leader
- * and takes a leader it hits, or it moves leadership wherever it is. Load steps (not faults) never do.
+ * and takes a leader it hits, or it moved leadership to a target that was not leading (a move to
+ * the leader itself changes nothing). Load steps (not faults) never do.
  */
 export function tookLeadership(kind: string, hitLeader: boolean): boolean {
   if (!isFaultKind(kind)) return false;
-  const { leadership } = FAULT_CATALOG[kind].traits;
-  return leadership === 'moved-to-target' || (leadership === 'taken-when-targeted' && hitLeader);
+  switch (FAULT_CATALOG[kind].traits.leadership) {
+    case 'taken-when-targeted':
+      return hitLeader;
+    case 'moved-to-target':
+      return !hitLeader;
+    case 'kept':
+      return false;
+  }
 }
 
 /** Whether a fault of this kind stops or freezes its target's process, which heal brings back. */

@@ -124,6 +124,7 @@ describe('the fault catalog', () => {
     expect(tookLeadership('kill', false)).toBe(false);
     expect(tookLeadership('delay', true)).toBe(false);
     expect(tookLeadership('move-leader', false)).toBe(true);
+    expect(tookLeadership('move-leader', true)).toBe(false);
     expect(tookLeadership('traffic', true)).toBe(false);
   });
 
