@@ -3,6 +3,7 @@
 // model; then election trials per minute reusing one cluster vs a fresh cluster per trial.
 // Usage: npm run bench -- elections [trials at 10/100] [trials at 100/1000] [fresh-cluster trials]
 import { EtcdCluster } from '../src/cluster/etcd-cluster.ts';
+import { ETCD_DEFAULTS } from '../src/cluster/etcd-options.ts';
 import { probeHostCapabilities } from '../src/faults/capabilities.ts';
 import { prepareHost } from '../src/host/prepare-host.ts';
 import { summarizeElectionTrials, type Distribution } from '../src/measure/election-summary.ts';
@@ -16,7 +17,12 @@ const freshTrials = Number(process.argv[4] ?? 3);
 const FAULTS: readonly LeaderFault[] = ['kill', 'pause', 'isolate'];
 const TIMINGS = [
   { heartbeatMs: 10, electionTimeoutMs: 100, trials: fastTrials },
-  { heartbeatMs: 100, electionTimeoutMs: 1_000, trials: slowTrials },
+  // etcd's defaults
+  {
+    heartbeatMs: ETCD_DEFAULTS.heartbeatMs,
+    electionTimeoutMs: ETCD_DEFAULTS.electionTimeoutMs,
+    trials: slowTrials,
+  },
 ] as const;
 
 await prepareHost(); // image build / pull is a one-time cost, not part of any figure

@@ -161,6 +161,9 @@ export interface AvailabilityRunOptions {
   readonly signal?: AbortSignal;
 }
 
+/** What an availability run uses where its options say nothing. */
+export const AVAILABILITY_DEFAULTS = { members: 3, seed: 1, probeIntervalMs: 100, batches: 10 } as const;
+
 /** The availability run's cluster options: the quorum timing unless given, pre-vote on. */
 export const availabilityEtcdOptions = quorumEtcdOptions;
 
@@ -171,9 +174,9 @@ export function validateAvailabilityOptions(options: AvailabilityRunOptions): vo
       availabilityOptionsSchema,
       {
         ...options,
-        members: options.members ?? 3,
-        probeIntervalMs: options.probeIntervalMs ?? 100,
-        batches: options.batches ?? 10,
+        members: options.members ?? AVAILABILITY_DEFAULTS.members,
+        probeIntervalMs: options.probeIntervalMs ?? AVAILABILITY_DEFAULTS.probeIntervalMs,
+        batches: options.batches ?? AVAILABILITY_DEFAULTS.batches,
       },
       quorumEtcdOptions(options),
     ),

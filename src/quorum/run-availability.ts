@@ -25,6 +25,7 @@ import { leaderFromStatuses } from './matrix.ts';
 import { RECOVERY_TIMEOUT_MS } from './matrix-cell.ts';
 import { memberDownProbability, unavailability } from './model.ts';
 import {
+  AVAILABILITY_DEFAULTS,
   availabilityEtcdOptions,
   validateAvailabilityOptions,
   type AvailabilityRunOptions,
@@ -70,9 +71,9 @@ export interface AvailabilityResult {
  */
 export async function runAvailability(options: AvailabilityRunOptions): Promise<AvailabilityResult> {
   validateAvailabilityOptions(options);
-  const n = options.members ?? 3;
-  const seed = options.seed ?? 1;
-  const batches = options.batches ?? 10;
+  const n = options.members ?? AVAILABILITY_DEFAULTS.members;
+  const seed = options.seed ?? AVAILABILITY_DEFAULTS.seed;
+  const batches = options.batches ?? AVAILABILITY_DEFAULTS.batches;
   const clock = options.clock ?? new RunClock();
   const wallStart = clock.now();
   const schedule = generateFailureSchedule({
@@ -170,7 +171,7 @@ async function runSchedule(
   onMechanism: (mechanism: string) => void,
 ): Promise<void> {
   const n = cluster.members.length;
-  const probeIntervalMs = options.probeIntervalMs ?? 100;
+  const probeIntervalMs = options.probeIntervalMs ?? AVAILABILITY_DEFAULTS.probeIntervalMs;
   const t0 = clock.now();
   const end = t0 + options.durationMs;
   progress(
