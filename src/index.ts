@@ -3,13 +3,20 @@ export { EtcdCluster, type DataDirKind } from './cluster/etcd-cluster.ts';
 export {
   StartedEtcdCluster,
   parseEtcdLog,
+  type ClusterDescription,
   type MemberStatus,
   type StableLeader,
   type EtcdLogEntry,
   type WaitOptions,
 } from './cluster/started-etcd-cluster.ts';
 export { EtcdMember, type MemberState } from './cluster/etcd-member.ts';
-export type { EtcdOptions } from './cluster/etcd-options.ts';
+export {
+  ETCD_DEFAULTS,
+  etcdOptionsSchema,
+  resolveEtcdOptions,
+  type EtcdOptions,
+  type ResolvedEtcdOptions,
+} from './cluster/etcd-options.ts';
 export { createEtcdClient, type ClientOptions } from './cluster/clients.ts';
 export { prepareHost, type HostReport } from './host/prepare-host.ts';
 export { sweepLeftovers, installExitHandlers } from './host/cleanup.ts';

@@ -1,6 +1,7 @@
 import type { Etcd3 } from 'etcd3';
 import { BadInputError, ClusterError } from '../errors.ts';
 import { sweepLeftovers } from '../host/cleanup.ts';
+import type { ResolvedEtcdImage } from '../host/etcd-image.ts';
 import type { HostReport } from '../host/prepare-host.ts';
 import { sleep } from '../util/clock.ts';
 import { ClusterClients } from './cluster-clients.ts';
@@ -8,7 +9,7 @@ import type { ClientOptions } from './clients.ts';
 import { parseEtcdLog, readMemberLog, type EtcdLogEntry } from './etcd-log.ts';
 import type { EtcdMember, MemberRef } from './etcd-member.ts';
 import { effectivePreVote, resolveEtcdOptions, type EtcdOptions } from './etcd-options.ts';
-import type { MemberLauncher } from './member-launcher.ts';
+import type { DataDirKind, MemberLauncher } from './member-launcher.ts';
 import {
   killMember,
   pauseMember,
@@ -32,6 +33,30 @@ import { addMember, removeMember } from './membership.ts';
 export type { MemberRef } from './etcd-member.ts';
 export { parseEtcdLog, type EtcdLogEntry } from './etcd-log.ts';
 export type { MemberStatus, StableLeader, WaitOptions } from './member-status.ts';
+
+/**
+ * What produced a cluster, for results: image, etcd version, effective settings. A type alias
+ * (not an interface) so that it is also a plain `Record<string, unknown>` where results want one.
+ */
+export type ClusterDescription = {
+  readonly runId: string;
+  readonly members: number;
+  readonly requestedImage: string;
+  readonly image: string;
+  readonly imageId: string;
+  readonly imageSource: ResolvedEtcdImage['source'];
+  readonly etcdVersion: string;
+  readonly dataDir: DataDirKind;
+  /** etcd's default where the options leave it unset. */
+  readonly heartbeatMs: number;
+  readonly electionTimeoutMs: number;
+  /** What etcd runs with: the option, or the version's default. */
+  readonly preVote: boolean;
+  /** The options as given. */
+  readonly etcdOptions: EtcdOptions;
+  /** etcd member ID (decimal, as status and the tracker report it) → member name. */
+  readonly memberNames: Readonly<Record<string, string>>;
+};
 
 /**
  * Returned by `EtcdCluster.start()`; dispose it (or `await using`) to remove everything. The
@@ -62,7 +87,7 @@ export class StartedEtcdCluster implements AsyncDisposable {
   }
 
   /** What produced this cluster, for results: image, etcd version, effective settings. */
-  describe(): Record<string, unknown> {
+  describe(): ClusterDescription {
     const resolved = resolveEtcdOptions(this.etcdOptions);
     return {
       runId: this.runId,
@@ -77,7 +102,6 @@ export class StartedEtcdCluster implements AsyncDisposable {
       electionTimeoutMs: resolved.electionTimeoutMs,
       preVote: effectivePreVote(this.etcdOptions, this.launcher.version),
       etcdOptions: this.etcdOptions,
-      /** etcd member ID (decimal, as status and the tracker report it) → member name. */
       memberNames: Object.fromEntries(this.memberList.map((m) => [m.memberId, m.name])),
     };
   }

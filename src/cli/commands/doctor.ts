@@ -84,6 +84,6 @@ async function liveClusterCheck(image: string | undefined) {
     newLeader: next.leader.name,
     newTerm: next.term,
     reelectionMs: performance.now() - killedAt,
-    electionTimeoutMs: cluster.describe().electionTimeoutMs as number,
+    electionTimeoutMs: cluster.describe().electionTimeoutMs,
   };
 }
