@@ -63,7 +63,10 @@ export interface FaultKindEntry<S extends z.ZodRawShape = z.ZodRawShape> {
    * fault stays until the run heals everything at the end of the workload (a member left down).
    */
   readonly needsDuration: boolean;
-  /** Builds the fault; the seed picks members for roles and seeds jitter, so a run repeats. */
+  /**
+   * Builds the fault. The seed is for what the fault itself draws at random (a delay's jitter);
+   * roles are resolved when it is injected, with the run's seed in the fault context.
+   */
   readonly create: (settings: z.output<z.ZodObject<S>>, seed: number) => Fault;
   readonly traits: FaultTraits;
 }
