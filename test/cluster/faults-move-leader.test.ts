@@ -123,7 +123,8 @@ describe('move-leader on a 3-member cluster', () => {
     expect(handle.injectionLatencyMs).toBeLessThan(TRANSFER_BOUND_MS);
 
     // Writes kept succeeding: some before and after the transfer, every write sent after the
-    // call returned succeeded, and no gap between successful writes reached a transfer's bound.
+    // call returned succeeded, and successful writes never stopped for an election timeout —
+    // which is the least a lost leader costs (followers wait that long before campaigning).
     const injectedAt = handle.injectedAtMs;
     const doneAt = injectedAt + handle.injectionLatencyMs;
     const beforeTransfer = writes.filter((w) => w.endMs < injectedAt);
@@ -132,7 +133,7 @@ describe('move-leader on a 3-member cluster', () => {
     expect(afterTransfer.length).toBeGreaterThan(0);
     expect(afterTransfer.filter((w) => !w.ok)).toEqual([]);
     const gapMs = longestGapMs(writes, injectedAt);
-    expect(gapMs).toBeLessThan(TRANSFER_BOUND_MS);
+    expect(gapMs).toBeLessThan(ELECTION_TIMEOUT_MS);
     figure('move-leader to a follower', {
       transferMs: Math.round(handle.injectionLatencyMs),
       longestWriteGapMs: Math.round(gapMs),
