@@ -1,7 +1,7 @@
 import { acknowledgedWritesCheck, type AcknowledgedWritesResult } from '../checks/acknowledged-writes.ts';
 import type { Check, CheckStatistics } from '../checks/check.ts';
-import type { ExperimentResult, StepResult } from './run-experiment.ts';
-import { effectiveAt } from './run-experiment.ts';
+import type { ExperimentResult, StepResult } from './experiment-types.ts';
+import { effectiveAt } from './step-timing.ts';
 import type { FaultExperimentSpec } from './spec.ts';
 import { LEADER_TAKING_KINDS, tookLeadership } from '../faults/catalog.ts';
 import type { SuccessRatio } from './step-measurements.ts';

@@ -5,7 +5,8 @@ import { RunClock } from '../util/clock.ts';
 import { progress } from '../util/log.ts';
 import type { HypothesisCheck } from './hypothesis.ts';
 import { endedBy, envelope, hostInfo, runEnvironment, type RunStatus } from '../run/results-envelope.ts';
-import { startCluster, type ExperimentResult, type RunOptions } from './run-experiment.ts';
+import type { ExperimentResult, RunOptions } from './experiment-types.ts';
+import { startCluster } from './start-cluster.ts';
 import type { LeaseElectionSpec } from './spec.ts';
 
 /**

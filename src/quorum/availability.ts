@@ -4,7 +4,7 @@
  * it, and a batch-means confidence interval for that fraction. Pure, so the statistics are tested
  * on their own.
  */
-import type { HypothesisCheck } from '../experiments/run-experiment.ts';
+import type { Check } from '../checks/check.ts';
 import { createRng, type Rng } from '../workload/rng.ts';
 import { formatProbability, toleratedFailures, unavailability } from './model.ts';
 
@@ -216,9 +216,9 @@ export function availabilityClaims(
   n: number,
   planned: { readonly p: number; readonly interval: ConfidenceInterval },
   probed: { readonly p: number; readonly interval: ConfidenceInterval },
-): HypothesisCheck[] {
+): Check[] {
   const f = (x: number): string => formatProbability(Math.min(1, Math.max(0, x)));
-  const check = (name: string, p: number, what: string, interval: ConfidenceInterval): HypothesisCheck => {
+  const check = (name: string, p: number, what: string, interval: ConfidenceInterval): Check => {
     const predicted = unavailability(n, p);
     return {
       name,
