@@ -111,7 +111,8 @@ export function installExitHandlers(options: { readonly uncaught?: boolean } = {
 /** Where members keep their data when it is on host tmpfs (see the cluster's dataDir option). */
 export const MEMORY_DATA_ROOT = '/dev/shm/etcd-lab';
 
-export interface SweepResult {
+/** How many leftovers one removal took away, by kind (a tuning sweep's result is SweepResult). */
+export interface LeftoverRemovalResult {
   readonly containers: number;
   readonly networks: number;
   readonly volumes: number;
@@ -134,7 +135,7 @@ export interface SweepOptions {
 }
 
 /** Removes every labelled resource whose owning run is gone (or all of them, see options). */
-export async function sweepLeftovers(options: SweepOptions = {}): Promise<SweepResult> {
+export async function sweepLeftovers(options: SweepOptions = {}): Promise<LeftoverRemovalResult> {
   // Loaded here, not at the top: the CLI installs its exit handlers from this module, and a
   // command refusing bad input should not wait for the Docker client to load.
   const { docker } = await import('./docker.ts');

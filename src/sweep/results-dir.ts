@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BadInputError } from '../errors.ts';
-import type { CellResult } from './run-cell.ts';
+import type { CellResult } from './cell-result.ts';
 import type { SweepCell } from './spec.ts';
 
 /**

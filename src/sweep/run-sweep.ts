@@ -11,10 +11,13 @@ import {
 } from '../run/results-envelope.ts';
 import { RunClock } from '../util/clock.ts';
 import { progress } from '../util/log.ts';
-import { spuriousElectionBoundaries, writeSweepOutputs, type SweepResult } from './report.ts';
+import type { CellResult } from './cell-result.ts';
+import { writeSweepOutputs } from './report.ts';
 import { cellFile, planResume, readFinishedCells, requireResumable } from './results-dir.ts';
-import { runCell, type CellResult } from './run-cell.ts';
+import { runCell } from './run-cell.ts';
 import { planCells, type SweepCell, type SweepSpec } from './spec.ts';
+import { spuriousElectionBoundaries } from './spurious-elections.ts';
+import type { SweepResult } from './sweep-result.ts';
 import { evaluateExpectations } from './verdicts.ts';
 
 export interface SweepRunOptions {

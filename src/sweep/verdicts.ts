@@ -1,4 +1,4 @@
-import type { CellResult } from './run-cell.ts';
+import type { CellResult } from './cell-result.ts';
 import {
   expectationApplies,
   inRange,
