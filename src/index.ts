@@ -55,13 +55,8 @@ export {
 } from './faults/catalog.ts';
 export { findFaultResidue, assertNoFaultResidue } from './faults/residue.ts';
 export { LeaderTracker, deriveLeaderChange, type LeaderObservation } from './measure/leader-tracker.ts';
-export {
-  explainElection,
-  runElectionTrials,
-  type ElectionTrial,
-  type ExplainElectionOptions,
-  type LeaderFault,
-} from './measure/election-trials.ts';
+export { runElectionTrials, type ElectionTrial, type LeaderFault } from './measure/election-trials.ts';
+export { explainElection, type ExplainElectionOptions } from './measure/election-explain.ts';
 export {
   explainElectionFromLogs,
   summarizeRounds,

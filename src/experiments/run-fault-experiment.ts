@@ -5,7 +5,7 @@ import { probeHostCapabilities } from '../faults/capabilities.ts';
 import { requireAvailable, type Fault } from '../faults/fault.ts';
 import { History } from '../history/history.ts';
 import { agreedLeaderships, LeaderTracker } from '../measure/leader-tracker.ts';
-import { memberLogs } from '../measure/election-trials.ts';
+import { memberLogs } from '../measure/election-explain.ts';
 import { runWorkload } from '../workload/run-workload.ts';
 import { clientOperations } from '../workload/retry-policy.ts';
 import { RunClock, sleep } from '../util/clock.ts';

@@ -3,7 +3,7 @@ import { ETCD_DEFAULTS } from '../cluster/etcd-options.ts';
 import type { CellResult } from './cell-result.ts';
 import { cellRow } from './cell-table.ts';
 import { addedRttMs } from './conditions.ts';
-import { conditionLabel } from './spec.ts';
+import { conditionLabel } from './cell-labels.ts';
 import { seriesKey } from './spurious-elections.ts';
 import type { SweepResult } from './sweep-result.ts';
 

@@ -6,7 +6,6 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import {
-  ETCD_DEFAULTS,
   etcdOptionFields,
   etcdOptionsSchema,
   parseEtcdOptions,
@@ -16,6 +15,7 @@ import {
 import { BadInputError } from '../errors.ts';
 import { ROLES } from '../faults/targets.ts';
 import type { LeaderFault } from '../measure/election-trials.ts';
+import { cellLabel } from './cell-labels.ts';
 import { conditionFault, conditionSchema, type SweepCondition } from './conditions.ts';
 import { withoutUndefined } from '../util/without-undefined.ts';
 
@@ -23,6 +23,9 @@ import { withoutUndefined } from '../util/without-undefined.ts';
  * A sweep is plain data: a matrix of etcd options × conditions (injected round-trip time, CPU
  * throttle, none), one fault repeated `trials` times per cell, a quiet observation window, a
  * write load and a seed. It is validated completely before any cluster starts.
+ *
+ * Longer than 400 lines on purpose: the schema, its cross-field checks and the cell plan (whose
+ * hash decides which stored cells a resumed sweep reuses) are read and changed together.
  */
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -383,33 +386,6 @@ export function planCells(spec: SweepSpec): SweepCell[] {
 
 /** Bumped when what a cell measures changes, so old results are not silently reused. */
 export const CELL_SCHEMA_VERSION = 2;
-
-export function cellLabel(options: EtcdOptions, condition: SweepCondition): string {
-  const parts = [
-    `hb ${options.heartbeatMs ?? ETCD_DEFAULTS.heartbeatMs}`,
-    `et ${options.electionTimeoutMs ?? ETCD_DEFAULTS.electionTimeoutMs}`,
-    ...(options.preVote === undefined ? [] : [`pre-vote ${options.preVote ? 'on' : 'off'}`]),
-    ...(options.snapshotCount === undefined ? [] : [`snap ${options.snapshotCount}`]),
-    ...(options.quotaBackendBytes === undefined ? [] : [`quota ${options.quotaBackendBytes}`]),
-    ...(options.leaseCheckpoint === undefined
-      ? []
-      : [`lease checkpoint ${options.leaseCheckpoint ? 'on' : 'off'}`]),
-    ...(options.extraFlags?.length ? [options.extraFlags.join(' ')] : []),
-    conditionLabel(condition),
-  ];
-  return parts.join(' / ');
-}
-
-export function conditionLabel(condition: SweepCondition): string {
-  switch (condition.kind) {
-    case 'none':
-      return 'no condition';
-    case 'rtt':
-      return `rtt +${condition.rttMs} ms${condition.jitterMs > 0 ? ` ±${2 * condition.jitterMs}` : ''}`;
-    case 'cpu':
-      return `cpu ${condition.cpus}`;
-  }
-}
 
 /**
  * Whether an expectation's `where` selects this cell. Unset timings compare as etcd's defaults;

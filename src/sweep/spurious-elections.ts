@@ -1,7 +1,7 @@
 import { ETCD_DEFAULTS } from '../cluster/etcd-options.ts';
 import type { CellResult } from './cell-result.ts';
 import { addedRttMs } from './conditions.ts';
-import { conditionLabel } from './spec.ts';
+import { conditionLabel } from './cell-labels.ts';
 
 /**
  * Spurious elections against election timeout / round-trip time, for cells that differ only in

@@ -19,8 +19,6 @@ import {
   observedTolerance,
   predictCell,
   quorumLossClaim,
-  renderMatrixGrid,
-  renderMatrixTable,
   slowdownClaim,
   stepDownClaim,
   toleranceClaim,
@@ -30,6 +28,7 @@ import {
   type MatrixCell,
   type Mechanism,
 } from '../../src/quorum/matrix.ts';
+import { renderMatrixGrid, renderMatrixTable } from '../../src/quorum/matrix-render.ts';
 import { hasQuorum, unavailability } from '../../src/quorum/model.ts';
 import { chartProbabilities, unavailabilityChartSpec } from '../../src/quorum/report.ts';
 import { validationClaims } from '../../src/quorum/run-validation.ts';
