@@ -6,8 +6,8 @@
  * consumer reads `kind` and the common fields without knowing the plan.
  *
  * Writers: result.json (atomically: a temporary file renamed into place, so a result.json that
- * exists is complete), junit.xml (one test case per check) and report.md (the plan's renderer,
- * built from the pieces here).
+ * exists is complete; written first), junit.xml (one test case per check) and report.md (the
+ * plan's renderer, built from the pieces here; written last, after the plan's charts).
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -164,25 +164,42 @@ export async function writeJsonAtomically(path: string, value: unknown): Promise
 export const ENVELOPE_FILES = { result: 'result.json', junit: 'junit.xml', report: 'report.md' } as const;
 
 /**
+ * Writes result.json: the envelope and its payload, atomically (a result.json that exists is
+ * complete). Plans write it first, before their slower extra files (history, CSV, charts), so a
+ * failing chart or a second Ctrl-C while those are written still leaves the result.
+ */
+export async function writeResultJson(dir: string, result: ResultsEnvelope): Promise<string> {
+  const file = join(dir, ENVELOPE_FILES.result);
+  await writeJsonAtomically(file, result);
+  return file;
+}
+
+/** Writes junit.xml and report.md (from the plan's renderer); returns their paths. */
+export async function writeJunitAndReport(
+  dir: string,
+  result: ResultsEnvelope,
+  reportMarkdown: string,
+): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const files = [join(dir, ENVELOPE_FILES.junit), join(dir, ENVELOPE_FILES.report)] as const;
+  await writeFile(files[0], renderJunit(result));
+  await writeFile(files[1], reportMarkdown);
+  return [...files];
+}
+
+/**
  * Writes result.json (the envelope and its payload, atomically), junit.xml and report.md (from
- * the plan's renderer); returns their paths. The plan writes its extra files (history, charts,
- * CSV, cell records) itself.
+ * the plan's renderer); returns their paths. The plans themselves call the two halves
+ * ({@link writeResultJson} first, {@link writeJunitAndReport} last) around their extra files
+ * (history, charts, CSV, cell records).
  */
 export async function writeEnvelope(
   dir: string,
   result: ResultsEnvelope,
   reportMarkdown: string,
 ): Promise<string[]> {
-  await mkdir(dir, { recursive: true });
-  const files = {
-    result: join(dir, ENVELOPE_FILES.result),
-    junit: join(dir, ENVELOPE_FILES.junit),
-    report: join(dir, ENVELOPE_FILES.report),
-  };
-  await writeJsonAtomically(files.result, result);
-  await writeFile(files.junit, renderJunit(result));
-  await writeFile(files.report, reportMarkdown);
-  return Object.values(files);
+  const resultFile = await writeResultJson(dir, result);
+  return [resultFile, ...(await writeJunitAndReport(dir, result, reportMarkdown))];
 }
 
 // A CommonJS module whose default export is the builder; TypeScript's NodeNext view of it

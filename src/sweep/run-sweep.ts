@@ -33,8 +33,8 @@ export interface SweepRunOptions {
 
 /**
  * Runs every cell not already finished in `out`, one cluster per cell, writing each cell's
- * result as soon as it is done; then writes the results envelope (result.json, junit.xml,
- * report.md), sweep.csv and the charts for all cells. A directory holding cells measured differently is refused before anything starts.
+ * result as soon as it is done; then writes result.json, sweep.csv and the charts for all cells,
+ * junit.xml and report.md (see writeSweepOutputs). A directory holding cells measured differently is refused before anything starts.
  * What the clusters do is a result; only the lab's own failures end the run early ('failed').
  */
 export async function runSweep(
