@@ -60,7 +60,8 @@ try {
   }
 }
 if (interrupt.exitCode !== undefined) {
-  // The interrupted command wrote its aborted result; whatever is still registered goes now, and
+  // The interrupted command wrote its aborted result; whatever is still registered goes now (a
+  // forced cleanup already under way is awaited to its end: runAllCleanups is single-flight), and
   // the exit is explicit: a timer or socket of the stopped run must not keep the process alive.
   await runAllCleanups();
   process.exit(interrupt.exitCode);
