@@ -29,6 +29,8 @@ export interface SweepRunOptions {
   readonly onProgress?: (line: string) => void;
   /** Called when a cell's file has been written. */
   readonly onCellDone?: (cell: CellResult) => void;
+  /** Called with the sweep's result just before its files are written. */
+  readonly onResult?: (result: SweepResult) => void;
 }
 
 /**
@@ -114,6 +116,7 @@ export async function runSweep(
     cells: cellResults,
     spuriousElections: spuriousElectionBoundaries(cellResults),
   };
+  options.onResult?.(result);
   const files = await writeSweepOutputs(out, result);
   return { result, files };
 }
