@@ -156,9 +156,16 @@ export async function runFaultExperiment(
         ),
       }),
     );
-  const checks = checkHypothesis(spec, steps, workload, recoveryMs, acknowledged, {
-    baselineLatenciesMs: baselineLatencies(mainOperations, active, workloadWindow),
-  });
+  // A run that did not complete: what it never measured is inconclusive, not deviated.
+  const checks = checkHypothesis(
+    spec,
+    steps,
+    workload,
+    recoveryMs,
+    acknowledged,
+    { baselineLatenciesMs: baselineLatencies(mainOperations, active, workloadWindow) },
+    status,
+  );
   const result: ExperimentResult = {
     ...envelope({
       kind: 'experiment',
