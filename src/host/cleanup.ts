@@ -153,11 +153,17 @@ export interface SweepOptions {
   readonly runId?: string;
 }
 
-/** Removes every labelled resource whose owning run is gone (or all of them, see options). */
+/**
+ * Removes every labelled resource whose owning run is gone (or all of them, see options), and
+ * what faults leave outside containers (nfq-delay helpers): the fault sweepers register
+ * themselves here, so a library user calling this alone sweeps them too.
+ */
 export async function sweepLeftovers(options: SweepOptions = {}): Promise<LeftoverRemovalResult> {
   // Loaded here, not at the top: the CLI installs its exit handlers from this module, and a
-  // command refusing bad input should not wait for the Docker client to load.
+  // command refusing bad input should not wait for the Docker client (or the faults) to load.
   const { docker } = await import('./docker.ts');
+  const { registerFaultSweepers } = await import('../faults/sweepers.ts');
+  registerFaultSweepers();
   const filters = { label: [options.runId ? `${LABEL.run}=${options.runId}` : `${LABEL.lab}=true`] };
   const doomed = (labels: Record<string, string> | undefined) =>
     options.includeLive === true || options.runId !== undefined || !ownerAlive(labels);

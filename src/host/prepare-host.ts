@@ -1,6 +1,5 @@
 import { docker, ensureDockerEngine, type DockerEngineStatus, type EnsureDockerOptions } from './docker.ts';
 import { sweepLeftovers } from './cleanup.ts';
-import { registerFaultSweepers } from '../faults/sweepers.ts';
 import { resolveEtcdImage, type EtcdImageOptions, type ResolvedEtcdImage } from './etcd-image.ts';
 
 /** testcontainers' reaper image; nothing can pull it here, so the lab may run without it. */
@@ -22,11 +21,10 @@ let engineReady: Promise<{ docker: DockerEngineStatus; ryuk: boolean; ryukDetail
  * behind, and an etcd image with a known version.
  */
 export async function prepareHost(options: EtcdImageOptions & EnsureDockerOptions = {}): Promise<HostReport> {
-  // The sweep below also stops delay helpers a killed run left running (outside any container).
-  registerFaultSweepers();
   engineReady ??= (async () => {
     const engine = await ensureDockerEngine(options);
     const { ryuk, detail } = await configureReaper();
+    // Also stops delay helpers a killed run left running (outside any container).
     await sweepLeftovers();
     return { docker: engine, ryuk, ryukDetail: detail };
   })();

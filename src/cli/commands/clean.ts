@@ -11,8 +11,6 @@ export function registerClean(program: Command): void {
     .option('--all', 'also remove live runs and clusters started with `up`', false)
     .action(async (options: { all: boolean }) => {
       const { ensureDockerEngine } = await import('../../host/docker.ts');
-      const { registerFaultSweepers } = await import('../../faults/sweepers.ts');
-      registerFaultSweepers(); // the sweep also stops fault helpers outside containers
       await ensureDockerEngine({ install: false });
       const result = await sweepLeftovers({ includeLive: options.all });
       process.stdout.write(

@@ -80,8 +80,6 @@ export function registerUpDown(program: Command): void {
     .argument('[runIds...]', 'run IDs printed by `up`')
     .action(async (runIds: string[]) => {
       const { docker, ensureDockerEngine } = await import('../../host/docker.ts');
-      const { registerFaultSweepers } = await import('../../faults/sweepers.ts');
-      registerFaultSweepers(); // the sweep also stops fault helpers outside containers
       await ensureDockerEngine({ install: false });
       const persistent = await docker().listContainers({
         all: true,
