@@ -38,8 +38,9 @@ export interface HostInfo {
 
 /**
  * Where a run ran. etcd's version and image are always there (null when no cluster started);
- * the rest is what the plan's clusters record (members, timing, pre-vote, image id, the fault
- * mechanisms this host used, …), unchanged from what each plan recorded before.
+ * the rest is what the plan's cluster records: an experiment's one cluster all of it (members,
+ * timing, pre-vote, image id, the fault mechanisms this host used, …), a sweep's or validation's
+ * many clusters only the image fields they share ({@link imageFields}).
  */
 export type RunEnvironment = Readonly<Record<string, unknown>> & {
   readonly etcdVersion: string | null;
@@ -100,6 +101,21 @@ export function envelope<Kind extends PlanKind>(input: EnvelopeInput<Kind>): Res
     environment: input.environment,
     checks: input.checks,
   };
+}
+
+/** What a cluster records about etcd's image: the fields every cluster of one plan shares. */
+export const IMAGE_FIELDS = ['etcdVersion', 'image', 'requestedImage', 'imageId', 'imageSource'] as const;
+
+/**
+ * Only etcd's version and image of what a cluster recorded (`describe()`): the environment of a
+ * plan of many clusters (a sweep's cells, a validation's matrix), where one cluster's run ID,
+ * members and timing would describe that cluster, not the run. Each cluster keeps its own record.
+ */
+export function imageFields(
+  cluster: Readonly<Record<string, unknown>> | undefined,
+): Readonly<Record<string, unknown>> | undefined {
+  if (cluster === undefined) return undefined;
+  return Object.fromEntries(IMAGE_FIELDS.filter((key) => key in cluster).map((key) => [key, cluster[key]]));
 }
 
 /** This host, with the load average at the run's start (taken when the run began) and now. */

@@ -5,6 +5,7 @@ import {
   endedBy,
   envelope,
   hostInfo,
+  imageFields,
   runEnvironment,
   writeJsonAtomically,
   type RunStatus,
@@ -95,8 +96,9 @@ export async function runSweep(
   });
   const checks = status === 'completed' ? evaluateExpectations(spec.expectations, done) : [];
   const cellResults = done.map((d) => d.result);
-  // The cells ran on clusters of one image; the first cell's record names it (each keeps its own).
-  const environment = runEnvironment(cellResults[0]?.environment, hostInfo(loadAtStart));
+  // The cells ran on clusters of one image; the first cell's record names it (each cell keeps
+  // its own record, with its cluster's members, timing and run ID: those are not the sweep's).
+  const environment = runEnvironment(imageFields(cellResults[0]?.environment), hostInfo(loadAtStart));
   const result: SweepResult = {
     ...envelope({
       kind: 'sweep',
