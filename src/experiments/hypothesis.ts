@@ -88,7 +88,7 @@ function quantileCheck(
   if (cutShort === undefined || unfinished === 0 || j.verdict !== 'deviated') return check;
   const best = samples.map((v) => (v === Infinity ? 0 : v));
   if (judgeQuantileAtMost(best, QUANTILES[q], limit.ms, confidence).verdict === 'deviated') return check;
-  return { ...check, verdict: 'inconclusive', why: cutShort.why(unfinished) };
+  return { ...check, verdict: 'inconclusive', why: cutShort.why(`${unfinished} of the samples`) };
 }
 
 /**
@@ -96,7 +96,8 @@ function quantileCheck(
  * election still under way when it stopped) is not known, so it cannot deviate.
  */
 interface CutShort {
-  readonly why: (unmeasured?: number) => string;
+  /** Why: not measured at all, or how many of what ("3 elections") were still under way. */
+  readonly why: (unmeasured?: string) => string;
 }
 
 function cutShortBy(status: RunStatus): CutShort | undefined {
@@ -242,7 +243,9 @@ export function checkHypothesis(
         unfinished === 0 ||
         j.verdict !== 'deviated' ||
         judgeFraction(within + unfinished, elections.length, bounds, confidence).verdict === 'deviated';
-      checks.push(stands ? check : { ...check, verdict: 'inconclusive', why: cutShort.why(unfinished) });
+      checks.push(
+        stands ? check : { ...check, verdict: 'inconclusive', why: cutShort.why(`${unfinished} elections`) },
+      );
     }
   }
   if (h.writeStall !== undefined) {
@@ -310,7 +313,7 @@ export function checkHypothesis(
         expected: `${step.step.operations} of ${step.step.operations}`,
         observed: `${o.ok} of ${total} in ${ms(step.load.toMs !== null && step.load.fromMs !== null ? step.load.toMs - step.load.fromMs : null)}`,
         verdict: o.ok === step.step.operations ? 'held' : unfinished ? 'inconclusive' : 'deviated',
-        ...(unfinished ? { why: cutShort.why(step.step.operations - total) } : {}),
+        ...(unfinished ? { why: cutShort.why(`${step.step.operations - total} operations`) } : {}),
       });
     }
   }

@@ -86,7 +86,8 @@ describe('checks of a run that did not complete', () => {
     expect(completed.map((c) => c.verdict)).toEqual(['deviated', 'deviated']);
     const aborted = check(elections, steps, 'aborted');
     expect(aborted.map((c) => c.verdict)).toEqual(['inconclusive', 'inconclusive']);
-    expect(aborted[0]?.why).toBe('12 not finished when the run was aborted: not known');
+    expect(aborted[0]?.why).toBe('12 of the samples not finished when the run was aborted: not known');
+    expect(aborted[1]?.why).toBe('12 elections not finished when the run was aborted: not known');
     expect(runVerdict('aborted', aborted)).toBe('inconclusive');
   });
 
@@ -103,7 +104,7 @@ describe('checks of a run that did not complete', () => {
     expect(check(bursts, [burstStep(50, 0)], 'completed')[0]?.verdict).toBe('deviated');
     expect(check(bursts, [burstStep(50, 0)], 'aborted')[0]).toMatchObject({
       verdict: 'inconclusive',
-      why: '50 not finished when the run was aborted: not known',
+      why: '50 operations not finished when the run was aborted: not known',
     });
     expect(check(bursts, [burstStep(50, 1)], 'aborted')[0]?.verdict).toBe('deviated');
     expect(check(bursts, [burstStep(100, 0)], 'aborted')[0]?.verdict).toBe('held');
