@@ -6,7 +6,8 @@
  * signal, so whether the result gets written is no longer a race.
  *
  * - A second signal stops waiting for the command: registered cleanups (heal, remove) run now
- *   and the CLI exits when they are done, without a result.
+ *   and the CLI exits when they are done, without a result unless the command had written its
+ *   result.json already (the writers write it first, before history, charts and report.md).
  * - A third exits at once; what is left is removed by the next run's sweep or `etcd-lab clean`.
  * - A command that took no signal (up, doctor, clean) has nothing to write: the first signal
  *   cleans up and exits, as before.
