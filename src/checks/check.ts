@@ -55,6 +55,8 @@ export function combineVerdicts(verdicts: Iterable<Verdict>): Verdict {
 /**
  * The verdict of a whole run. A run that did not complete cannot say a claim held (what it
  * would have seen next is unknown): a deviation it did see stands, anything else is inconclusive.
+ * Its checks must therefore call deviated only what was measured: a check whose observation is
+ * missing or was cut short by the run's end is inconclusive (see checkHypothesis' `status`).
  */
 export function runVerdict(status: 'completed' | 'failed' | 'aborted', checks: readonly Check[]): Verdict {
   const combined = combineVerdicts(checks.map((c) => c.verdict));

@@ -35,6 +35,7 @@ Exit codes:
   2    bad input, or the lab itself failed
   3    inconclusive: the samples could not decide a claim (the report says how many more would)
   130  stopped by Ctrl-C (143 SIGTERM, 129 SIGHUP): faults healed, clusters removed, result.json
-       written with status "aborted" (a sweep keeps its finished cells for a resume)
+       written with status "aborted" (a sweep keeps its finished cells for a resume); a run that
+       had already completed when the signal came keeps its own code
 Ctrl-C once stops in order; twice stops waiting for the results (cleanup only); three times exits at once
 (\`etcd-lab clean\` removes what is left).`;

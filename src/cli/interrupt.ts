@@ -6,11 +6,14 @@
  * signal, so whether the result gets written is no longer a race.
  *
  * - A second signal stops waiting for the command: registered cleanups (heal, remove) run now
- *   and the CLI exits when they are done, without a result.
+ *   and the CLI exits when they are done, without a result unless the command had written its
+ *   result.json already (the writers write it first, before history, charts and report.md).
  * - A third exits at once; what is left is removed by the next run's sweep or `etcd-lab clean`.
  * - A command that took no signal (up, doctor, clean) has nothing to write: the first signal
  *   cleans up and exits, as before.
  * - A command that does not stop within {@link STOP_GRACE_MS} is treated like a second signal.
+ * - A signal that arrives once the run has completed (its result is being written, see
+ *   {@link markRunCompleted}) does not change the exit code: the result's own code stands.
  */
 import { ownStopSignals, runAllCleanups, STOP_SIGNAL_EXIT, type StopSignal } from '../host/cleanup.ts';
 
@@ -35,6 +38,7 @@ export class Interrupt {
   #taken = false;
   #forced = false;
   #stoppedBy: StopSignal | undefined;
+  #completed = false;
 
   constructor(effects: InterruptEffects) {
     this.#effects = effects;
@@ -54,9 +58,20 @@ export class Interrupt {
     return this.#stoppedBy;
   }
 
-  /** 128 + the stopping signal's number; undefined while none has arrived. */
+  /**
+   * The run ran to completion: its result is complete and being written, so a signal from now
+   * on (or one that came too late to stop anything) leaves the result's exit code alone.
+   */
+  markCompleted(): void {
+    this.#completed = true;
+  }
+
+  /**
+   * The exit code a signal imposes: 128 + the stopping signal's number; undefined while none has
+   * arrived, and once the run has completed ({@link markCompleted}): its result's code stands.
+   */
   get exitCode(): number | undefined {
-    return this.#stoppedBy === undefined ? undefined : STOP_SIGNAL_EXIT[this.#stoppedBy];
+    return this.#stoppedBy === undefined || this.#completed ? undefined : STOP_SIGNAL_EXIT[this.#stoppedBy];
   }
 
   /** The `count`-th stop signal of the process has arrived (see ownStopSignals). */
@@ -115,6 +130,15 @@ export function installCliInterrupt(): Interrupt {
   ownStopSignals('the CLI', (signal, count) => interrupt.onSignal(signal, count));
   cliInterrupt = interrupt;
   return interrupt;
+}
+
+/**
+ * Tells the CLI's interrupt that the command's run completed (its result's status is
+ * 'completed'): Ctrl-C while the results are written then keeps the result's exit code instead
+ * of 130. Outside the CLI, nothing.
+ */
+export function markRunCompleted(): void {
+  cliInterrupt?.markCompleted();
 }
 
 /**

@@ -47,7 +47,7 @@ try {
   if (error instanceof CommanderError && error.exitCode === 0) {
     // --help and --version end up here too.
     process.exitCode = EXIT.ok;
-  } else if (interrupt.stoppedBy !== undefined) {
+  } else if (interrupt.exitCode !== undefined) {
     // Stopped before it had a result to write (e.g. while refusing input): the signal says why.
     const first = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
     process.stderr.write(
@@ -59,9 +59,12 @@ try {
     process.exitCode = error instanceof LabError ? error.exitCode : EXIT.labFailure;
   }
 }
-if (interrupt.exitCode !== undefined) {
-  // The interrupted command wrote its aborted result; whatever is still registered goes now, and
+if (interrupt.stoppedBy !== undefined) {
+  // The interrupted command wrote its aborted result; whatever is still registered goes now (a
+  // forced cleanup already under way is awaited to its end: runAllCleanups is single-flight), and
   // the exit is explicit: a timer or socket of the stopped run must not keep the process alive.
+  // A run that had completed before the signal keeps its result's code (interrupt.exitCode is
+  // undefined then).
   await runAllCleanups();
-  process.exit(interrupt.exitCode);
+  process.exit(interrupt.exitCode ?? process.exitCode);
 }

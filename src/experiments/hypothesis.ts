@@ -14,6 +14,7 @@ import {
   type Verdict,
 } from '../checks/distribution-claims.ts';
 import { QUANTILES, resolveTolerance, type Tolerance } from './spec.ts';
+import type { RunStatus } from '../run/results-envelope.ts';
 
 export type { Verdict } from '../checks/distribution-claims.ts';
 
@@ -69,26 +70,67 @@ function quantileCheck(
   samples: readonly number[],
   confidence: number,
   etcd: FaultExperimentSpec['cluster']['etcd'],
+  cutShort?: CutShort,
 ): HypothesisCheck {
   const limit = resolveTolerance(tolerance, etcd);
   const j = judgeQuantileAtMost(samples, QUANTILES[q], limit.ms, confidence);
   const pct = `${Math.round(confidence * 100)} %`;
-  return {
+  const check: HypothesisCheck = {
     name: `${what} ${q}`,
     expected: `≤ ${limit.text}`,
     observed: `${msOrInf(j.estimate)} over ${samples.length} samples, ${pct} bounds [${msOrInf(j.bounds.lower)}, ${msOrInf(j.bounds.upper)}]${undecided(j)}`,
     verdict: j.verdict,
     statistics: statistics(j),
   };
+  // +∞ samples of a run that did not complete were cut short, not measured: the deviation
+  // stands only if it would stand had every one of them ended at once.
+  const unfinished = samples.filter((v) => v === Infinity).length;
+  if (cutShort === undefined || unfinished === 0 || j.verdict !== 'deviated') return check;
+  const best = samples.map((v) => (v === Infinity ? 0 : v));
+  if (judgeQuantileAtMost(best, QUANTILES[q], limit.ms, confidence).verdict === 'deviated') return check;
+  return { ...check, verdict: 'inconclusive', why: cutShort.why(`${unfinished} of the samples`) };
 }
 
-function bounded(name: string, limit: number, observed: number | null | undefined): HypothesisCheck {
+/**
+ * A run that did not complete: what it never measured (a recovery it did not wait for, an
+ * election still under way when it stopped) is not known, so it cannot deviate.
+ */
+interface CutShort {
+  /** Why: not measured at all, or how many of what ("3 elections") were still under way. */
+  readonly why: (unmeasured?: string) => string;
+}
+
+function cutShortBy(status: RunStatus): CutShort | undefined {
+  if (status === 'completed') return undefined;
+  return {
+    why: (unmeasured) =>
+      unmeasured === undefined
+        ? `not measured: the run was ${status} first`
+        : `${unmeasured} not finished when the run was ${status}: not known`,
+  };
+}
+
+function bounded(
+  name: string,
+  limit: number,
+  observed: number | null | undefined,
+  cutShort?: CutShort,
+): HypothesisCheck {
+  const missing = observed === null || observed === undefined;
+  if (missing && cutShort !== undefined) {
+    return {
+      name,
+      expected: `≤ ${limit} ms`,
+      observed: ms(observed),
+      verdict: 'inconclusive',
+      why: cutShort.why(),
+    };
+  }
   return {
     name,
     expected: `≤ ${limit} ms`,
     observed: ms(observed),
-    verdict:
-      observed === null || observed === undefined ? 'deviated' : observed <= limit ? 'held' : 'deviated',
+    verdict: missing ? 'deviated' : observed <= limit ? 'held' : 'deviated',
   };
 }
 
@@ -152,6 +194,10 @@ export function electionMs(step: StepResult): number {
  * (elections, write stalls, latency, success shares) are judged as distributions with
  * confidence bounds; configuration-bounded outcomes (recovery, catch-up, lost writes,
  * spurious elections, bursts) per occurrence.
+ *
+ * `status` is how the run ended. When it did not complete, a check whose observation is missing
+ * or was cut short (no recovery waited for, an election or a burst still under way) is
+ * inconclusive, not deviated; a deviation the run did measure still stands.
  */
 export function checkHypothesis(
   spec: FaultExperimentSpec,
@@ -160,7 +206,9 @@ export function checkHypothesis(
   recoveryMs: number | null,
   acknowledged: AcknowledgedWritesResult | null,
   samples: ClaimSamples,
+  status: RunStatus = 'completed',
 ): HypothesisCheck[] {
+  const cutShort = cutShortBy(status);
   const h = spec.hypothesis;
   const confidence = h.confidence;
   const etcd = spec.cluster.etcd;
@@ -172,19 +220,32 @@ export function checkHypothesis(
     for (const q of Object.keys(QUANTILES) as (keyof typeof QUANTILES)[]) {
       const tolerance = h.election[q];
       if (tolerance !== undefined)
-        checks.push(quantileCheck('time to a new leader', q, tolerance, elections, confidence, etcd));
+        checks.push(
+          quantileCheck('time to a new leader', q, tolerance, elections, confidence, etcd, cutShort),
+        );
     }
     if (h.election.withinOneRound !== undefined) {
       const round = resolveTolerance('2 × electionTimeout', etcd);
       const within = elections.filter((e) => e <= round.ms).length;
-      const j = judgeFraction(within, elections.length, { min: h.election.withinOneRound }, confidence);
-      checks.push({
+      const bounds = { min: h.election.withinOneRound };
+      const j = judgeFraction(within, elections.length, bounds, confidence);
+      const check: HypothesisCheck = {
         name: 'elections done within one Raft round',
         expected: `≥ ${percent(h.election.withinOneRound)} within ${round.text}`,
         observed: `${within}/${elections.length}, ${Math.round(confidence * 100)} % bounds [${percent(j.bounds.lower)}, ${percent(j.bounds.upper)}]${undecided(j)}`,
         verdict: j.verdict,
         statistics: statistics(j),
-      });
+      };
+      // Elections cut short by the run's end might each have been within the round.
+      const unfinished = elections.filter((e) => e === Infinity).length;
+      const stands =
+        cutShort === undefined ||
+        unfinished === 0 ||
+        j.verdict !== 'deviated' ||
+        judgeFraction(within + unfinished, elections.length, bounds, confidence).verdict === 'deviated';
+      checks.push(
+        stands ? check : { ...check, verdict: 'inconclusive', why: cutShort.why(`${unfinished} elections`) },
+      );
     }
   }
   if (h.writeStall !== undefined) {
@@ -203,7 +264,7 @@ export function checkHypothesis(
     // The step's own expectations take precedence over the experiment-wide ones.
     const e = { ...h, ...withoutUndefined(step.step.expect ?? {}) };
     if (h.maxCatchUpMs !== undefined && step.catchUpMs !== undefined)
-      checks.push(bounded(`member caught up after ${label}`, h.maxCatchUpMs, step.catchUpMs));
+      checks.push(bounded(`member caught up after ${label}`, h.maxCatchUpMs, step.catchUpMs, cutShort));
     if (e.maxLatencyRatio !== undefined) {
       for (const q of ['p50', 'p99'] as const) {
         const limit = e.maxLatencyRatio[q];
@@ -245,11 +306,14 @@ export function checkHypothesis(
     if (h.burstsSucceed && step.step.fault === 'burst' && step.load !== null) {
       const o = step.load.outcomes;
       const total = o.ok + o.fail + o.indeterminate;
+      // A burst the run's end cut short, with no operation failed so far, is not known to fail.
+      const unfinished = cutShort !== undefined && o.ok === total && total < step.step.operations;
       checks.push({
         name: `every operation of ${label} succeeds`,
         expected: `${step.step.operations} of ${step.step.operations}`,
         observed: `${o.ok} of ${total} in ${ms(step.load.toMs !== null && step.load.fromMs !== null ? step.load.toMs - step.load.fromMs : null)}`,
-        verdict: o.ok === step.step.operations ? 'held' : 'deviated',
+        verdict: o.ok === step.step.operations ? 'held' : unfinished ? 'inconclusive' : 'deviated',
+        ...(unfinished ? { why: cutShort.why(`${step.step.operations - total} operations`) } : {}),
       });
     }
   }
@@ -270,7 +334,7 @@ export function checkHypothesis(
     }
   }
   if (h.maxRecoveryMs !== undefined)
-    checks.push(bounded('recovery after heal (leader + caught up)', h.maxRecoveryMs, recoveryMs));
+    checks.push(bounded('recovery after heal (leader + caught up)', h.maxRecoveryMs, recoveryMs, cutShort));
   if (h.noAcknowledgedWriteLost) {
     checks.push(acknowledgedWritesCheck(acknowledged));
   }

@@ -42,7 +42,11 @@ export async function runFaultExperiment(
   // Every fault is built and checked against this host before anything starts: a missing
   // mechanism is refused here, with the reason, not halfway through the run. Probing once up
   // front also keeps the probe's seconds out of the first injection.
+  // A Ctrl-C during the probes or the cluster's start stops the run there: before a cluster
+  // exists nothing is written (the CLI says so); once it exists, the try below records 'aborted'.
+  options.signal?.throwIfAborted();
   const caps = await probeHostCapabilities();
+  options.signal?.throwIfAborted();
   const faults = new Map<number, Fault>();
   spec.method.forEach((step, index) => {
     if (isLoadStep(step)) return;
@@ -60,7 +64,9 @@ export async function runFaultExperiment(
   let recoveryMs: number | null = null;
   let acknowledged: AcknowledgedWritesResult | null = null;
   try {
+    options.signal?.throwIfAborted();
     await cluster.waitForStableLeader();
+    options.signal?.throwIfAborted();
     tracker.start();
     progress(`${spec.name}: steady state reached, starting the workload`);
     let onStart: (startedMs: number) => void = () => undefined;
@@ -156,9 +162,16 @@ export async function runFaultExperiment(
         ),
       }),
     );
-  const checks = checkHypothesis(spec, steps, workload, recoveryMs, acknowledged, {
-    baselineLatenciesMs: baselineLatencies(mainOperations, active, workloadWindow),
-  });
+  // A run that did not complete: what it never measured is inconclusive, not deviated.
+  const checks = checkHypothesis(
+    spec,
+    steps,
+    workload,
+    recoveryMs,
+    acknowledged,
+    { baselineLatenciesMs: baselineLatencies(mainOperations, active, workloadWindow) },
+    status,
+  );
   const result: ExperimentResult = {
     ...envelope({
       kind: 'experiment',

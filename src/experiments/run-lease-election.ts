@@ -22,11 +22,14 @@ export async function runLeaseElectionExperiment(
   const clock = new RunClock();
   const startedAt = new Date().toISOString();
   const loadAtStart = os.loadavg();
+  // A Ctrl-C before or during the cluster's start stops the run there (see runFaultExperiment).
+  options.signal?.throwIfAborted();
   const cluster = await startCluster(spec, options);
   const failovers: LeaseElectionFailover[] = [];
   let status: RunStatus = 'completed';
   let error: string | undefined;
   try {
+    options.signal?.throwIfAborted();
     await cluster.waitForStableLeader();
     for (const ttlSeconds of spec.ttlsSeconds) {
       for (let trial = 1; trial <= spec.trials; trial++) {

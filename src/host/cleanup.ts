@@ -21,7 +21,24 @@ export function registerCleanup(name: string, run: () => Promise<void>): () => v
   };
 }
 
-export async function runAllCleanups(): Promise<void> {
+/** The cleanup run in progress; a second caller waits for it instead of starting another. */
+let cleanupRun: Promise<void> | undefined;
+
+/**
+ * Runs every registered cleanup, newest first, one at a time. Single-flight: a caller that
+ * arrives while a run is in progress (a forced cleanup on Ctrl-C, then the CLI's own before it
+ * exits) gets that run's promise, so it returns only when every entry — including those the
+ * first caller took — has finished, and the reverse order holds. Entries registered while it runs
+ * are run by it too.
+ */
+export function runAllCleanups(): Promise<void> {
+  cleanupRun ??= drainCleanups().finally(() => {
+    cleanupRun = undefined;
+  });
+  return cleanupRun;
+}
+
+async function drainCleanups(): Promise<void> {
   while (cleanups.length > 0) {
     const entry = cleanups.pop();
     if (!entry) break;
@@ -98,7 +115,6 @@ let exitHandlersInstalled = false;
 export function installExitHandlers(options: { readonly uncaught?: boolean } = {}): void {
   if (options.uncaught === true) installCrashHandlers();
   if (exitHandlersInstalled) return;
-  exitHandlersInstalled = true;
   ownStopSignals('installExitHandlers', (signal) => {
     const code = STOP_SIGNAL_EXIT[signal];
     if (exiting) process.exit(code);
@@ -106,6 +122,9 @@ export function installExitHandlers(options: { readonly uncaught?: boolean } = {
     process.stderr.write(`\netcd-lab: ${signal}: healing faults and removing the cluster…\n`);
     void runAllCleanups().finally(() => process.exit(code));
   });
+  // Only once the signals are ours: when another owner has them (ownStopSignals threw), a later
+  // call must try again and throw again, not return as if installed.
+  exitHandlersInstalled = true;
 }
 
 /** Where members keep their data when it is on host tmpfs (see the cluster's dataDir option). */

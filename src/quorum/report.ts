@@ -10,7 +10,13 @@ import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { saveHistory } from '../history/history.ts';
 import { renderChart } from '../report/charts.ts';
-import { checksTable, runLine, verdictLine, writeEnvelope } from '../run/results-envelope.ts';
+import {
+  checksTable,
+  runLine,
+  verdictLine,
+  writeJunitAndReport,
+  writeResultJson,
+} from '../run/results-envelope.ts';
 import { MECHANISMS, type MatrixCell } from './matrix.ts';
 import { renderMatrixGrid, renderMatrixTable } from './matrix-render.ts';
 import { formatProbability, unavailability } from './model.ts';
@@ -233,8 +239,9 @@ export function unavailabilityChartSpec(sizes: readonly number[], ps: readonly n
 }
 
 /**
- * Writes the envelope's result.json, junit.xml and report.md, then matrix.json, history.jsonl and
- * the charts; returns the paths.
+ * Writes result.json first (atomically: a chart that fails or a second Ctrl-C later still leaves
+ * it), then matrix.json, history.jsonl and the charts, then junit.xml and report.md; returns the
+ * paths (result.json, junit.xml, report.md, then the rest).
  */
 export async function writeValidationResults(
   dir: string,
@@ -242,6 +249,7 @@ export async function writeValidationResults(
   history: QuorumMatrixResult['history'] | null,
 ): Promise<string[]> {
   await mkdir(dir, { recursive: true });
+  const resultFile = await writeResultJson(dir, result);
   const files: string[] = [];
   if (result.matrix !== null) {
     await writeFile(join(dir, 'matrix.json'), `${JSON.stringify(result.matrix.cells, null, 2)}\n`);
@@ -264,5 +272,5 @@ export async function writeValidationResults(
     result,
     charts.filter((c) => c.endsWith('.svg')).map((c) => c.slice(dir.length + 1)),
   );
-  return [...(await writeEnvelope(dir, result, report)), ...files, ...charts];
+  return [resultFile, ...(await writeJunitAndReport(dir, result, report)), ...files, ...charts];
 }

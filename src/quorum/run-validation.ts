@@ -8,6 +8,7 @@ import {
   endedBy,
   envelope,
   hostInfo,
+  imageFields,
   runEnvironment,
   type ResultsEnvelope,
   type RunStatus,
@@ -126,8 +127,9 @@ export async function runQuorumValidation(
     ({ status, error } = endedBy(caught, options.signal));
   }
   const checks = validationClaims(matrix, availability);
-  // Every cluster of a validation runs the same image; the first one that started names it.
-  const cluster = matrix?.clusters[0]?.environment ?? availability?.environment;
+  // Every cluster of a validation runs the same image; the first one that started names it (its
+  // members, timing and run ID are that cluster's, recorded with it, not the validation's).
+  const cluster = imageFields(matrix?.clusters[0]?.environment ?? availability?.environment);
   const result: QuorumValidationResult = {
     ...envelope({
       kind: 'quorum-validation',

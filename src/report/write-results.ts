@@ -7,11 +7,12 @@ import { saveHistory, type History } from '../history/history.ts';
 import type { OperationsSummary } from '../measure/latency-stats.ts';
 import { leaseElectionByTtl } from '../experiments/run-lease-election.ts';
 import { writeCharts } from './charts.ts';
-import { checksTable, verdictLine, writeEnvelope } from '../run/results-envelope.ts';
+import { checksTable, verdictLine, writeJunitAndReport, writeResultJson } from '../run/results-envelope.ts';
 
 /**
- * Writes an experiment's results directory: the envelope's result.json, junit.xml (one test
- * case per hypothesis check, for CI systems) and report.md, then history.jsonl and the charts.
+ * Writes an experiment's results directory: result.json first (atomically: a chart that fails
+ * or a second Ctrl-C later still leaves it), then history.jsonl and the charts, then junit.xml
+ * (one test case per hypothesis check, for CI systems) and report.md, which shows the charts.
  */
 export async function writeResults(
   dir: string,
@@ -19,12 +20,13 @@ export async function writeResults(
   history: History,
 ): Promise<string[]> {
   await mkdir(dir, { recursive: true });
+  const resultFile = await writeResultJson(dir, result);
   const historyFile = join(dir, 'history.jsonl');
   await saveHistory(historyFile, [...history]);
   const charts = await writeCharts(dir, result);
   const svgs = charts.filter((file) => file.endsWith('.svg')).map((file) => basename(file));
-  const [resultFile, ...rest] = await writeEnvelope(dir, result, renderReport(result, svgs));
-  return [...(resultFile === undefined ? [] : [resultFile]), historyFile, ...rest, ...charts];
+  const rest = await writeJunitAndReport(dir, result, renderReport(result, svgs));
+  return [resultFile, historyFile, ...rest, ...charts];
 }
 
 const ms = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toFixed(1));

@@ -6,8 +6,8 @@
  * consumer reads `kind` and the common fields without knowing the plan.
  *
  * Writers: result.json (atomically: a temporary file renamed into place, so a result.json that
- * exists is complete), junit.xml (one test case per check) and report.md (the plan's renderer,
- * built from the pieces here).
+ * exists is complete; written first), junit.xml (one test case per check) and report.md (the
+ * plan's renderer, built from the pieces here; written last, after the plan's charts).
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -38,8 +38,9 @@ export interface HostInfo {
 
 /**
  * Where a run ran. etcd's version and image are always there (null when no cluster started);
- * the rest is what the plan's clusters record (members, timing, pre-vote, image id, the fault
- * mechanisms this host used, …), unchanged from what each plan recorded before.
+ * the rest is what the plan's cluster records: an experiment's one cluster all of it (members,
+ * timing, pre-vote, image id, the fault mechanisms this host used, …), a sweep's or validation's
+ * many clusters only the image fields they share ({@link imageFields}).
  */
 export type RunEnvironment = Readonly<Record<string, unknown>> & {
   readonly etcdVersion: string | null;
@@ -100,6 +101,21 @@ export function envelope<Kind extends PlanKind>(input: EnvelopeInput<Kind>): Res
     environment: input.environment,
     checks: input.checks,
   };
+}
+
+/** What a cluster records about etcd's image: the fields every cluster of one plan shares. */
+export const IMAGE_FIELDS = ['etcdVersion', 'image', 'requestedImage', 'imageId', 'imageSource'] as const;
+
+/**
+ * Only etcd's version and image of what a cluster recorded (`describe()`): the environment of a
+ * plan of many clusters (a sweep's cells, a validation's matrix), where one cluster's run ID,
+ * members and timing would describe that cluster, not the run. Each cluster keeps its own record.
+ */
+export function imageFields(
+  cluster: Readonly<Record<string, unknown>> | undefined,
+): Readonly<Record<string, unknown>> | undefined {
+  if (cluster === undefined) return undefined;
+  return Object.fromEntries(IMAGE_FIELDS.filter((key) => key in cluster).map((key) => [key, cluster[key]]));
 }
 
 /** This host, with the load average at the run's start (taken when the run began) and now. */
@@ -164,25 +180,42 @@ export async function writeJsonAtomically(path: string, value: unknown): Promise
 export const ENVELOPE_FILES = { result: 'result.json', junit: 'junit.xml', report: 'report.md' } as const;
 
 /**
+ * Writes result.json: the envelope and its payload, atomically (a result.json that exists is
+ * complete). Plans write it first, before their slower extra files (history, CSV, charts), so a
+ * failing chart or a second Ctrl-C while those are written still leaves the result.
+ */
+export async function writeResultJson(dir: string, result: ResultsEnvelope): Promise<string> {
+  const file = join(dir, ENVELOPE_FILES.result);
+  await writeJsonAtomically(file, result);
+  return file;
+}
+
+/** Writes junit.xml and report.md (from the plan's renderer); returns their paths. */
+export async function writeJunitAndReport(
+  dir: string,
+  result: ResultsEnvelope,
+  reportMarkdown: string,
+): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const files = [join(dir, ENVELOPE_FILES.junit), join(dir, ENVELOPE_FILES.report)] as const;
+  await writeFile(files[0], renderJunit(result));
+  await writeFile(files[1], reportMarkdown);
+  return [...files];
+}
+
+/**
  * Writes result.json (the envelope and its payload, atomically), junit.xml and report.md (from
- * the plan's renderer); returns their paths. The plan writes its extra files (history, charts,
- * CSV, cell records) itself.
+ * the plan's renderer); returns their paths. The plans themselves call the two halves
+ * ({@link writeResultJson} first, {@link writeJunitAndReport} last) around their extra files
+ * (history, charts, CSV, cell records).
  */
 export async function writeEnvelope(
   dir: string,
   result: ResultsEnvelope,
   reportMarkdown: string,
 ): Promise<string[]> {
-  await mkdir(dir, { recursive: true });
-  const files = {
-    result: join(dir, ENVELOPE_FILES.result),
-    junit: join(dir, ENVELOPE_FILES.junit),
-    report: join(dir, ENVELOPE_FILES.report),
-  };
-  await writeJsonAtomically(files.result, result);
-  await writeFile(files.junit, renderJunit(result));
-  await writeFile(files.report, reportMarkdown);
-  return Object.values(files);
+  const resultFile = await writeResultJson(dir, result);
+  return [resultFile, ...(await writeJunitAndReport(dir, result, reportMarkdown))];
 }
 
 // A CommonJS module whose default export is the builder; TypeScript's NodeNext view of it

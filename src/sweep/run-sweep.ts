@@ -5,6 +5,7 @@ import {
   endedBy,
   envelope,
   hostInfo,
+  imageFields,
   runEnvironment,
   writeJsonAtomically,
   type RunStatus,
@@ -29,12 +30,14 @@ export interface SweepRunOptions {
   readonly onProgress?: (line: string) => void;
   /** Called when a cell's file has been written. */
   readonly onCellDone?: (cell: CellResult) => void;
+  /** Called with the sweep's result just before its files are written. */
+  readonly onResult?: (result: SweepResult) => void;
 }
 
 /**
  * Runs every cell not already finished in `out`, one cluster per cell, writing each cell's
- * result as soon as it is done; then writes the results envelope (result.json, junit.xml,
- * report.md), sweep.csv and the charts for all cells. A directory holding cells measured differently is refused before anything starts.
+ * result as soon as it is done; then writes result.json, sweep.csv and the charts for all cells,
+ * junit.xml and report.md (see writeSweepOutputs). A directory holding cells measured differently is refused before anything starts.
  * What the clusters do is a result; only the lab's own failures end the run early ('failed').
  */
 export async function runSweep(
@@ -93,8 +96,9 @@ export async function runSweep(
   });
   const checks = status === 'completed' ? evaluateExpectations(spec.expectations, done) : [];
   const cellResults = done.map((d) => d.result);
-  // The cells ran on clusters of one image; the first cell's record names it (each keeps its own).
-  const environment = runEnvironment(cellResults[0]?.environment, hostInfo(loadAtStart));
+  // The cells ran on clusters of one image; the first cell's record names it (each cell keeps
+  // its own record, with its cluster's members, timing and run ID: those are not the sweep's).
+  const environment = runEnvironment(imageFields(cellResults[0]?.environment), hostInfo(loadAtStart));
   const result: SweepResult = {
     ...envelope({
       kind: 'sweep',
@@ -114,6 +118,7 @@ export async function runSweep(
     cells: cellResults,
     spuriousElections: spuriousElectionBoundaries(cellResults),
   };
+  options.onResult?.(result);
   const files = await writeSweepOutputs(out, result);
   return { result, files };
 }

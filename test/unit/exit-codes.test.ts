@@ -86,6 +86,24 @@ describe('the CLI interrupt (one owner of Ctrl-C)', () => {
     expect(events.filter((e) => !e.startsWith('say'))).toEqual(['cleanup', 'exit 130']);
   });
 
+  it('Ctrl-C once the run has completed (its result being written) keeps the exit code of the result', async () => {
+    const { interrupt, events } = recorded();
+    interrupt.takeSignal();
+    interrupt.markCompleted();
+    interrupt.onSignal('SIGINT', 1);
+    await settle();
+    expect(interrupt.stoppedBy).toBe('SIGINT');
+    expect(interrupt.exitCode).toBeUndefined();
+    expect(events.filter((e) => !e.startsWith('say'))).toEqual([]);
+    // A signal that came during the run, which completed anyway: the complete result decides too.
+    const late = recorded().interrupt;
+    late.takeSignal();
+    late.onSignal('SIGTERM', 1);
+    expect(late.exitCode).toBe(143);
+    late.markCompleted();
+    expect(late.exitCode).toBeUndefined();
+  });
+
   it('a command that does not stop within the grace time is cleaned up after and exited', async () => {
     const { interrupt, events, timers } = recorded();
     interrupt.takeSignal();

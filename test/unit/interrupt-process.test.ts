@@ -16,6 +16,8 @@ const { installCliInterrupt, takeRunSignal } = await import('${SRC}/cli/interrup
 const { registerCleanup, runAllCleanups, installExitHandlers } = await import('${SRC}/host/cleanup.ts');
 const interrupt = installCliInterrupt();
 try { installExitHandlers(); } catch (error) { process.stdout.write('SECOND OWNER REFUSED\\n'); }
+// Refused once is refused again: a failed install must not count as installed.
+try { installExitHandlers(); process.stdout.write('SECOND OWNER INSTALLED\\n'); } catch (error) { process.stdout.write('SECOND OWNER REFUSED\\n'); }
 registerCleanup('cluster', async () => { process.stdout.write('CLEANED\\n'); });
 const signal = takeRunSignal();
 process.stdout.write('READY\\n');
@@ -51,6 +53,7 @@ describe('the CLI interrupt in a real process', () => {
     const ended = await run(true, ['SIGINT']);
     expect(ended.exitCode).toBe(130);
     expect(ended.stdout.split('\n')).toEqual([
+      'SECOND OWNER REFUSED',
       'SECOND OWNER REFUSED',
       'READY',
       'RESULT aborted: interrupted by SIGINT',

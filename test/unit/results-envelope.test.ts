@@ -8,6 +8,7 @@ import {
   checksTable,
   envelope,
   hostInfo,
+  imageFields,
   renderJunit,
   RESULTS_SCHEMA_VERSION,
   runEnvironment,
@@ -119,6 +120,35 @@ describe('the results envelope', () => {
     expect(verdictLine(sample('completed', [check('a', 'held')]), { held: 'fine' })).toBe('fine');
     const table = checksTable([{ ...check('a | b', 'held'), why: 'x' }]);
     expect(table[2]).toBe('| a \\| b | ≤ 1 s | 0.5 s (x) | held |');
+  });
+
+  it("a plan of many clusters takes only etcd's version and image from the first cluster's record", () => {
+    const described = {
+      runId: 'r1',
+      members: 3,
+      requestedImage: 'etcd:3.5',
+      image: 'gcr.io/etcd:3.5.21',
+      imageId: 'sha256:abc',
+      imageSource: 'local',
+      etcdVersion: '3.5.21',
+      heartbeatMs: 100,
+      electionTimeoutMs: 1000,
+      memberNames: { a: 'm1' },
+    };
+    const environment = runEnvironment(imageFields(described), hostInfo([0, 0, 0]));
+    const { host, ...rest } = environment;
+    expect(host.cpus).toBeGreaterThan(0);
+    expect(rest).toEqual({
+      etcdVersion: '3.5.21',
+      image: 'gcr.io/etcd:3.5.21',
+      requestedImage: 'etcd:3.5',
+      imageId: 'sha256:abc',
+      imageSource: 'local',
+    });
+    expect(runEnvironment(imageFields(undefined), hostInfo([0, 0, 0]))).toMatchObject({
+      etcdVersion: null,
+      image: null,
+    });
   });
 
   describe('on disk', () => {

@@ -5,7 +5,7 @@ import { BadInputError } from '../../errors.ts';
 import { MECHANISMS, type Mechanism } from '../../quorum/matrix.ts';
 import { progress } from '../../util/log.ts';
 import { verdictMark } from '../../checks/check.ts';
-import { takeRunSignal } from '../interrupt.ts';
+import { markRunCompleted, takeRunSignal } from '../interrupt.ts';
 import {
   checkEtcdTiming,
   checkWritableDir,
@@ -144,6 +144,8 @@ export function registerQuorumValidate(program: Command): void {
               },
             }),
       });
+      // A completed run's result keeps its own exit code, even if Ctrl-C comes while it is written.
+      if (result.status === 'completed') markRunCompleted();
       const dir = options.out ?? join('results', `quorum-validate-${result.startedAt.replace(/[:.]/g, '-')}`);
       const files = await writeValidationResults(dir, result, options.matrix ? history : null);
       if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

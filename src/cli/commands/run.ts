@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { BadInputError } from '../../errors.ts';
 import { imageReferenceProblem } from '../../host/image-reference.ts';
 import { checkWritableDir, imageReference, integerIn, positiveInteger } from '../options.ts';
-import { takeRunSignal } from '../interrupt.ts';
+import { markRunCompleted, takeRunSignal } from '../interrupt.ts';
 import { verdictMark } from '../../checks/check.ts';
 
 interface RunCommandOptions {
@@ -64,6 +64,8 @@ export function registerRun(program: Command): void {
         // Ctrl-C aborts this: the run stops in order and its aborted result is written below.
         signal: takeRunSignal(),
       });
+      // A completed run's result keeps its own exit code, even if Ctrl-C comes while it is written.
+      if (result.status === 'completed') markRunCompleted();
       const dir = options.out ?? join('results', `${spec.name}-${result.startedAt.replace(/[:.]/g, '-')}`);
       const files = await writeResults(dir, result, history);
       if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { BadInputError } from '../../errors.ts';
 import { imageReferenceProblem } from '../../host/image-reference.ts';
 import { checkWritableDir, integerIn, positiveInteger } from '../options.ts';
-import { takeRunSignal } from '../interrupt.ts';
+import { markRunCompleted, takeRunSignal } from '../interrupt.ts';
 import { verdictMark } from '../../checks/check.ts';
 
 interface SweepCommandOptions {
@@ -74,7 +74,14 @@ export function registerSweep(program: Command): void {
       // The lab itself is loaded only now: refusing bad input takes a moment, not seconds.
       const { runSweep } = await import('../../sweep/run-sweep.ts');
       // Ctrl-C aborts this after the cell in progress is torn down; finished cells stay for a resume.
-      const { result, files } = await runSweep(spec, { out, signal: takeRunSignal() });
+      const { result, files } = await runSweep(spec, {
+        out,
+        signal: takeRunSignal(),
+        // A completed sweep's result keeps its own exit code, even if Ctrl-C comes while it is written.
+        onResult: (swept) => {
+          if (swept.status === 'completed') markRunCompleted();
+        },
+      });
       if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       else {
         for (const check of result.checks) {

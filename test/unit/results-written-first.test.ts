@@ -1,0 +1,73 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { ExperimentResult } from '../../src/experiments/experiment-types.ts';
+import { History } from '../../src/history/history.ts';
+import { writeValidationResults } from '../../src/quorum/report.ts';
+import type { QuorumValidationResult } from '../../src/quorum/run-validation.ts';
+import { writeResults } from '../../src/report/write-results.ts';
+import { writeSweepOutputs, type SweepResult } from '../../src/sweep/report.ts';
+
+// Every chart fails: rendering is slow and can throw, and result.json must be on disk by then.
+vi.mock('../../src/report/charts.ts', () => ({
+  renderChart: () => Promise.reject(new Error('chart failed')),
+  writeCharts: () => Promise.reject(new Error('chart failed')),
+}));
+// A sweep with no cells draws no chart; give it one to draw.
+vi.mock('../../src/sweep/report-charts.ts', () => ({
+  sweepChartSpecs: () => ({ cells: { mark: 'point' } }),
+}));
+
+/** Only what the writers read before the charts: the result is written as it is. */
+const minimal = (kind: string, payload: Record<string, unknown>) => ({
+  schemaVersion: 4,
+  kind,
+  name: 'demo',
+  title: 'A demo',
+  status: 'completed',
+  verdict: 'held',
+  deviated: false,
+  startedAt: '2026-11-30T12:00:00.000Z',
+  durationMs: 1,
+  environment: { etcdVersion: null, image: null },
+  checks: [],
+  ...payload,
+});
+
+describe('result.json is written before history, CSV and charts', () => {
+  let dir: string | undefined;
+  afterEach(async () => {
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  const saved = async (d: string) =>
+    JSON.parse(await readFile(join(d, 'result.json'), 'utf8')) as Record<string, unknown>;
+
+  it('an experiment whose charts fail still leaves result.json (and its history)', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'etcd-lab-first-'));
+    const result = minimal('experiment', { steps: [] }) as unknown as ExperimentResult;
+    await expect(writeResults(dir, result, new History())).rejects.toThrow('chart failed');
+    expect((await saved(dir)).kind).toBe('experiment');
+    expect((await readdir(dir)).sort()).toEqual(['history.jsonl', 'result.json']);
+  });
+
+  it('a sweep whose charts fail still leaves result.json (and sweep.csv)', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'etcd-lab-first-'));
+    const result = minimal('sweep', { cells: [] }) as unknown as SweepResult;
+    await expect(writeSweepOutputs(dir, result)).rejects.toThrow('chart failed');
+    expect((await saved(dir)).kind).toBe('sweep');
+    expect((await readdir(dir)).sort()).toEqual(['result.json', 'sweep.csv']);
+  });
+
+  it('a quorum validation whose charts fail still leaves result.json (and matrix.json)', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'etcd-lab-first-'));
+    const cell = { mechanism: 'kill', members: 3, down: 1, observation: null, verdict: 'match' };
+    const result = minimal('quorum-validation', {
+      matrix: { cells: [cell], latency: [] },
+    }) as unknown as QuorumValidationResult;
+    await expect(writeValidationResults(dir, result, null)).rejects.toThrow('chart failed');
+    expect((await saved(dir)).kind).toBe('quorum-validation');
+    expect((await readdir(dir)).sort()).toEqual(['matrix.json', 'result.json']);
+  });
+});
