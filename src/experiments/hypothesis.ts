@@ -190,6 +190,53 @@ export function electionMs(step: StepResult): number {
 }
 
 /**
+ * How an election ended, from the members' logs: won in the first term campaigned for, or
+ * later (more rounds, or no leader by the end of a completed run); unknown when the logs do
+ * not tell (unreadable, no campaign logged, or a run stopped before a leader was logged).
+ */
+function firstRoundOutcome(step: StepResult, cutShort: CutShort | undefined): 'first' | 'later' | 'unknown' {
+  const e = step.election;
+  if (e === null) return 'unknown';
+  if (e.newTerm === undefined)
+    return step.leaderChange !== null || cutShort !== undefined ? 'unknown' : 'later';
+  if (e.rounds.length === 0) return 'unknown';
+  return e.rounds.length === 1 && e.rounds[0]?.outcome === 'won' ? 'first' : 'later';
+}
+
+/**
+ * "At least this share of elections was won in the first round": a term campaigned for and won
+ * without a split vote or a refused candidate burning a term. Pre-vote's promise, judged on the
+ * logs rather than on times a loaded host stretches. An election the logs cannot tell counts
+ * against the claim for "held" and for it for "deviated".
+ */
+function firstRoundCheck(
+  leaderSteps: readonly StepResult[],
+  min: number,
+  confidence: number,
+  cutShort: CutShort | undefined,
+): HypothesisCheck {
+  const outcomes = leaderSteps.map((s) => firstRoundOutcome(s, cutShort));
+  const first = outcomes.filter((o) => o === 'first').length;
+  const unknown = outcomes.filter((o) => o === 'unknown').length;
+  const n = outcomes.length;
+  const bounds = { min };
+  const asObserved = judgeFraction(first, n, bounds, confidence);
+  const atBest = judgeFraction(first + unknown, n, bounds, confidence);
+  const verdict: Verdict =
+    asObserved.verdict === 'held' ? 'held' : atBest.verdict === 'deviated' ? 'deviated' : 'inconclusive';
+  const check: HypothesisCheck = {
+    name: 'elections won in their first round (from the logs)',
+    expected: `≥ ${percent(min)}`,
+    observed: `${first}/${n}${unknown > 0 ? ` (${unknown} not told by the logs)` : ''}, ${Math.round(confidence * 100)} % bounds [${percent(asObserved.bounds.lower)}, ${percent(asObserved.bounds.upper)}]${undecided(asObserved)}`,
+    verdict,
+    statistics: statistics(asObserved),
+  };
+  return verdict === 'inconclusive' && unknown > 0 && asObserved.verdict !== 'inconclusive'
+    ? { ...check, why: `${unknown} elections not told by the members' logs` }
+    : check;
+}
+
+/**
  * Turns the hypothesis' tolerances into checks against what was measured. Random processes
  * (elections, write stalls, latency, success shares) are judged as distributions with
  * confidence bounds; configuration-bounded outcomes (recovery, catch-up, lost writes,
@@ -248,6 +295,8 @@ export function checkHypothesis(
       );
     }
   }
+  if (h.election?.wonInFirstRound !== undefined)
+    checks.push(firstRoundCheck(leaderSteps, h.election.wonInFirstRound, confidence, cutShort));
   if (h.writeStall !== undefined) {
     const stalls = leaderSteps.map((s) => s.writeStall?.durationMs ?? 0);
     for (const q of Object.keys(QUANTILES) as (keyof typeof QUANTILES)[]) {

@@ -168,10 +168,16 @@ const hypothesis = z
     /**
      * Time from each fault that took the leader to a new leader agreed by a majority, as a
      * distribution over those faults: quantiles at most …, and the share of elections done
-     * within one Raft round (2 × electionTimeout: a follower's timer fires within [ET, 2·ET)).
+     * within one Raft round (2 × electionTimeout: a follower's timer fires within [ET, 2·ET)),
+     * or the share won in the first term campaigned for, from the members' logs (what pre-vote
+     * changes, whatever the host's load does to the timing).
      */
     election: z
-      .object({ ...quantileClaims, withinOneRound: z.number().min(0).max(1).optional() })
+      .object({
+        ...quantileClaims,
+        withinOneRound: z.number().min(0).max(1).optional(),
+        wonInFirstRound: z.number().min(0).max(1).optional(),
+      })
       .strict()
       .optional(),
     /** The longest gap between successful writes around each fault that took the leader, as a distribution. */
