@@ -51,6 +51,8 @@ export function durationHours(options: { readonly allowZero?: boolean } = {}): (
         `expected a number and one unit of s, m, h, d, w or y, such as 90s, 30m, 4h or 10y, got "${value}"`,
       );
     }
+    // Hundreds of digits parse to Infinity, which every later check would report in its own words.
+    if (!Number.isFinite(hours)) throw new InvalidArgumentError(`too long to count, got "${value}"`);
     if (hours === 0 && options.allowZero !== true) {
       throw new InvalidArgumentError(`must be longer than 0, got "${value}"`);
     }

@@ -42,15 +42,18 @@ export function exponential(rng: Rng, meanMs: number): number {
  */
 export function generateFailureSchedule(options: FailureScheduleOptions): FailureSchedule {
   const { members, mttfMs, mttrMs, durationMs, seed } = options;
+  // Programmatic callers get the option's own name; the CLI checks its flags before this runs.
   if (!Number.isInteger(members) || members < 1)
-    throw new RangeError(`members must be an integer >= 1, got ${members}`);
-  for (const [name, value] of [
-    ['mttfMs', mttfMs],
-    ['mttrMs', mttrMs],
-    ['durationMs', durationMs],
+    throw new RangeError(`failure schedule: members must be an integer >= 1, got ${members}`);
+  for (const [name, meaning, value] of [
+    ['mttfMs', 'mean time to failure', mttfMs],
+    ['mttrMs', 'mean time to repair', mttrMs],
+    ['durationMs', 'run length', durationMs],
   ] as const) {
     if (!(Number.isFinite(value) && value > 0))
-      throw new RangeError(`${name} must be a finite number > 0, got ${value}`);
+      throw new RangeError(
+        `failure schedule: ${name} (${meaning}) must be a finite number of ms > 0, got ${value}`,
+      );
   }
   const p = mttrMs / (mttfMs + mttrMs);
   const downIntervals = Array.from({ length: members }, (_, i) => {

@@ -107,14 +107,36 @@ const availabilityOptionsSchema = z.object({
   }),
 });
 
-/** Every problem as "field: message" (the etcd options' own problems as they come). */
-function problemsOf(schema: z.ZodType, value: unknown, etcd: EtcdOptions): string[] {
+/**
+ * What the user calls each option, by field (e.g. `mttfMs` → `--mttf` for the CLI), so that a
+ * problem names what was typed. A field left out is named as it is.
+ */
+export type OptionNames = Readonly<Record<string, string>>;
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Every problem as "field: message" (the etcd options' own problems as they come), in `names`' words. */
+function problemsOf(schema: z.ZodType, value: unknown, etcd: EtcdOptions, names: OptionNames): string[] {
   const parsed = schema.safeParse(value);
   const problems = parsed.success
     ? []
-    : parsed.error.issues.map((issue) => `${issue.path.join('.') || '(options)'}: ${issue.message}`);
+    : parsed.error.issues.map((issue) => {
+        const field = issue.path.join('.');
+        // An element of a list ("sizes.0") is named by its list's name.
+        const named = names[field] ?? names[String(issue.path[0])];
+        return `${named ?? (field || '(options)')}: ${issue.message}`;
+      });
   const etcdResult = parseEtcdOptions(etcd);
-  if (!etcdResult.ok) problems.push(...etcdResult.problems);
+  // etcd's problems name their fields inside the message ("electionTimeoutMs (50) must be at least …").
+  if (!etcdResult.ok)
+    problems.push(
+      ...etcdResult.problems.map((problem) =>
+        Object.entries(names).reduce(
+          (text, [field, name]) => text.replace(new RegExp(`\\b${escapeRegExp(field)}\\b`, 'g'), name),
+          problem,
+        ),
+      ),
+    );
   return problems;
 }
 
@@ -132,13 +154,16 @@ const quorumEtcdOptions = (options: {
   preVote: true,
 });
 
-/** Checks the options; throws BadInputError naming the field before anything starts. */
-export function validateMatrixOptions(options: QuorumMatrixOptions): MatrixSettings {
+/**
+ * Checks the options; throws BadInputError naming the field (as `names` calls it) before anything
+ * starts.
+ */
+export function validateMatrixOptions(options: QuorumMatrixOptions, names: OptionNames = {}): MatrixSettings {
   const etcd = quorumEtcdOptions(options);
   const electionTimeoutMs = etcd.electionTimeoutMs ?? QUORUM_TIMING.electionTimeoutMs;
   const observeMs = options.observeMs ?? 12 * electionTimeoutMs;
   const callTimeoutMs = options.callTimeoutMs ?? 4 * electionTimeoutMs;
-  throwIfAny(problemsOf(matrixOptionsSchema, { ...options, observeMs, callTimeoutMs }, etcd));
+  throwIfAny(problemsOf(matrixOptionsSchema, { ...options, observeMs, callTimeoutMs }, etcd, names));
   return { etcd, electionTimeoutMs, observeMs, callTimeoutMs };
 }
 
@@ -167,8 +192,8 @@ export const AVAILABILITY_DEFAULTS = { members: 3, seed: 1, probeIntervalMs: 100
 /** The availability run's cluster options: the quorum timing unless given, pre-vote on. */
 export const availabilityEtcdOptions = quorumEtcdOptions;
 
-/** Checks the options before anything starts. */
-export function validateAvailabilityOptions(options: AvailabilityRunOptions): void {
+/** Checks the options before anything starts; a problem names the field as `names` calls it. */
+export function validateAvailabilityOptions(options: AvailabilityRunOptions, names: OptionNames = {}): void {
   throwIfAny(
     problemsOf(
       availabilityOptionsSchema,
@@ -179,6 +204,7 @@ export function validateAvailabilityOptions(options: AvailabilityRunOptions): vo
         batches: options.batches ?? AVAILABILITY_DEFAULTS.batches,
       },
       quorumEtcdOptions(options),
+      names,
     ),
   );
 }

@@ -21,6 +21,9 @@ export function cellRow(cell: CellResult): Record<string, CsvValue> {
     election_timeout_ms: et,
     pre_vote: o.preVote ?? (cell.environment.preVote as boolean | undefined),
     snapshot_count: o.snapshotCount,
+    // Unset: etcd's default quota (2 GiB), left empty like the snapshot count.
+    quota_backend_bytes: o.quotaBackendBytes,
+    lease_checkpoint: o.leaseCheckpoint ?? ETCD_DEFAULTS.leaseCheckpoint,
     extra_flags: o.extraFlags?.join(' '),
     condition: cell.condition.kind,
     added_rtt_ms: rtt,

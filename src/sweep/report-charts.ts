@@ -3,7 +3,7 @@ import { ETCD_DEFAULTS } from '../cluster/etcd-options.ts';
 import type { CellResult } from './cell-result.ts';
 import { cellRow } from './cell-table.ts';
 import { addedRttMs } from './conditions.ts';
-import { conditionLabel } from './cell-labels.ts';
+import { conditionLabel, otherOptionLabels } from './cell-labels.ts';
 import { seriesKey } from './spurious-elections.ts';
 import type { SweepResult } from './sweep-result.ts';
 
@@ -154,4 +154,8 @@ function healChartSpec(result: SweepResult): TopLevelSpec | undefined {
 }
 
 const seriesOf = (c: CellResult): string =>
-  `${c.etcdOptions.preVote === undefined ? '' : c.etcdOptions.preVote ? 'pre-vote, ' : 'no pre-vote, '}${conditionLabel(c.condition)}`;
+  [
+    ...(c.etcdOptions.preVote === undefined ? [] : [c.etcdOptions.preVote ? 'pre-vote' : 'no pre-vote']),
+    conditionLabel(c.condition),
+    ...otherOptionLabels(c.etcdOptions),
+  ].join(', ');

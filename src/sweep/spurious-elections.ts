@@ -1,11 +1,11 @@
 import { ETCD_DEFAULTS } from '../cluster/etcd-options.ts';
 import type { CellResult } from './cell-result.ts';
 import { addedRttMs } from './conditions.ts';
-import { conditionLabel } from './cell-labels.ts';
+import { conditionLabel, otherOptionLabels } from './cell-labels.ts';
 
 /**
  * Spurious elections against election timeout / round-trip time, for cells that differ only in
- * the election timeout (same heartbeat / RTT, same condition, same pre-vote).
+ * the election timeout (same heartbeat / RTT, same condition, same pre-vote and other options).
  */
 export interface SpuriousElectionBoundary {
   readonly series: string;
@@ -84,8 +84,13 @@ export function seriesKey(c: CellResult): string {
   const rtt = addedRttMs(c.condition);
   const hb = c.etcdOptions.heartbeatMs ?? ETCD_DEFAULTS.heartbeatMs;
   const preVote =
-    c.etcdOptions.preVote === undefined ? '' : `, pre-vote ${c.etcdOptions.preVote ? 'on' : 'off'}`;
-  return `heartbeat ${round2(hb / rtt)} × RTT, ${conditionLabel(c.condition)}${preVote}`;
+    c.etcdOptions.preVote === undefined ? [] : [`pre-vote ${c.etcdOptions.preVote ? 'on' : 'off'}`];
+  return [
+    `heartbeat ${round2(hb / rtt)} × RTT`,
+    conditionLabel(c.condition),
+    ...preVote,
+    ...otherOptionLabels(c.etcdOptions),
+  ].join(', ');
 }
 
 /** At most two decimals (ET/RTT 1.25 stays 1.25), none for whole numbers. */

@@ -13,7 +13,7 @@ const TTL_SECONDS = 330;
 /** etcd's lessor looks for expired leases every 500 ms; plus polling and a loaded machine. */
 const SLACK_MS = 2_000;
 
-// etcd 3.4 checkpoints only every 5 minutes (no flag shortens it), so this takes about 6
+// etcd 3.4 and 3.5 checkpoint only every 5 minutes (no flag shortens it), so this takes about 6
 // minutes: opt in with ETCD_LAB_SLOW_TESTS=1. Both clusters run side by side.
 describe.runIf(process.env.ETCD_LAB_SLOW_TESTS === '1')(
   'lease deadline across a leader failover, with and without --experimental-enable-lease-checkpoint',

@@ -1,5 +1,6 @@
-import { CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
+import { registerQuorum } from '../../src/cli/commands/quorum.ts';
 import { errorReport } from '../../src/cli/error-line.ts';
 import { durationHours, imageReference, integerIn } from '../../src/cli/options.ts';
 import { BadInputError, ClusterError } from '../../src/errors.ts';
@@ -49,6 +50,8 @@ describe('option parsers', () => {
     expect(durationHours({ allowZero: true })('0h')).toBe(0);
     expect(() => durationHours()('0s')).toThrow(/longer than 0/);
     expect(() => durationHours()('1 decade')).toThrow(/one unit of s, m, h, d, w or y/);
+    // Enough digits parse to Infinity: refused here, not later in a field's name.
+    expect(() => durationHours()(`${'9'.repeat(400)}y`)).toThrow(/too long to count/);
   });
 
   it('reads integers in a range', () => {
@@ -103,5 +106,31 @@ describe('error reports', () => {
     const report = errorReport(new TypeError('x is not a function'));
     expect(report.line).toBe('etcd-lab: internal error: x is not a function');
     expect(report.details.join('\n')).not.toMatch(/\s+at /);
+  });
+});
+
+describe('quorum: bad input names the flag', () => {
+  /** `etcd-lab quorum …` as the CLI runs it (pure arithmetic: no cluster starts), to its one error line. */
+  async function quorumRefusal(args: readonly string[]): Promise<string> {
+    const program = new Command().configureOutput({ outputError: () => undefined }).exitOverride();
+    registerQuorum(program);
+    const refused: unknown = await program.parseAsync(['node', 'etcd-lab', 'quorum', ...args]).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    if (refused === undefined) throw new Error(`quorum ${args.join(' ')} was accepted`);
+    return errorReport(refused).line;
+  }
+
+  it.each([
+    [['--mttf', '1y'], /^etcd-lab: --mttf needs --mttr/],
+    [['--mttf', '0', '--mttr', '4h'], /^etcd-lab: --mttf: expected a number and one unit .*got "0"$/],
+    [['--mttf', '0y', '--mttr', '4h'], /^etcd-lab: --mttf: must be longer than 0, got "0y"$/],
+    [['--mttf', `${'9'.repeat(400)}y`, '--mttr', '4h'], /^etcd-lab: --mttf: too long to count/],
+    [['--mttf', '1y', '--mttr', `${'9'.repeat(400)}h`], /^etcd-lab: --mttr: too long to count/],
+  ])('quorum %j', async (args, says) => {
+    const line = await quorumRefusal(args);
+    expect(line).toMatch(says);
+    expect(line).not.toMatch(/mttfHours|mttrHours|internal error/);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MemberStatus } from '../../src/cluster/started-etcd-cluster.ts';
-import { parseSizes } from '../../src/cli/commands/quorum-validate.ts';
+import { parseSizes, QUORUM_VALIDATE_FLAGS } from '../../src/cli/commands/quorum-validate.ts';
 import {
   availabilityClaims,
   batchMeansInterval,
@@ -505,7 +505,7 @@ describe('failure schedule', () => {
     ).toThrow(RangeError);
     expect(() =>
       generateFailureSchedule({ members: 3, mttfMs: 0, mttrMs: 1, durationMs: 1, seed: 1 }),
-    ).toThrow('mttfMs');
+    ).toThrow('failure schedule: mttfMs (mean time to failure) must be a finite number of ms > 0, got 0');
   });
 });
 
@@ -656,6 +656,46 @@ describe('options', () => {
     expect(() => validateAvailabilityOptions({ ...ok, members: 8 })).toThrow(/members/);
     expect(() => validateAvailabilityOptions({ ...ok, mttrMs: 0 })).toThrow(/mttr/);
     expect(() => validateAvailabilityOptions({ ...ok, batches: 1 })).toThrow(/batches/);
+  });
+
+  it('quorum-validate: a refused option names the flag the user typed, not the field', () => {
+    const refusal = (run: () => unknown): string => {
+      try {
+        run();
+      } catch (error) {
+        expect(error).toBeInstanceOf(BadInputError);
+        return (error as Error).message;
+      }
+      throw new Error('expected a refusal');
+    };
+    const availability = { mttfMs: 30_000, mttrMs: 10_000, durationMs: 60_000 };
+    const flags = QUORUM_VALIDATE_FLAGS;
+    const cases: [() => unknown, RegExp][] = [
+      [() => validateAvailabilityOptions({ ...availability, mttfMs: 0 }, flags), /^--mttf: .*got 0$/],
+      [() => validateAvailabilityOptions({ ...availability, mttrMs: Infinity }, flags), /^--mttr: /],
+      [() => validateAvailabilityOptions({ ...availability, durationMs: -1 }, flags), /^--availability: /],
+      [
+        () => validateAvailabilityOptions({ ...availability, members: 8 }, flags),
+        /^--availability-members: /,
+      ],
+      [
+        () => validateAvailabilityOptions({ ...availability, electionTimeoutMs: 50 }, flags),
+        /^--election-timeout-ms \(50\) must be at least 5 × --heartbeat-ms \(25\)/,
+      ],
+      [() => validateMatrixOptions({ sizes: [8], mechanisms: ['kill'] }, flags), /^--sizes: /],
+      [
+        () => validateMatrixOptions({ sizes: [3], mechanisms: ['kill'], observeMs: 0 }, flags),
+        /^--observe-ms: /,
+      ],
+    ];
+    for (const [run, says] of cases) {
+      const message = refusal(run);
+      expect(message).toMatch(says);
+      expect(message).not.toMatch(
+        /mttfMs|mttrMs|durationMs|observeMs|electionTimeoutMs|heartbeatMs|(^|\s)members:/,
+      );
+      expect(message).not.toContain('\n');
+    }
   });
 });
 

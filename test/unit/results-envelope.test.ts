@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import {
   envelope,
   hostInfo,
   imageFields,
+  removeStaleTempFiles,
   renderJunit,
   RESULTS_SCHEMA_VERSION,
   runEnvironment,
@@ -167,6 +168,29 @@ describe('the results envelope', () => {
       expect(saved.kind).toBe('sweep');
       expect(saved.checks).toHaveLength(3);
       expect(await readFile(join(dir, 'report.md'), 'utf8')).toBe('# report\n');
+    });
+
+    it('removes the temporary files a dead writer left behind, keeping live writers’ and others', async () => {
+      dir = await mkdtemp(join(tmpdir(), 'etcd-lab-envelope-'));
+      // Above Linux's largest possible pid (PID_MAX_LIMIT = 2^22): no process can have it.
+      const deadPid = 2 ** 22 + 1;
+      const livePid = process.ppid;
+      const files = {
+        dead: `result.json.${deadPid}.tmp`,
+        deadCell: `c1.json.${deadPid}.tmp`,
+        live: `result.json.${livePid}.tmp`,
+        own: `report.json.${process.pid}.tmp`,
+        notOurs: 'notes.tmp',
+      };
+      for (const name of Object.values(files)) await writeFile(join(dir, name), '{');
+      await writeEnvelope(dir, sample('completed', CHECKS), '# report\n');
+      expect((await readdir(dir)).sort()).toEqual(
+        ['junit.xml', 'report.md', 'result.json', files.live, files.own, files.notOurs].sort(),
+      );
+      // On its own too (what a sweep's cells directory gets before each cell is written).
+      await writeFile(join(dir, files.deadCell), '{');
+      expect(await removeStaleTempFiles(dir)).toEqual([files.deadCell]);
+      expect(await removeStaleTempFiles(join(dir, 'no-such-dir'))).toEqual([]);
     });
   });
 });

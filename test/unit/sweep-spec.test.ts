@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { EtcdOptions } from '../../src/cluster/etcd-options.ts';
 import { BadInputError } from '../../src/errors.ts';
 import { cellRow, csvField, spuriousElectionBoundaries, toCsv } from '../../src/sweep/report.ts';
 import { planResume, type FinishedCell } from '../../src/sweep/results-dir.ts';
@@ -316,6 +317,75 @@ describe('sweep CSV', () => {
       quiet_leader_changes: 1,
       condition_mechanism: 'nfq-delay-ingress',
     });
+  });
+});
+
+describe('etcd options a sweep varies, in the report', () => {
+  // Every etcd option a matrix can vary, each with two values: the cells differ in each of them.
+  const varied = validateSweep({
+    name: 'x',
+    title: 'X',
+    matrix: {
+      heartbeatMs: 10,
+      electionTimeoutMs: [100, 200],
+      snapshotCount: [1_000, 2_000],
+      quotaBackendBytes: [1_073_741_824, 4_294_967_296],
+      leaseCheckpoint: [false, true],
+      preVote: [false, true],
+      extraFlags: [['--max-txn-ops=256'], []],
+    },
+    conditions: [{ kind: 'rtt', rttMs: 20, jitterMs: 0 }],
+    fault: { kind: 'none' },
+  });
+  const cells = planCells(varied);
+  const results = cells.map((cell) => fakeCellResult(cell, { termJumps: [] }));
+
+  it('has a CSV column for every option a sweep can vary', () => {
+    const columns: Record<keyof EtcdOptions, string> = {
+      heartbeatMs: 'heartbeat_ms',
+      electionTimeoutMs: 'election_timeout_ms',
+      preVote: 'pre_vote',
+      snapshotCount: 'snapshot_count',
+      quotaBackendBytes: 'quota_backend_bytes',
+      leaseCheckpoint: 'lease_checkpoint',
+      extraFlags: 'extra_flags',
+    };
+    for (const [i, cell] of cells.entries()) {
+      const row = cellRow(results[i] as CellResult);
+      const o = cell.etcdOptions;
+      expect(row).toMatchObject({
+        [columns.heartbeatMs]: o.heartbeatMs,
+        [columns.electionTimeoutMs]: o.electionTimeoutMs,
+        [columns.preVote]: o.preVote,
+        [columns.snapshotCount]: o.snapshotCount,
+        [columns.quotaBackendBytes]: o.quotaBackendBytes,
+        [columns.leaseCheckpoint]: o.leaseCheckpoint,
+        [columns.extraFlags]: o.extraFlags?.join(' '),
+      });
+    }
+    // Unset: lease checkpointing is etcd's off, the quota left empty (etcd's own default).
+    const plain = planCells(validateSweep(withPatch({})))[0] as SweepCell;
+    expect(cellRow(fakeCellResult(plain, { termJumps: [] }))).toMatchObject({
+      lease_checkpoint: false,
+      quota_backend_bytes: undefined,
+    });
+  });
+
+  it('labels each cell with every varied option, so no two cells share a label', () => {
+    expect(cells[0]?.label).toBe(
+      'hb 10 / et 100 / pre-vote off / snap 1000 / quota 1073741824 / lease checkpoint off / --max-txn-ops=256 / rtt +20 ms',
+    );
+    expect(new Set(cells.map((c) => c.label)).size).toBe(cells.length);
+  });
+
+  it('keeps cells that differ in quota or lease checkpointing in separate series', () => {
+    const series = spuriousElectionBoundaries(results).map((b) => b.series);
+    // One series per combination of everything but the election timeout.
+    expect(series).toHaveLength(cells.length / 2);
+    expect(series).toContain(
+      'heartbeat 0.5 × RTT, rtt +20 ms, pre-vote on, snap 2000, quota 4294967296, lease checkpoint on',
+    );
+    for (const b of spuriousElectionBoundaries(results)) expect(b.points).toHaveLength(2);
   });
 });
 

@@ -3,6 +3,7 @@ import { EXIT_HELP, exitCodeFor } from '../exit-codes.ts';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { BadInputError } from '../../errors.ts';
 import { MECHANISMS, type Mechanism } from '../../quorum/matrix.ts';
+import type { AvailabilityRunOptions, QuorumMatrixOptions } from '../../quorum/validation.ts';
 import { progress } from '../../util/log.ts';
 import { verdictMark } from '../../checks/check.ts';
 import { markRunCompleted, takeRunSignal } from '../interrupt.ts';
@@ -32,6 +33,21 @@ interface QuorumValidateOptions {
   readonly out?: string;
   readonly json: boolean;
 }
+
+/** The flag each option of the matrix and the availability run is given by, for refusals in the user's words. */
+export const QUORUM_VALIDATE_FLAGS = {
+  sizes: '--sizes',
+  mechanisms: '--mechanism',
+  observeMs: '--observe-ms',
+  heartbeatMs: '--heartbeat-ms',
+  electionTimeoutMs: '--election-timeout-ms',
+  members: '--availability-members',
+  mttfMs: '--mttf',
+  mttrMs: '--mttr',
+  durationMs: '--availability',
+  // Not a flag: derived from the election timeout.
+  callTimeoutMs: 'call timeout (4 × --election-timeout-ms)',
+} as const;
 
 /**
  * `etcd-lab quorum-validate`: the quorum model against real etcd clusters. Exit code 0: every cell
@@ -104,45 +120,49 @@ export function registerQuorumValidate(program: Command): void {
       checkEtcdTiming(timing);
       const { runQuorumValidation } = await import('../../quorum/run-validation.ts');
       const { writeValidationResults } = await import('../../quorum/report.ts');
+      const { validateAvailabilityOptions, validateMatrixOptions } =
+        await import('../../quorum/validation.ts');
       const image = options.image === undefined ? {} : { image: options.image };
+      const matrix: QuorumMatrixOptions | undefined = options.matrix
+        ? {
+            sizes: options.sizes,
+            mechanisms: options.mechanism,
+            ...timing,
+            ...image,
+            ...(options.observeMs === undefined ? {} : { observeMs: options.observeMs }),
+            ...(options.latency ? { latencyLoad: DEFAULT_LATENCY_LOAD } : {}),
+            onCell: (cell) =>
+              progress(
+                `n=${cell.members} ${cell.mechanism} k=${cell.down}: ${cell.verdict}` +
+                  (cell.observation === null
+                    ? ''
+                    : ` (writes ${cell.observation.write.ok ? 'ok' : 'refused'}, leader ${cell.observation.leader.present ? 'yes' : 'no'})`) +
+                  (cell.mismatches.length > 0 && cell.verdict === 'mismatch'
+                    ? ` — ${cell.mismatches.join('; ')}`
+                    : ''),
+              ),
+          }
+        : undefined;
+      const availability: AvailabilityRunOptions | undefined =
+        options.availability === undefined
+          ? undefined
+          : {
+              members: options.availabilityMembers,
+              mttfMs: options.mttf,
+              mttrMs: options.mttr,
+              durationMs: options.availability,
+              seed: options.seed,
+              ...timing,
+              ...image,
+            };
+      // runQuorumValidation checks these too, but in the library's field names (mttfMs, …).
+      if (matrix !== undefined) validateMatrixOptions(matrix, QUORUM_VALIDATE_FLAGS);
+      if (availability !== undefined) validateAvailabilityOptions(availability, QUORUM_VALIDATE_FLAGS);
       const { result, history } = await runQuorumValidation({
         // Ctrl-C aborts this: clusters are healed and removed, and the aborted result written below.
         signal: takeRunSignal(),
-        ...(options.matrix
-          ? {
-              matrix: {
-                sizes: options.sizes,
-                mechanisms: options.mechanism,
-                ...timing,
-                ...image,
-                ...(options.observeMs === undefined ? {} : { observeMs: options.observeMs }),
-                ...(options.latency ? { latencyLoad: DEFAULT_LATENCY_LOAD } : {}),
-                onCell: (cell) =>
-                  progress(
-                    `n=${cell.members} ${cell.mechanism} k=${cell.down}: ${cell.verdict}` +
-                      (cell.observation === null
-                        ? ''
-                        : ` (writes ${cell.observation.write.ok ? 'ok' : 'refused'}, leader ${cell.observation.leader.present ? 'yes' : 'no'})`) +
-                      (cell.mismatches.length > 0 && cell.verdict === 'mismatch'
-                        ? ` — ${cell.mismatches.join('; ')}`
-                        : ''),
-                  ),
-              },
-            }
-          : {}),
-        ...(options.availability === undefined
-          ? {}
-          : {
-              availability: {
-                members: options.availabilityMembers,
-                mttfMs: options.mttf,
-                mttrMs: options.mttr,
-                durationMs: options.availability,
-                seed: options.seed,
-                ...timing,
-                ...image,
-              },
-            }),
+        ...(matrix === undefined ? {} : { matrix }),
+        ...(availability === undefined ? {} : { availability }),
       });
       // A completed run's result keeps its own exit code, even if Ctrl-C comes while it is written.
       if (result.status === 'completed') markRunCompleted();

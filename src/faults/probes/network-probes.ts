@@ -1,3 +1,4 @@
+import { processAlive } from '../../util/process-alive.ts';
 import { runCommand, runPrivileged, type CommandOutcome } from '../host-command.ts';
 import {
   available,
@@ -192,16 +193,6 @@ async function sweepStaleProbeNamespaces(priv: Privileged): Promise<void> {
     const pid = Number(name.slice(PROBE_NETNS_PREFIX.length));
     if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
     if (!processAlive(pid)) await deleteNamespace(priv, name);
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM means it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
