@@ -3,7 +3,8 @@
 // keeps one core at 100 % throughout, as a noisy CI machine would: a cluster test that only
 // passes on a quiet machine is a flaky test. Exit code 0 when every run passed, 1 otherwise.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 
 const args = process.argv.slice(2);
 const cpuHog = args.includes('--cpu-hog');
@@ -35,8 +36,15 @@ for (let run = 1; run <= times; run++) {
   const failures = [...output.matchAll(/^\s*(?:FAIL|×)\s+(.+)$/gm)].map((m) => (m[1] ?? '').trim());
   const passed = vitest.status === 0;
   outcomes.push({ run, passed, seconds, failures });
+  // A failed run's whole output is kept: the failure rate alone does not say what broke.
+  let saved = '';
+  if (!passed) {
+    mkdirSync('results', { recursive: true });
+    saved = join('results', `stress-${basename(file)}-run${run}-${Date.now()}.log`);
+    writeFileSync(saved, output);
+  }
   console.log(
-    `run ${run}/${times}: ${passed ? 'passed' : 'FAILED'} in ${seconds.toFixed(0)} s${failures.length > 0 ? `\n  ${[...new Set(failures)].slice(0, 5).join('\n  ')}` : ''}`,
+    `run ${run}/${times}: ${passed ? 'passed' : `FAILED (output: ${saved})`} in ${seconds.toFixed(0)} s${failures.length > 0 ? `\n  ${[...new Set(failures)].slice(0, 5).join('\n  ')}` : ''}`,
   );
 }
 stopHog();
