@@ -28,11 +28,13 @@ for (let run = 1; run <= times; run++) {
   const started = performance.now();
   const vitest = spawnSync('npx', ['vitest', 'run', file, '--reporter=dot'], {
     encoding: 'utf8',
-    env: { ...process.env, FORCE_COLOR: '0' },
+    env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
     maxBuffer: 64 * 1024 * 1024,
   });
   const seconds = (performance.now() - started) / 1000;
-  const output = `${vitest.stdout}${vitest.stderr}`;
+  // vitest colours its output even with FORCE_COLOR=0; the failure lines are matched without colour.
+  // eslint-disable-next-line no-control-regex
+  const output = `${vitest.stdout}${vitest.stderr}`.replace(/\u001b\[[0-9;]*m/g, '');
   const failures = [...output.matchAll(/^\s*(?:FAIL|×)\s+(.+)$/gm)].map((m) => (m[1] ?? '').trim());
   const passed = vitest.status === 0;
   outcomes.push({ run, passed, seconds, failures });
