@@ -105,8 +105,8 @@ export class PrivateAptRoot {
       await mkdir(join(this.dir, sub), { recursive: true });
     }
     if (!existsSync(join(this.dir, 'state/status'))) await writeFile(join(this.dir, 'state/status'), '');
-    await writeFile(join(this.dir, 'etc/sources.list'), this.sourcesList());
-    await writeFile(this.configFile, this.aptConfig());
+    await writeIfChanged(join(this.dir, 'etc/sources.list'), this.sourcesList());
+    await writeIfChanged(this.configFile, this.aptConfig());
   }
 
   /** True when every suite's signed index is already here (then nothing needs the network). */
@@ -229,6 +229,15 @@ export class PrivateAptRoot {
     }
     return dates;
   }
+}
+
+/**
+ * Rewriting an unchanged sources.list would still change its mtime, and apt then rebuilds its
+ * ~90 MB package cache on the next call (about 10 s here instead of 25 ms).
+ */
+async function writeIfChanged(path: string, content: string): Promise<void> {
+  const current = await readFile(path, 'utf8').catch(() => undefined);
+  if (current !== content) await writeFile(path, content);
 }
 
 async function sha256OfFile(path: string): Promise<string> {
