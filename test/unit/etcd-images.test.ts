@@ -24,6 +24,7 @@ import {
   type DebianPackageRecord,
 } from '../../src/host/images/provenance.ts';
 import { imageReferenceProblem } from '../../src/host/image-reference.ts';
+import { etcdVersionOffers, formatVersionOffers } from '../../src/host/images/version-offers.ts';
 
 // `apt-cache madison etcd-server etcd-client libc6` in the private apt root, 2026-11-30.
 const MADISON = `etcd-server |   3.5.30-2 | http://deb.debian.org/debian forky/main amd64 Packages
@@ -276,5 +277,52 @@ describe('cached images', () => {
     expect(pickCachedImage(cached, '3.5.30', ['debian'])?.imageId).toBe('sha256:new');
     expect(pickCachedImage(cached, '3.4.23', ['registry', 'debian'])).toBeUndefined();
     expect(pickCachedImage(cached, '3.4.23', ['host'])?.image).toBe('etcd-lab/etcd:3.4.23-host-9abd59ad5107');
+  });
+});
+
+describe('the versions `etcd-lab images` lists', () => {
+  const candidates = debianCandidates(parseMadison(MADISON));
+  const cached = cachedEtcdImages([
+    {
+      Id: 'sha256:h',
+      RepoTags: ['etcd-lab/etcd:3.4.23-host-9abd59ad5107'],
+      Labels: { 'etcd-lab.image': 'host-built', 'etcd-lab.etcd-version': '3.4.23' },
+      Created: 1,
+    },
+    {
+      Id: 'sha256:d',
+      RepoTags: ['etcd-lab/etcd:3.5.30-deb-0266a6311838'],
+      Labels: debianImageLabels('3.5.30', undefined, 'forky', PACKAGES_3_5_30),
+      Created: 2,
+    },
+  ]);
+
+  it('joins cache, Debian index and host binary, in the order images are obtained', () => {
+    const offers = etcdVersionOffers(cached, candidates, '3.4.23');
+    expect(offers.map((offer) => [offer.version, offer.plan, offer.host])).toEqual([
+      // A cached host build does not stand in for a Debian build of the same version.
+      ['3.4.23', 'debian-build', true],
+      ['3.5.16', 'debian-build', false],
+      ['3.5.30', 'cached', false],
+    ]);
+    expect(etcdVersionOffers(cached, [], '3.4.23').map((offer) => [offer.version, offer.plan])).toEqual([
+      ['3.4.23', 'cached'],
+      ['3.5.30', 'cached'],
+    ]);
+    expect(etcdVersionOffers([], [], '3.4.23')[0]?.plan).toBe('host-build');
+  });
+
+  it('prints one row per version and where the index came from', () => {
+    const lines = formatVersionOffers(etcdVersionOffers(cached, candidates, '3.4.23'), {
+      dir: '/var/cache/etcd-lab/apt',
+      dates: { trixie: '2026-11-21' },
+    });
+    expect(lines[0]).toMatch(/^VERSION\s+OBTAINED AS\s+DEBIAN PACKAGES\s+HOST$/);
+    expect(lines[1]).toMatch(
+      /^3\.4\.23\s+built from Debian on first use\s+bookworm: etcd-server 3\.4\.23-4\+b4/,
+    );
+    expect(lines[3]).toContain('cached debian image etcd-lab/etcd:3.5.30-deb-0266a6311838');
+    expect(lines[3]).toContain('forky (also sid)');
+    expect(lines).toContain('Debian index: /var/cache/etcd-lab/apt (trixie 2026-11-21)');
   });
 });

@@ -30,8 +30,9 @@ export interface DebianBuild {
   readonly image: string;
   readonly packages: readonly DebianPackageRecord[];
   readonly versions: ImageVersions;
-  /** Wall times: apt download (0 when the .debs were cached), docker build, `etcd --version` check. */
+  /** Wall times: apt download (0 when the .debs were cached), unpacking into the build context, docker build, `etcd --version` check. */
   readonly downloadMs: number;
+  readonly unpackMs: number;
   readonly buildMs: number;
   readonly verifyMs: number;
   /** True when the tag for these exact packages already existed: nothing was built. */
@@ -63,6 +64,7 @@ export async function buildImageFromDebian(
       packages,
       versions,
       downloadMs: 0,
+      unpackMs: 0,
       buildMs: 0,
       verifyMs: performance.now() - verifyStarted,
       reused: true,
@@ -73,6 +75,7 @@ export async function buildImageFromDebian(
   progress(
     `building ${tag} from Debian ${candidate.suite} (etcd-server ${candidate.packages['etcd-server']})…`,
   );
+  const unpackStarted = performance.now();
   const workDir = await mkdtemp(join(tmpdir(), 'etcd-lab-deb-'));
   try {
     const unpacked = join(workDir, 'root');
@@ -126,6 +129,7 @@ export async function buildImageFromDebian(
       ].join('\n'),
     );
     files.push('Dockerfile');
+    const unpackMs = performance.now() - unpackStarted;
     const buildStarted = performance.now();
     await buildImageFromContext(context, files, tag);
     const buildMs = performance.now() - buildStarted;
@@ -150,6 +154,7 @@ export async function buildImageFromDebian(
       packages,
       versions,
       downloadMs: downloaded.downloadMs,
+      unpackMs,
       buildMs,
       verifyMs,
       reused: false,

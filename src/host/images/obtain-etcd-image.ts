@@ -15,6 +15,7 @@ import { buildImageFromDebian, verifiedVersions } from './debian-build.ts';
 import type { DebianCandidate } from './debian-index.ts';
 import { parseEtcdRequest, unavailableVersionMessage, upstreamImageReferences } from './etcd-request.ts';
 import { probeEtcdImage, type ImageVersions } from './probe.ts';
+import { etcdVersionOffers, type EtcdVersionOffer } from './version-offers.ts';
 import { debianFromLabels, parseEtcdVersionOutput, type EtcdImageProvenance } from './provenance.ts';
 
 /** The ways to obtain an image, in the order they are tried. */
@@ -30,6 +31,8 @@ export interface ObtainEtcdImageOptions {
    * version is used, with no network at all.
    */
   readonly refresh?: boolean;
+  /** The caller has just updated the index (with refresh): do not update it again. */
+  readonly indexUpdated?: boolean;
   /** How long one registry pull may take before it is given up. Default 5 s (an unreachable one fails in ~0.2 s). */
   readonly pullTimeoutMs?: number;
   /** Which steps may be used. Default all of {@link OBTAIN_ORDER}. */
@@ -43,6 +46,7 @@ export interface ObtainTimings {
   readonly indexReadMs?: number;
   readonly pullMs?: number;
   readonly downloadMs?: number;
+  readonly unpackMs?: number;
   readonly buildMs?: number;
   readonly verifyMs?: number;
   readonly totalMs: number;
@@ -180,6 +184,7 @@ class VersionObtainer {
       const build = await buildImageFromDebian(this.root, candidate);
       return this.finish(build.image, 'debian', build.reused, {
         downloadMs: build.downloadMs,
+        unpackMs: build.unpackMs,
         buildMs: build.buildMs,
         verifyMs: build.verifyMs,
         versions: build.versions,
@@ -192,7 +197,8 @@ class VersionObtainer {
 
   private async debianCandidates(): Promise<DebianCandidate[]> {
     await this.root.ensureConfig();
-    if (this.options.refresh === true || !(await this.root.hasLists())) {
+    const wantUpdate = this.options.refresh === true && this.options.indexUpdated !== true;
+    if (wantUpdate || !(await this.root.hasLists())) {
       progress(`updating the Debian package index in ${this.root.dir}…`);
       this.indexUpdateMs = await this.root.update();
     }
@@ -220,6 +226,7 @@ class VersionObtainer {
     measured: {
       pullMs?: number;
       downloadMs?: number;
+      unpackMs?: number;
       buildMs?: number;
       verifyMs?: number;
       versions?: ImageVersions;
@@ -252,6 +259,7 @@ class VersionObtainer {
         ...(this.indexReadMs === undefined ? {} : { indexReadMs: this.indexReadMs }),
         ...(measured.pullMs === undefined ? {} : { pullMs: measured.pullMs }),
         ...(measured.downloadMs === undefined ? {} : { downloadMs: measured.downloadMs }),
+        ...(measured.unpackMs === undefined ? {} : { unpackMs: measured.unpackMs }),
         ...(measured.buildMs === undefined ? {} : { buildMs: measured.buildMs }),
         verifyMs,
         totalMs: performance.now() - this.started,
@@ -339,4 +347,66 @@ async function availableVersions(
   const host = await hostEtcdVersion();
   if (host !== undefined) versions.add(host);
   return [...versions];
+}
+
+export interface EtcdVersionCatalog {
+  readonly offers: readonly EtcdVersionOffer[];
+  readonly index: {
+    readonly dir: string;
+    readonly dates: Readonly<Record<string, string>>;
+    /** Set when the index could not be updated or read; the listing then shows what is cached. */
+    readonly problem?: string;
+    readonly updateMs?: number;
+  };
+  /** With refresh: what obtaining each version did (or why it failed). */
+  readonly obtained?: readonly (ObtainedEtcdImage | { readonly version: string; readonly error: string })[];
+}
+
+/**
+ * The versions this host can run and how each is obtained. Reads the local index (fetching it
+ * once when it has never been fetched); with `refresh`, updates it and then obtains every
+ * version, building the images that are missing for the packages the index now names.
+ */
+export async function etcdVersionCatalog(
+  options: { readonly refresh?: boolean; readonly aptRoot?: PrivateAptRoot } = {},
+): Promise<EtcdVersionCatalog> {
+  const root = options.aptRoot ?? new PrivateAptRoot();
+  let problem: string | undefined;
+  let updateMs: number | undefined;
+  let candidates: DebianCandidate[] = [];
+  try {
+    await root.ensureConfig();
+    if (options.refresh === true || !(await root.hasLists())) {
+      progress(`updating the Debian package index in ${root.dir}…`);
+      updateMs = await root.update();
+    }
+    candidates = await root.candidates();
+  } catch (error) {
+    problem = (error as Error).message.split('\n')[0];
+  }
+  let obtained: EtcdVersionCatalog['obtained'];
+  if (options.refresh === true) {
+    const versions = etcdVersionOffers(await listCachedImages(), candidates, await hostEtcdVersion());
+    const results = [];
+    for (const { version } of versions) {
+      try {
+        // The index was just updated: obtaining uses it as it is, for every version.
+        results.push(await obtainEtcdImage(version, { aptRoot: root, refresh: true, indexUpdated: true }));
+      } catch (error) {
+        results.push({ version, error: (error as Error).message.split('\n')[0] ?? '' });
+      }
+    }
+    obtained = results;
+  }
+  const offers = etcdVersionOffers(await listCachedImages(), candidates, await hostEtcdVersion());
+  return {
+    offers,
+    index: {
+      dir: root.dir,
+      dates: await root.indexDates(),
+      ...(problem === undefined ? {} : { problem }),
+      ...(updateMs === undefined ? {} : { updateMs }),
+    },
+    ...(obtained === undefined ? {} : { obtained }),
+  };
 }
