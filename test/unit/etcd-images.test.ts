@@ -257,9 +257,15 @@ describe('cached images', () => {
       Created: 1,
     },
     { Id: 'sha256:dangling', RepoTags: null, Labels: debianLabels, Created: 300 },
+    {
+      Id: 'sha256:recipe1',
+      RepoTags: ['etcd-lab/etcd:3.5.30-deb-cccccccccccc'],
+      Labels: { ...debianLabels, 'etcd-lab.debian.recipe': '1' },
+      Created: 400,
+    },
   ];
 
-  it('finds official tags and the lab’s labelled builds by their content tag, newest first', () => {
+  it('finds official tags and the lab’s labelled builds by their content tag, newest first, skipping older recipes', () => {
     const cached = cachedEtcdImages(images);
     expect(cached.map((image) => `${image.image} ${image.source}`)).toEqual([
       'etcd-lab/etcd:3.5.30-deb-bbbbbbbbbbbb debian',

@@ -1,5 +1,5 @@
 import { officialImageVersion, UPSTREAM_REPOSITORIES } from './etcd-request.ts';
-import { IMAGE_LABEL, type EtcdImageSource } from './provenance.ts';
+import { DEBIAN_IMAGE_RECIPE, IMAGE_LABEL, type EtcdImageSource } from './provenance.ts';
 
 /** The part of Docker's image list the lab reads (dockerode's ImageInfo has these fields). */
 export interface ListedImage {
@@ -21,7 +21,7 @@ export interface CachedEtcdImage {
 /**
  * The etcd images on this host the lab can use for a version without any network: official
  * images by tag (…/etcd:v3.5.16), and its own builds by label (etcd-lab.etcd-version plus
- * etcd-lab.source=debian, or etcd-lab.image=host-built). Newest first within a version.
+ * etcd-lab.source=debian of the current recipe, or etcd-lab.image=host-built). Newest first.
  */
 export function cachedEtcdImages(images: readonly ListedImage[]): CachedEtcdImage[] {
   const found: CachedEtcdImage[] = [];
@@ -41,8 +41,9 @@ export function cachedEtcdImages(images: readonly ListedImage[]): CachedEtcdImag
     }
     const labels = image.Labels ?? {};
     const version = labels[IMAGE_LABEL.etcdVersion];
+    // A Debian build of an older recipe is not this lab's image any more (see DEBIAN_IMAGE_RECIPE).
     const source =
-      labels[IMAGE_LABEL.source] === 'debian'
+      labels[IMAGE_LABEL.source] === 'debian' && labels[IMAGE_LABEL.recipe] === String(DEBIAN_IMAGE_RECIPE)
         ? 'debian'
         : labels[IMAGE_LABEL.image] === 'host-built'
           ? 'host'

@@ -124,7 +124,10 @@ export async function buildImageFromDebian(
         'COPY empty /var/lib/etcd',
         dockerfileLabelLine(debianImageLabels(candidate.etcdVersion, undefined, candidate.suite, packages)),
         'EXPOSE 2379 2380',
-        `ENTRYPOINT ["${ETCD_BINARY}"]`,
+        // Like etcd's own images: no entrypoint, so `docker run --rm <image> etcd --version` works.
+        // The lab sets its own entrypoint (the etcd binary) when it starts a member.
+        'ENV PATH=/usr/local/bin',
+        `CMD ["${ETCD_BINARY}"]`,
         '',
       ].join('\n'),
     );

@@ -53,6 +53,7 @@ export const IMAGE_LABEL = {
   source: 'etcd-lab.source',
   etcdVersion: 'etcd-lab.etcd-version',
   goVersion: 'etcd-lab.go-version',
+  recipe: 'etcd-lab.debian.recipe',
   suite: 'etcd-lab.debian.suite',
   package: (name: DebianPackageName) => `etcd-lab.debian.${name}`,
 } as const;
@@ -61,14 +62,28 @@ export const IMAGE_REPOSITORY = 'etcd-lab/etcd';
 
 const DEBIAN_ORDER: readonly DebianPackageName[] = ['etcd-server', 'etcd-client', 'libc6'];
 
-/** First 12 hex digits of SHA256 over the packages' SHA256s (etcd-server, etcd-client, libc6, one a line). */
+/**
+ * How the image is assembled from the packages (file layout, Dockerfile). Part of the tag's digest:
+ * a change here must not be hidden behind a cached image of the same packages.
+ * 2: no ENTRYPOINT, PATH set, CMD etcd — `docker run --rm <image> etcd --version` works, as with
+ * etcd's own images.
+ */
+export const DEBIAN_IMAGE_RECIPE = 2;
+
+/**
+ * First 12 hex digits of SHA256 over "recipe <n>" and the packages' SHA256s (etcd-server,
+ * etcd-client, libc6), one a line.
+ */
 export function packagesDigest(packages: readonly DebianPackageRecord[]): string {
   const ordered = DEBIAN_ORDER.map((name) => {
     const record = packages.find((candidate) => candidate.name === name);
     if (record === undefined) throw new Error(`package ${name} missing from the image's package list`);
     return record.sha256;
   });
-  return createHash('sha256').update(ordered.join('\n')).digest('hex').slice(0, 12);
+  return createHash('sha256')
+    .update([`recipe ${DEBIAN_IMAGE_RECIPE}`, ...ordered].join('\n'))
+    .digest('hex')
+    .slice(0, 12);
 }
 
 /** `etcd-lab/etcd:3.5.30-deb-<sha12>`: a changed package (a new Debian revision, a libc update) is a new tag. */
@@ -89,6 +104,7 @@ export function debianImageLabels(
     [IMAGE_LABEL.source]: 'debian',
     [IMAGE_LABEL.etcdVersion]: etcdVersion,
     [IMAGE_LABEL.suite]: suite,
+    [IMAGE_LABEL.recipe]: String(DEBIAN_IMAGE_RECIPE),
   };
   if (goVersion !== undefined) labels[IMAGE_LABEL.goVersion] = goVersion;
   for (const record of packages) {
