@@ -2,7 +2,7 @@
 // image takes here, step by step (index update, index read, download, unpack, docker build,
 // verification), as one JSON line per version plus the machine's load. With --cold it first
 // removes this lab's Debian-built images of those versions and uses a new, empty apt root (a
-// fresh machine's first run); without it, what is cached is used (the everyday cost). Starts no
+// fresh machine's first run); without it (warm), the lab's apt root and images are used as they are. Starts no
 // cluster; every container it runs is a one-shot `etcd --version` / `etcdctl version`.
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
@@ -38,7 +38,7 @@ for (const version of versions) {
   console.log(
     JSON.stringify({
       version,
-      mode: cold ? 'cold' : 'cached',
+      mode: cold ? 'cold' : 'warm',
       image: provenance.image,
       source: provenance.source,
       cached: provenance.cached,
