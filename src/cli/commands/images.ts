@@ -23,7 +23,7 @@ export function registerImages(program: Command): void {
     .option('--json', 'print the catalog as JSON on stdout', false)
     .action(async (options: ImagesOptions) => {
       const { ensureDockerEngine } = await import('../../host/docker.ts');
-      const { etcdVersionCatalog } = await import('../../host/images/obtain-etcd-image.ts');
+      const { etcdVersionCatalog } = await import('../../host/images/version-catalog.ts');
       const { formatVersionOffers } = await import('../../host/images/version-offers.ts');
       await ensureDockerEngine({ install: false });
       const catalog = await etcdVersionCatalog({ refresh: options.refresh });
