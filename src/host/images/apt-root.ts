@@ -18,6 +18,7 @@ import {
 } from './debian-index.ts';
 
 const MIRROR = 'http://deb.debian.org/debian';
+const updatesInFlight = new Map<string, Promise<number>>();
 const KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 
 /** Where the private apt root lives: ETCD_LAB_APT_ROOT, else /var/cache/etcd-lab/apt as root, else ~/.cache. */
@@ -128,8 +129,20 @@ export class PrivateAptRoot {
     });
   }
 
-  /** `apt-get update` of the private lists; returns its wall time. */
-  async update(): Promise<number> {
+  /**
+   * `apt-get update` of the private lists; returns its wall time. Single-flight per apt root in
+   * this process: obtaining several versions at once must not race for apt's lists lock.
+   */
+  update(): Promise<number> {
+    let pending = updatesInFlight.get(this.dir);
+    if (pending === undefined) {
+      pending = this.updateNow().finally(() => updatesInFlight.delete(this.dir));
+      updatesInFlight.set(this.dir, pending);
+    }
+    return pending;
+  }
+
+  private async updateNow(): Promise<number> {
     await this.ensureConfig();
     const started = performance.now();
     const result = await this.apt('apt-get', ['update', '-q']);

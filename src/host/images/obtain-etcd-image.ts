@@ -65,9 +65,32 @@ export interface ObtainedEtcdImage {
  * image is run once and must report the requested version. A version nothing offers is a
  * {@link BadInputError} whose one line names the versions that are available.
  */
-export async function obtainEtcdImage(
+export function obtainEtcdImage(
   requested: string,
   options: ObtainEtcdImageOptions = {},
+): Promise<ObtainedEtcdImage> {
+  // Two callers asking for the same thing at once share one attempt: two builds of one tag, or
+  // two index updates, would only race each other.
+  const key = JSON.stringify([
+    requested.trim(),
+    options.aptRoot?.dir ?? null,
+    options.refresh === true,
+    options.indexUpdated === true,
+    options.steps ?? null,
+  ]);
+  let pending = obtainsInFlight.get(key);
+  if (pending === undefined) {
+    pending = obtainUncached(requested, options).finally(() => obtainsInFlight.delete(key));
+    obtainsInFlight.set(key, pending);
+  }
+  return pending;
+}
+
+const obtainsInFlight = new Map<string, Promise<ObtainedEtcdImage>>();
+
+async function obtainUncached(
+  requested: string,
+  options: ObtainEtcdImageOptions,
 ): Promise<ObtainedEtcdImage> {
   const request = parseEtcdRequest(requested);
   if ('problem' in request) throw new BadInputError(`--etcd: ${request.problem}`);
