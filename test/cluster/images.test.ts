@@ -1,3 +1,4 @@
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { BadInputError } from '../../src/errors.ts';
 import { docker } from '../../src/host/docker.ts';
@@ -44,6 +45,21 @@ describe('etcd images per version', () => {
       expect(again.provenance.imageId).toBe(provenance.imageId);
     }, 300_000);
   }
+
+  it('`etcd-lab images` lists the three versions as cached, with their Debian packages', async () => {
+    const { stdout, exitCode } = await execa('node', ['bin/etcd-lab.js', 'images', '--json'], {
+      reject: false,
+    });
+    expect(exitCode).toBe(0);
+    const catalog = JSON.parse(stdout) as {
+      offers: { version: string; plan: string; debian?: { suite: string } }[];
+    };
+    for (const version of VERSIONS) {
+      const offer = catalog.offers.find((candidate) => candidate.version === version);
+      expect(offer?.plan, version).toBe('cached');
+      expect(offer?.debian?.suite, version).toBeDefined();
+    }
+  });
 
   it('refuses a version nothing offers, naming the available ones in one line', async () => {
     const error: unknown = await obtainEtcdImage('3.0.99', { steps: ['cached', 'debian', 'host'] }).catch(
