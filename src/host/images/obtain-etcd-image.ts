@@ -183,7 +183,8 @@ class VersionObtainer {
       const failure = await tryPull(reference, this.options.pullTimeoutMs ?? 5_000);
       const pullMs = performance.now() - pullStarted;
       if (failure === undefined) return this.finish(reference, 'registry', false, { pullMs });
-      unreachableRegistries.add(host);
+      // Only a registry that cannot be reached is skipped from now on; a missing tag is not that.
+      if (UNREACHABLE.test(failure)) unreachableRegistries.add(host);
       this.skipped.push(`registry: ${reference}: ${failure}`);
     }
     return undefined;
@@ -290,8 +291,10 @@ class VersionObtainer {
   }
 }
 
-/** Registry hosts whose pull already failed in this process: one slow failure is enough. */
+/** Registry hosts that could not be reached in this process: one slow failure is enough. */
 const unreachableRegistries = new Set<string>();
+const UNREACHABLE =
+  /no such host|dial tcp|i\/o timeout|connection refused|network is unreachable|TLS handshake|no pull within/i;
 
 /** An image reference that names no etcd version: used as it is (present, else pulled), never replaced. */
 async function obtainNamedImage(
