@@ -237,9 +237,12 @@ class VersionObtainer {
       this.skipped.push(`host: ${HOST_ETCD} is ${hostVersion ?? 'not installed'}`);
       return undefined;
     }
+    // The host build is content-addressed too: an unchanged /usr/bin/etcd reuses its image.
+    const before = pickCachedImage(await listCachedImages(), this.version, ['host']);
     const buildStarted = performance.now();
     const image = await buildImageFromHostBinaries();
-    return this.finish(image, 'host', false, { buildMs: performance.now() - buildStarted });
+    const reused = before?.image === image;
+    return this.finish(image, 'host', reused, reused ? {} : { buildMs: performance.now() - buildStarted });
   }
 
   private async finish(
