@@ -19,6 +19,13 @@ export {
 } from './cluster/etcd-options.ts';
 export { createEtcdClient, type ClientOptions } from './cluster/clients.ts';
 export { prepareHost, type HostReport } from './host/prepare-host.ts';
+export {
+  obtainEtcdImage,
+  type ObtainEtcdImageOptions,
+  type ObtainedEtcdImage,
+} from './host/images/obtain-etcd-image.ts';
+export { etcdVersionCatalog, type EtcdVersionCatalog } from './host/images/version-catalog.ts';
+export type { EtcdImageProvenance, EtcdImageSource } from './host/images/provenance.ts';
 export { sweepLeftovers, installExitHandlers } from './host/cleanup.ts';
 export { probeHostCapabilities, type HostCapabilities } from './faults/capabilities.ts';
 export * from './errors.ts';

@@ -3,6 +3,7 @@ import { LabError } from '../errors.ts';
 import { installCrashHandlers, runAllCleanups } from '../host/cleanup.ts';
 import { registerClean } from './commands/clean.ts';
 import { registerDoctor } from './commands/doctor.ts';
+import { registerImages } from './commands/images.ts';
 import { registerQuorum } from './commands/quorum.ts';
 import { registerQuorumValidate } from './commands/quorum-validate.ts';
 import { registerRun } from './commands/run.ts';
@@ -23,6 +24,7 @@ const program = new Command()
 
 registerRun(program);
 registerDoctor(program);
+registerImages(program);
 registerUpDown(program);
 registerClean(program);
 registerQuorum(program);

@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { BadInputError, EtcdImageError } from '../errors.ts';
 import { progress, warn } from '../util/log.ts';
 import { aptInstall, docker } from './docker.ts';
+import { buildImageFromContext } from './docker-build.ts';
 import { DEFAULT_ETCD_IMAGE, imageReferenceProblem } from './image-reference.ts';
 import { runOneShot } from './one-shot.ts';
 
@@ -108,7 +109,7 @@ async function resolveUncached(requested: string, options: EtcdImageOptions): Pr
   };
 }
 
-async function imagePresent(image: string): Promise<boolean> {
+export async function imagePresent(image: string): Promise<boolean> {
   try {
     await docker().getImage(image).inspect();
     return true;
@@ -118,7 +119,7 @@ async function imagePresent(image: string): Promise<boolean> {
 }
 
 /** Returns undefined on success, else why the pull failed. */
-async function tryPull(image: string, timeoutMs: number): Promise<string | undefined> {
+export async function tryPull(image: string, timeoutMs: number): Promise<string | undefined> {
   progress(`pulling ${image} (timeout ${timeoutMs / 1000} s)…`);
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -154,7 +155,7 @@ export async function etcdVersionOf(image: string): Promise<string> {
   return match[1];
 }
 
-const HOST_ETCD = '/usr/bin/etcd';
+export const HOST_ETCD = '/usr/bin/etcd';
 const HOST_ETCDCTL = '/usr/bin/etcdctl';
 
 /**
@@ -215,14 +216,7 @@ export async function buildImageFromHostBinaries(): Promise<string> {
       ].join('\n'),
     );
     files.push('Dockerfile');
-    const stream = await docker().buildImage({ context, src: files }, { t: tag, rm: true, forcerm: true });
-    await new Promise<void>((resolve, reject) => {
-      docker().modem.followProgress(stream, (error: Error | null, output: { error?: string }[]) => {
-        const failure = error?.message ?? output.find((line) => line.error)?.error;
-        if (failure) reject(new EtcdImageError(`Building ${tag} failed: ${failure}`));
-        else resolve();
-      });
-    });
+    await buildImageFromContext(context, files, tag);
     return tag;
   } finally {
     await rm(context, { recursive: true, force: true });
