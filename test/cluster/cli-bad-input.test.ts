@@ -90,6 +90,9 @@ const CASES: readonly Case[] = [
   { args: ['down', '--force'], says: /unknown option '--force'/ },
   { args: ['clean', 'everything'], says: /too many arguments for 'clean'/ },
   { args: ['clean', '--al'], says: /unknown option '--al'.*--all/ },
+  // images
+  { args: ['images', '3.5.30'], says: /too many arguments for 'images'/ },
+  { args: ['images', '--frobnicate'], says: /unknown option '--frobnicate'/ },
 ];
 
 interface Outcome {
