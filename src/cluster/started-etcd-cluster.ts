@@ -4,6 +4,7 @@ import { sweepLeftovers } from '../host/cleanup.ts';
 import type { ResolvedEtcdImage } from '../host/etcd-image.ts';
 import type { HostReport } from '../host/prepare-host.ts';
 import { sleep } from '../util/clock.ts';
+import { steadyWall } from '../util/wall-clock-steps.ts';
 import { ClusterClients } from './cluster-clients.ts';
 import type { ClientOptions } from './clients.ts';
 import { parseEtcdLog, readMemberLog, type EtcdLogEntry } from './etcd-log.ts';
@@ -177,9 +178,13 @@ export class StartedEtcdCluster implements AsyncDisposable {
     return readMemberLog(this.member(ref));
   }
 
-  /** The member's JSON log lines, parsed; non-JSON lines are skipped. */
+  /**
+   * The member's JSON log lines, parsed; non-JSON lines are skipped. Timestamps are on the
+   * steady timeline (src/util/wall-clock-steps.ts), so they line up with RunClock.toWall even
+   * when the host's clock stepped during the run.
+   */
   async logEntries(ref: MemberRef): Promise<EtcdLogEntry[]> {
-    return parseEtcdLog(await this.logs(ref));
+    return parseEtcdLog(await this.logs(ref)).map((e) => ({ ...e, tsMs: steadyWall(e.tsMs) }));
   }
 
   /** etcd's Prometheus metrics from the member's client port, as text. */

@@ -49,7 +49,7 @@ export function renderReport(result: ExperimentResult, charts: readonly string[]
     e.question ? `> ${e.question}\n` : '',
     `Verdict: ${verdict}`,
     '',
-    `Run ${result.startedAt}, ${(result.durationMs / 1000).toFixed(1)} s; ${String(env.members)} members, etcd ${String(env.etcdVersion)} (${String(env.image)}${env.image === env.requestedImage ? '' : `, requested ${String(env.requestedImage)}`}); heartbeat ${String(env.heartbeatMs)} ms, election timeout ${String(env.electionTimeoutMs)} ms, pre-vote ${String(env.preVote)}; host ${env.host.hostname} (${env.host.cpus} CPUs, load ${env.host.loadAverage.start[0]?.toFixed(2) ?? '?'} at the start).`,
+    `Run ${result.startedAt}, ${(result.durationMs / 1000).toFixed(1)} s; ${String(env.members)} members, etcd ${String(env.etcdVersion)} (${String(env.image)}${env.image === env.requestedImage ? '' : `, requested ${String(env.requestedImage)}`}); heartbeat ${String(env.heartbeatMs)} ms, election timeout ${String(env.electionTimeoutMs)} ms, pre-vote ${String(env.preVote)}; host ${env.host.hostname} (${env.host.cpus} CPUs, load ${env.host.loadAverage.start[0]?.toFixed(2) ?? '?'} at the start)${(env.host.wallClockSteps ?? []).length > 0 ? `; the host's wall clock stepped ${(env.host.wallClockSteps ?? []).map((step) => `${step.byMs > 0 ? '+' : ''}${(step.byMs / 1000).toFixed(1)} s`).join(', ')} (etcd's log times corrected)` : ''}.`,
     '',
     '## Hypothesis',
     '',

@@ -16,6 +16,7 @@ import junitModule, { type Builder } from 'junit-report-builder';
 import { runVerdict, type Check, type Verdict } from '../checks/check.ts';
 import { LabError } from '../errors.ts';
 import { processAlive } from '../util/process-alive.ts';
+import { wallClockSteps, type WallClockStep } from '../util/wall-clock-steps.ts';
 
 /** 4: one envelope for every plan (kind, status, error, verdict, environment, checks). */
 export const RESULTS_SCHEMA_VERSION = 4;
@@ -35,6 +36,11 @@ export interface HostInfo {
   readonly node: string;
   /** Load averages (1/5/15 min) when the run started and ended: a busy host stretches every timing. */
   readonly loadAverage: { readonly start: readonly number[]; readonly end: readonly number[] };
+  /**
+   * Steps of the host's wall clock noticed in this process up to the run's end (NTP, a paused
+   * VM). etcd's log times are corrected for them (src/util/wall-clock-steps.ts); empty normally.
+   */
+  readonly wallClockSteps: readonly WallClockStep[];
 }
 
 /**
@@ -128,6 +134,7 @@ export function hostInfo(loadAtStart: readonly number[]): HostInfo {
     cpus: os.availableParallelism(),
     node: process.version,
     loadAverage: { start: loadAtStart, end: os.loadavg() },
+    wallClockSteps: wallClockSteps(),
   };
 }
 

@@ -1,10 +1,12 @@
 import { performance } from 'node:perf_hooks';
+import { noteWallClock, steadyNow } from './wall-clock-steps.ts';
 
 /**
  * One monotonic clock per run. Every recorded time (operations, faults, leader changes)
  * is milliseconds since the run's base on this clock, so they can be compared directly;
  * wall-clock time is kept only to display when the run happened and to line up etcd's
- * own log timestamps.
+ * own log timestamps. Wall-clock times here are on the steady timeline of wall-clock-steps.ts
+ * (Date.now() until the host's clock steps), so a step during a run does not move them.
  */
 export class RunClock {
   readonly baseMonotonicMs: number;
@@ -12,11 +14,12 @@ export class RunClock {
 
   constructor() {
     this.baseMonotonicMs = performance.now();
-    this.baseWallMs = Date.now();
+    this.baseWallMs = steadyNow();
   }
 
   /** Milliseconds since the run started (monotonic, sub-millisecond resolution). */
   now(): number {
+    noteWallClock();
     return performance.now() - this.baseMonotonicMs;
   }
 
@@ -25,7 +28,10 @@ export class RunClock {
     return performanceMs - this.baseMonotonicMs;
   }
 
-  /** Converts a wall-clock timestamp (e.g. from an etcd log line) to run time. */
+  /**
+   * Converts a time on the steady timeline (etcd log entries from StartedEtcdCluster.logEntries
+   * are on it) to run time.
+   */
   fromWall(wallMs: number): number {
     return wallMs - this.baseWallMs;
   }
