@@ -129,21 +129,11 @@ class VersionObtainer {
 
   async run(): Promise<ObtainedEtcdImage> {
     const { version } = this;
-    if (this.steps.includes('cached')) {
-      const cached = await this.cached();
-      if (cached) return cached;
-    }
-    if (this.steps.includes('registry')) {
-      const pulled = await this.registry();
-      if (pulled) return pulled;
-    }
-    if (this.steps.includes('debian')) {
-      const built = await this.debian();
-      if (built) return built;
-    }
-    if (this.steps.includes('host')) {
-      const host = await this.host();
-      if (host) return host;
+    // In the order, whatever order the steps were given in.
+    for (const step of ['cached', 'registry', 'debian', 'host'] as const) {
+      if (!this.steps.includes(step)) continue;
+      const obtained = await this[step]();
+      if (obtained) return obtained;
     }
     const available = await availableVersions(this.root, this.candidates);
     if (!available.includes(version)) {
