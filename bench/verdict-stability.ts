@@ -5,9 +5,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import { electionMs, tookLeader } from '../src/experiments/hypothesis.ts';
-import { runExperiment, type ExperimentResult } from '../src/experiments/run-experiment.ts';
-import { loadExperiment } from '../src/experiments/spec.ts';
+import { electionMs, tookLeader } from '../src/plans/experiment/hypothesis.ts';
+import { runExperiment, type ExperimentResult } from '../src/plans/experiment/run-experiment.ts';
+import { loadExperiment } from '../src/plans/experiment/spec.ts';
 import { installExitHandlers } from '../src/host/cleanup.ts';
 import { renderRepetitionSummary, summarizeRepetitions } from '../src/report/repetitions.ts';
 

@@ -6,8 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import { runExperiment, type ExperimentResult } from '../src/experiments/run-experiment.ts';
-import { listExperimentFiles, loadExperiment } from '../src/experiments/spec.ts';
+import { runExperiment, type ExperimentResult } from '../src/plans/experiment/run-experiment.ts';
+import { listExperimentFiles, loadExperiment } from '../src/plans/experiment/spec.ts';
 import { installExitHandlers } from '../src/host/cleanup.ts';
 import {
   describeCounts,

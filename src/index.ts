@@ -30,16 +30,16 @@ export { sweepLeftovers, installExitHandlers } from './host/cleanup.ts';
 export { probeHostCapabilities, type HostCapabilities } from './faults/capabilities.ts';
 export * from './errors.ts';
 export * from './measure/latency-stats.ts';
-export * from './quorum/model.ts';
+export * from './plans/quorum/model.ts';
 export {
   runQuorumMatrix,
   runAvailability,
   type QuorumMatrixOptions,
   type QuorumMatrixResult,
   type AvailabilityResult,
-} from './quorum/validation.ts';
-export { predictCell, leaderFromStatuses, type MatrixCell, type Mechanism } from './quorum/matrix.ts';
-export { runQuorumValidation, type QuorumValidationResult } from './quorum/run-validation.ts';
+} from './plans/quorum/validation.ts';
+export { predictCell, leaderFromStatuses, type MatrixCell, type Mechanism } from './plans/quorum/matrix.ts';
+export { runQuorumValidation, type QuorumValidationResult } from './plans/quorum/run-validation.ts';
 export { RunClock } from './util/clock.ts';
 export type { Fault, FaultHandle, FaultContext, FaultCheck, FaultRecord } from './faults/fault.ts';
 export type { Role, TargetSpec } from './faults/targets.ts';
@@ -80,8 +80,8 @@ export type { OperationRecord } from './history/operation-record.ts';
 export { summarizeElectionTrials, electionModel } from './measure/election-summary.ts';
 export { measureClientLeaseLoss } from './measure/lease-loss.ts';
 export { measureLeaseCheckpoint } from './measure/lease-checkpoint.ts';
-export { runExperiment, type ExperimentResult } from './experiments/run-experiment.ts';
-export { loadExperiment, validateExperiment, type ExperimentSpec } from './experiments/spec.ts';
+export { runExperiment, type ExperimentResult } from './plans/experiment/run-experiment.ts';
+export { loadExperiment, validateExperiment, type ExperimentSpec } from './plans/experiment/spec.ts';
 export { writeResults } from './report/write-results.ts';
 export { checkAcknowledgedWrites, acknowledgedWritesCheck } from './checks/acknowledged-writes.ts';
 export {
@@ -107,7 +107,7 @@ export {
   listSweepFiles,
   type SweepSpec,
   type SweepCell,
-} from './sweep/spec.ts';
-export { runSweep, type SweepRunOptions } from './sweep/run-sweep.ts';
-export type { CellResult } from './sweep/run-cell.ts';
-export type { SweepResult } from './sweep/report.ts';
+} from './plans/sweep/spec.ts';
+export { runSweep, type SweepRunOptions } from './plans/sweep/run-sweep.ts';
+export type { CellResult } from './plans/sweep/run-cell.ts';
+export type { SweepResult } from './plans/sweep/report.ts';

@@ -4,7 +4,7 @@ import { InvalidArgumentError } from 'commander';
 import { validateEtcdOptions, type EtcdOptions } from '../cluster/etcd-options.ts';
 import { BadInputError } from '../errors.ts';
 import { imageReferenceProblem } from '../host/image-reference.ts';
-import { parseDuration } from '../quorum/model.ts';
+import { parseDuration } from '../plans/quorum/model.ts';
 
 /** commander argument parsers that reject bad values with a message naming the value. */
 export function integerIn(min: number, max: number): (value: string) => number {

@@ -2,9 +2,9 @@ import { writeFile } from 'node:fs/promises';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { ExperimentResult } from '../experiments/run-experiment.ts';
-import { leaseElectionByTtl } from '../experiments/run-lease-election.ts';
-import { electionMs, tookLeader } from '../experiments/hypothesis.ts';
+import type { ExperimentResult } from '../plans/experiment/run-experiment.ts';
+import { leaseElectionByTtl } from '../plans/experiment/run-lease-election.ts';
+import { electionMs, tookLeader } from '../plans/experiment/hypothesis.ts';
 
 /** Renders a Vega-Lite spec to SVG (Vega's headless renderer) and to PNG (resvg). */
 export async function renderChart(spec: TopLevelSpec, basePath: string): Promise<string[]> {

@@ -1,6 +1,6 @@
-import { electionMs, tookLeader } from '../experiments/hypothesis.ts';
+import { electionMs, tookLeader } from '../plans/experiment/hypothesis.ts';
 import { summarizeRounds, type RoundsSummary } from '../measure/election-rounds.ts';
-import type { ExperimentResult } from '../experiments/run-experiment.ts';
+import type { ExperimentResult } from '../plans/experiment/run-experiment.ts';
 
 /**
  * What several runs of one experiment say together: how often each verdict came out, and the

@@ -2,10 +2,10 @@ import { summarizeRounds } from '../measure/election-rounds.ts';
 import { describeRounds } from './repetitions.ts';
 import { mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { effectiveAt, type ExperimentResult } from '../experiments/run-experiment.ts';
+import { effectiveAt, type ExperimentResult } from '../plans/experiment/run-experiment.ts';
 import { saveHistory, type History } from '../history/history.ts';
 import type { OperationsSummary } from '../measure/latency-stats.ts';
-import { leaseElectionByTtl } from '../experiments/run-lease-election.ts';
+import { leaseElectionByTtl } from '../plans/experiment/run-lease-election.ts';
 import { writeCharts } from './charts.ts';
 import { checksTable, verdictLine, writeJunitAndReport, writeResultJson } from '../run/results-envelope.ts';
 

@@ -5,8 +5,8 @@ import { probeHostCapabilities } from '../../src/faults/capabilities.ts';
 import type { FaultContext, FaultHandle } from '../../src/faults/fault.ts';
 import { moveLeader } from '../../src/faults/leadership/move-leader.ts';
 import { findFaultResidue } from '../../src/faults/residue.ts';
-import { runExperiment } from '../../src/experiments/run-experiment.ts';
-import { validateExperiment } from '../../src/experiments/spec.ts';
+import { runExperiment } from '../../src/plans/experiment/run-experiment.ts';
+import { validateExperiment } from '../../src/plans/experiment/spec.ts';
 import { RunClock, sleep } from '../../src/util/clock.ts';
 import { findLeftovers, NOTHING_LEFT } from '../support/leftovers.ts';
 

@@ -7,11 +7,11 @@ import {
   runExperiment,
   type ExperimentResult,
   type StepResult,
-} from '../../src/experiments/run-experiment.ts';
-import { electionMs } from '../../src/experiments/hypothesis.ts';
-import { leaseElectionByTtl } from '../../src/experiments/run-lease-election.ts';
+} from '../../src/plans/experiment/run-experiment.ts';
+import { electionMs } from '../../src/plans/experiment/hypothesis.ts';
+import { leaseElectionByTtl } from '../../src/plans/experiment/run-lease-election.ts';
 import type { History } from '../../src/history/history.ts';
-import { loadExperiment } from '../../src/experiments/spec.ts';
+import { loadExperiment } from '../../src/plans/experiment/spec.ts';
 import { writeResults } from '../../src/report/write-results.ts';
 
 /**

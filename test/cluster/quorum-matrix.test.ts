@@ -4,9 +4,9 @@ import {
   toleranceClaims,
   type MatrixCell,
   type Mechanism,
-} from '../../src/quorum/matrix.ts';
-import { majority } from '../../src/quorum/model.ts';
-import { runQuorumMatrix, type QuorumMatrixResult } from '../../src/quorum/validation.ts';
+} from '../../src/plans/quorum/matrix.ts';
+import { majority } from '../../src/plans/quorum/model.ts';
+import { runQuorumMatrix, type QuorumMatrixResult } from '../../src/plans/quorum/validation.ts';
 import { findLeftovers, NOTHING_LEFT } from '../support/leftovers.ts';
 
 const HEARTBEAT_MS = 25;

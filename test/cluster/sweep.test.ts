@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BadInputError } from '../../src/errors.ts';
 import { docker } from '../../src/host/docker.ts';
 import { LABEL } from '../../src/host/run-labels.ts';
-import type { SweepResult } from '../../src/sweep/report.ts';
-import { cellFile } from '../../src/sweep/results-dir.ts';
-import { runSweep } from '../../src/sweep/run-sweep.ts';
-import { planCells, validateSweep, type SweepCell } from '../../src/sweep/spec.ts';
+import type { SweepResult } from '../../src/plans/sweep/report.ts';
+import { cellFile } from '../../src/plans/sweep/results-dir.ts';
+import { runSweep } from '../../src/plans/sweep/run-sweep.ts';
+import { planCells, validateSweep, type SweepCell } from '../../src/plans/sweep/spec.ts';
 
 /** Added round-trip time between members; both timings keep etcd's rule ET ≥ 10 × RTT. */
 const RTT_MS = 10;

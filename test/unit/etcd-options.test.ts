@@ -10,8 +10,8 @@ import {
   type MemberFlagInput,
 } from '../../src/cluster/etcd-options.ts';
 import { BadInputError } from '../../src/errors.ts';
-import { validateExperiment } from '../../src/experiments/spec.ts';
-import { validateSweep } from '../../src/sweep/spec.ts';
+import { validateExperiment } from '../../src/plans/experiment/spec.ts';
+import { validateSweep } from '../../src/plans/sweep/spec.ts';
 
 const member: MemberFlagInput = {
   name: 'm1',

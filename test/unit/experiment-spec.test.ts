@@ -4,7 +4,7 @@ import {
   loadExperiment,
   resolveTolerance,
   validateExperiment,
-} from '../../src/experiments/spec.ts';
+} from '../../src/plans/experiment/spec.ts';
 import { BadInputError } from '../../src/errors.ts';
 
 const valid = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { successByKind } from '../../src/experiments/step-measurements.ts';
+import { successByKind } from '../../src/plans/experiment/step-measurements.ts';
 import type { OperationRecord } from '../../src/history/operation-record.ts';
 
 let id = 0;

@@ -11,11 +11,11 @@ import {
   tookLeadership,
   type FaultKind,
 } from '../../src/faults/catalog.ts';
-import { validateExperiment, type FaultStep } from '../../src/experiments/spec.ts';
-import { LEADER_TAKING } from '../../src/experiments/hypothesis.ts';
+import { validateExperiment, type FaultStep } from '../../src/plans/experiment/spec.ts';
+import { LEADER_TAKING } from '../../src/plans/experiment/hypothesis.ts';
 import { LEADER_FAULTS } from '../../src/measure/election-trials.ts';
-import { MECHANISMS } from '../../src/quorum/matrix.ts';
-import { LEADER_LOSS_FAULTS } from '../../src/sweep/spec.ts';
+import { MECHANISMS } from '../../src/plans/quorum/matrix.ts';
+import { LEADER_LOSS_FAULTS } from '../../src/plans/sweep/spec.ts';
 
 const yes: Probe = { available: true, detail: 'ok' };
 const no: Probe = { available: false, detail: 'missing' };

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { runVerdict } from '../../src/checks/check.ts';
-import type { StepResult } from '../../src/experiments/experiment-types.ts';
-import { checkHypothesis } from '../../src/experiments/hypothesis.ts';
-import { validateExperiment, type FaultExperimentSpec } from '../../src/experiments/spec.ts';
+import type { StepResult } from '../../src/plans/experiment/experiment-types.ts';
+import { checkHypothesis } from '../../src/plans/experiment/hypothesis.ts';
+import { validateExperiment, type FaultExperimentSpec } from '../../src/plans/experiment/spec.ts';
 import type { RunStatus } from '../../src/run/results-envelope.ts';
 
 function spec(hypothesis: Record<string, unknown>, method: unknown[]): FaultExperimentSpec {

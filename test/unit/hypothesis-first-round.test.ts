@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { StepResult } from '../../src/experiments/experiment-types.ts';
-import { checkHypothesis } from '../../src/experiments/hypothesis.ts';
-import { validateExperiment, type FaultExperimentSpec } from '../../src/experiments/spec.ts';
+import type { StepResult } from '../../src/plans/experiment/experiment-types.ts';
+import { checkHypothesis } from '../../src/plans/experiment/hypothesis.ts';
+import { validateExperiment, type FaultExperimentSpec } from '../../src/plans/experiment/spec.ts';
 import type { ElectionExplanation, ElectionRound } from '../../src/measure/election-round-types.ts';
 import type { RunStatus } from '../../src/run/results-envelope.ts';
 

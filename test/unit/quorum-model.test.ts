@@ -13,7 +13,7 @@ import {
   parseDuration,
   toleratedFailures,
   unavailability,
-} from '../../src/quorum/model.ts';
+} from '../../src/plans/quorum/model.ts';
 
 /** Relative closeness, for probabilities far below toBeCloseTo's absolute tolerance. */
 function expectRelativelyClose(actual: number, expected: number, relTol = 1e-12): void {

@@ -11,7 +11,7 @@ import {
   scheduleEvents,
   studentT975,
   unavailableFromSamples,
-} from '../../src/quorum/availability.ts';
+} from '../../src/plans/quorum/availability.ts';
 import {
   compareCell,
   leaderFromStatuses,
@@ -27,12 +27,12 @@ import {
   type CellObservation,
   type MatrixCell,
   type Mechanism,
-} from '../../src/quorum/matrix.ts';
-import { renderMatrixGrid, renderMatrixTable } from '../../src/quorum/matrix-render.ts';
-import { hasQuorum, unavailability } from '../../src/quorum/model.ts';
-import { chartProbabilities, unavailabilityChartSpec } from '../../src/quorum/report.ts';
-import { validationClaims } from '../../src/quorum/run-validation.ts';
-import { validateAvailabilityOptions, validateMatrixOptions } from '../../src/quorum/validation.ts';
+} from '../../src/plans/quorum/matrix.ts';
+import { renderMatrixGrid, renderMatrixTable } from '../../src/plans/quorum/matrix-render.ts';
+import { hasQuorum, unavailability } from '../../src/plans/quorum/model.ts';
+import { chartProbabilities, unavailabilityChartSpec } from '../../src/plans/quorum/report.ts';
+import { validationClaims } from '../../src/plans/quorum/run-validation.ts';
+import { validateAvailabilityOptions, validateMatrixOptions } from '../../src/plans/quorum/validation.ts';
 import { BadInputError } from '../../src/errors.ts';
 import { createRng } from '../../src/workload/rng.ts';
 

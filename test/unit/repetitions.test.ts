@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ExperimentResult } from '../../src/experiments/run-experiment.ts';
+import type { ExperimentResult } from '../../src/plans/experiment/run-experiment.ts';
 import {
   describeSpread,
   renderRepetitionSummary,

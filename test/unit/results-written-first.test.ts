@@ -2,12 +2,12 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ExperimentResult } from '../../src/experiments/experiment-types.ts';
+import type { ExperimentResult } from '../../src/plans/experiment/experiment-types.ts';
 import { History } from '../../src/history/history.ts';
-import { writeValidationResults } from '../../src/quorum/report.ts';
-import type { QuorumValidationResult } from '../../src/quorum/run-validation.ts';
+import { writeValidationResults } from '../../src/plans/quorum/report.ts';
+import type { QuorumValidationResult } from '../../src/plans/quorum/run-validation.ts';
 import { writeResults } from '../../src/report/write-results.ts';
-import { writeSweepOutputs, type SweepResult } from '../../src/sweep/report.ts';
+import { writeSweepOutputs, type SweepResult } from '../../src/plans/sweep/report.ts';
 
 // Every chart fails: rendering is slow and can throw, and result.json must be on disk by then.
 vi.mock('../../src/report/charts.ts', () => ({
@@ -15,7 +15,7 @@ vi.mock('../../src/report/charts.ts', () => ({
   writeCharts: () => Promise.reject(new Error('chart failed')),
 }));
 // A sweep with no cells draws no chart; give it one to draw.
-vi.mock('../../src/sweep/report-charts.ts', () => ({
+vi.mock('../../src/plans/sweep/report-charts.ts', () => ({
   sweepChartSpecs: () => ({ cells: { mark: 'point' } }),
 }));
 

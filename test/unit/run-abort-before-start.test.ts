@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
-import { runFaultExperiment } from '../../src/experiments/run-fault-experiment.ts';
-import { runLeaseElectionExperiment } from '../../src/experiments/run-lease-election.ts';
-import { loadExperiment } from '../../src/experiments/spec.ts';
+import { runFaultExperiment } from '../../src/plans/experiment/run-fault-experiment.ts';
+import { runLeaseElectionExperiment } from '../../src/plans/experiment/run-lease-election.ts';
+import { loadExperiment } from '../../src/plans/experiment/spec.ts';
 
 // Neither the host nor Docker is touched: a run stopped before it starts must not reach them.
 const calls = vi.hoisted(() => [] as string[]);
@@ -11,7 +11,7 @@ vi.mock('../../src/faults/capabilities.ts', () => ({
     return Promise.reject(new Error('probed'));
   },
 }));
-vi.mock('../../src/experiments/start-cluster.ts', () => ({
+vi.mock('../../src/plans/experiment/start-cluster.ts', () => ({
   startCluster: () => {
     calls.push('startCluster');
     return Promise.reject(new Error('started a cluster'));

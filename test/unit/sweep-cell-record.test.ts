@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { TimedOutcome } from '../../src/measure/latency-stats.ts';
-import { summarizeQuietWindows, type CounterReading } from '../../src/sweep/cell-analysis.ts';
-import { cellRecord, type CellMeasurements } from '../../src/sweep/cell-result.ts';
-import { CELL_SCHEMA_VERSION, planCells, validateSweep } from '../../src/sweep/spec.ts';
+import { summarizeQuietWindows, type CounterReading } from '../../src/plans/sweep/cell-analysis.ts';
+import { cellRecord, type CellMeasurements } from '../../src/plans/sweep/cell-result.ts';
+import { CELL_SCHEMA_VERSION, planCells, validateSweep } from '../../src/plans/sweep/spec.ts';
 
 const cell = planCells(
   validateSweep({

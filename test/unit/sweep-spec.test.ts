@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { EtcdOptions } from '../../src/cluster/etcd-options.ts';
 import { BadInputError } from '../../src/errors.ts';
-import { cellRow, csvField, spuriousElectionBoundaries, toCsv } from '../../src/sweep/report.ts';
-import { planResume, type FinishedCell } from '../../src/sweep/results-dir.ts';
-import type { CellResult } from '../../src/sweep/run-cell.ts';
-import { estimateCellMs, formatDuration, remainingMs } from '../../src/sweep/run-sweep.ts';
+import { cellRow, csvField, spuriousElectionBoundaries, toCsv } from '../../src/plans/sweep/report.ts';
+import { planResume, type FinishedCell } from '../../src/plans/sweep/results-dir.ts';
+import type { CellResult } from '../../src/plans/sweep/run-cell.ts';
+import { estimateCellMs, formatDuration, remainingMs } from '../../src/plans/sweep/run-sweep.ts';
 import {
   expandConfigurations,
   listSweepFiles,
@@ -12,8 +12,8 @@ import {
   planCells,
   validateSweep,
   type SweepCell,
-} from '../../src/sweep/spec.ts';
-import { evaluateExpectations, judge } from '../../src/sweep/verdicts.ts';
+} from '../../src/plans/sweep/spec.ts';
+import { evaluateExpectations, judge } from '../../src/plans/sweep/verdicts.ts';
 
 const valid = {
   name: 'x',

@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import { EXIT_HELP, exitCodeFor } from '../exit-codes.ts';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { BadInputError } from '../../errors.ts';
-import { MECHANISMS, type Mechanism } from '../../quorum/matrix.ts';
-import type { AvailabilityRunOptions, QuorumMatrixOptions } from '../../quorum/validation.ts';
+import { MECHANISMS, type Mechanism } from '../../plans/quorum/matrix.ts';
+import type { AvailabilityRunOptions, QuorumMatrixOptions } from '../../plans/quorum/validation.ts';
 import { progress } from '../../util/log.ts';
 import { verdictMark } from '../../checks/check.ts';
 import { markRunCompleted, takeRunSignal } from '../interrupt.ts';
@@ -112,16 +112,16 @@ export function registerQuorumValidate(program: Command): void {
         options.out === undefined ? 'results directory' : '--out',
         options.out ?? 'results',
       );
-      const { DEFAULT_LATENCY_LOAD, QUORUM_TIMING } = await import('../../quorum/validation.ts');
+      const { DEFAULT_LATENCY_LOAD, QUORUM_TIMING } = await import('../../plans/quorum/validation.ts');
       const timing = {
         heartbeatMs: options.heartbeatMs ?? QUORUM_TIMING.heartbeatMs,
         electionTimeoutMs: options.electionTimeoutMs ?? QUORUM_TIMING.electionTimeoutMs,
       };
       checkEtcdTiming(timing);
-      const { runQuorumValidation } = await import('../../quorum/run-validation.ts');
-      const { writeValidationResults } = await import('../../quorum/report.ts');
+      const { runQuorumValidation } = await import('../../plans/quorum/run-validation.ts');
+      const { writeValidationResults } = await import('../../plans/quorum/report.ts');
       const { validateAvailabilityOptions, validateMatrixOptions } =
-        await import('../../quorum/validation.ts');
+        await import('../../plans/quorum/validation.ts');
       const image = options.image === undefined ? {} : { image: options.image };
       const matrix: QuorumMatrixOptions | undefined = options.matrix
         ? {

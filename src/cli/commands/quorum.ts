@@ -8,7 +8,7 @@ import {
   formatProbability,
   formatQuorumTable,
   memberDownProbability,
-} from '../../quorum/model.ts';
+} from '../../plans/quorum/model.ts';
 import { checkWritableDir, durationHours, integerIn, probability } from '../options.ts';
 
 interface QuorumOptions {
@@ -79,7 +79,7 @@ async function writeModelFiles(
   ps: number[],
 ): Promise<void> {
   // The chart renderer is heavy to load: only when a chart is asked for.
-  const { chartProbabilities, unavailabilityChartSpec } = await import('../../quorum/report.ts');
+  const { chartProbabilities, unavailabilityChartSpec } = await import('../../plans/quorum/report.ts');
   const { renderChart } = await import('../../report/charts.ts');
   await mkdir(dir, { recursive: true });
   const sizes = [1, 2, 3, 4, 5, 6, 7];

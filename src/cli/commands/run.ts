@@ -21,7 +21,7 @@ export function registerRun(program: Command): void {
     .command('list')
     .description('list the experiments shipped in lab/')
     .action(async () => {
-      const { listExperimentFiles, loadExperiment } = await import('../../experiments/spec.ts');
+      const { listExperimentFiles, loadExperiment } = await import('../../plans/experiment/spec.ts');
       for (const [name] of listExperimentFiles()) {
         const { spec } = await loadExperiment(name);
         process.stdout.write(`${name.padEnd(24)} ${spec.title}\n`);
@@ -47,7 +47,7 @@ export function registerRun(program: Command): void {
         options.out ?? 'results',
       );
       // and the experiment, with the size override, so targets are checked against it.
-      const { loadExperiment } = await import('../../experiments/spec.ts');
+      const { loadExperiment } = await import('../../plans/experiment/spec.ts');
       const { spec, file } = await loadExperiment(
         experiment,
         options.members === undefined ? {} : { members: options.members },
@@ -56,7 +56,7 @@ export function registerRun(program: Command): void {
         spec.cluster.image === undefined ? undefined : imageReferenceProblem(spec.cluster.image);
       if (imageProblem !== undefined) throw new BadInputError(`${file}: cluster.image: ${imageProblem}`);
       // The lab itself is loaded only now: refusing bad input takes a moment, not seconds.
-      const { runExperiment } = await import('../../experiments/run-experiment.ts');
+      const { runExperiment } = await import('../../plans/experiment/run-experiment.ts');
       const { writeResults } = await import('../../report/write-results.ts');
       const { result, history } = await runExperiment(spec, {
         ...(options.image === undefined ? {} : { image: options.image }),

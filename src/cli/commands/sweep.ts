@@ -38,7 +38,7 @@ export function registerSweep(program: Command): void {
     .option('--json', 'print result.json to stdout', false)
     .action(async (name: string | undefined, options: SweepCommandOptions) => {
       if (options.list) {
-        const { listSweepFiles, loadSweep, planCells } = await import('../../sweep/spec.ts');
+        const { listSweepFiles, loadSweep, planCells } = await import('../../plans/sweep/spec.ts');
         for (const [shipped] of listSweepFiles()) {
           const { spec } = await loadSweep(shipped);
           process.stdout.write(
@@ -53,7 +53,7 @@ export function registerSweep(program: Command): void {
         options.out === undefined ? 'results directory' : '--out',
         options.out ?? 'results',
       );
-      const { loadSweep, validateSweep } = await import('../../sweep/spec.ts');
+      const { loadSweep, validateSweep } = await import('../../plans/sweep/spec.ts');
       const loaded = await loadSweep(name);
       // Overrides go through the same validation as the file (e.g. cells are hashed with them).
       const spec = validateSweep(
@@ -72,7 +72,7 @@ export function registerSweep(program: Command): void {
         options.out ??
         join('results', `sweep-${spec.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
       // The lab itself is loaded only now: refusing bad input takes a moment, not seconds.
-      const { runSweep } = await import('../../sweep/run-sweep.ts');
+      const { runSweep } = await import('../../plans/sweep/run-sweep.ts');
       // Ctrl-C aborts this after the cell in progress is torn down; finished cells stay for a resume.
       const { result, files } = await runSweep(spec, {
         out,
