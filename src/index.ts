@@ -31,15 +31,11 @@ export { probeHostCapabilities, type HostCapabilities } from './faults/capabilit
 export * from './errors.ts';
 export * from './measure/latency-stats.ts';
 export * from './plans/quorum/model.ts';
-export {
-  runQuorumMatrix,
-  runAvailability,
-  type QuorumMatrixOptions,
-  type QuorumMatrixResult,
-  type AvailabilityResult,
-} from './plans/quorum/validation.ts';
+export type { QuorumMatrixOptions } from './plans/quorum/quorum-options.ts';
+export { runQuorumMatrix, type QuorumMatrixResult } from './plans/quorum/run-matrix.ts';
+export { runAvailability, type AvailabilityResult } from './plans/quorum/run-availability.ts';
 export { predictCell, leaderFromStatuses, type MatrixCell, type Mechanism } from './plans/quorum/matrix.ts';
-export { runQuorumValidation, type QuorumValidationResult } from './plans/quorum/run-validation.ts';
+export { runQuorumClaims, type QuorumClaimsResult } from './plans/quorum/run-quorum-claims.ts';
 export { RunClock } from './util/clock.ts';
 export type { Fault, FaultHandle, FaultContext, FaultCheck, FaultRecord } from './faults/fault.ts';
 export type { Role, TargetSpec } from './faults/targets.ts';

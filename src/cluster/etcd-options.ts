@@ -67,7 +67,7 @@ export function etcdOptionsCrossFieldProblems(options: EtcdOptions): string[] {
 
 /**
  * The etcd settings the lab's users tune most; anything else goes in `extraFlags`. The one
- * schema for them: the experiment and sweep specs, the quorum validation and
+ * schema for them: the experiment and sweep specs, the quorum-claims run and
  * `EtcdCluster.withEtcdOptions` all check options with it. Issues across fields have an empty path.
  */
 export const etcdOptionsSchema = z

@@ -1,5 +1,5 @@
 /**
- * The one results envelope every plan writes (experiment, sweep, quorum validation): what ran,
+ * The one results envelope every plan writes (experiment, sweep, quorum claims): what ran,
  * how it ended (Chaos Toolkit's journal: completed / failed / aborted), the verdict, where it ran
  * and every check in the one Check shape. The plan's own payload (an experiment's steps, a
  * sweep's cells, the quorum matrix) sits beside these fields in the same JSON object, so a
@@ -46,7 +46,7 @@ export interface HostInfo {
 /**
  * Where a run ran. etcd's version and image are always there (null when no cluster started);
  * the rest is what the plan's cluster records: an experiment's one cluster all of it (members,
- * timing, pre-vote, image id, the fault mechanisms this host used, …), a sweep's or validation's
+ * timing, pre-vote, image id, the fault mechanisms this host used, …), a sweep's or quorum-claims run's
  * many clusters only the image fields they share ({@link imageFields}).
  */
 export type RunEnvironment = Readonly<Record<string, unknown>> & {
@@ -59,7 +59,7 @@ export type RunEnvironment = Readonly<Record<string, unknown>> & {
 export interface ResultsEnvelope<Kind extends PlanKind = PlanKind> {
   readonly schemaVersion: typeof RESULTS_SCHEMA_VERSION;
   readonly kind: Kind;
-  /** The experiment's or sweep's name; "quorum-validate" for a quorum validation. */
+  /** The experiment's or sweep's name; "quorum-validate" for a quorum-claims run. */
   readonly name: string;
   readonly title: string;
   readonly status: RunStatus;
@@ -115,7 +115,7 @@ export const IMAGE_FIELDS = ['etcdVersion', 'image', 'requestedImage', 'imageId'
 
 /**
  * Only etcd's version and image of what a cluster recorded (`describe()`): the environment of a
- * plan of many clusters (a sweep's cells, a validation's matrix), where one cluster's run ID,
+ * plan of many clusters (a sweep's cells, the quorum claims' matrix), where one cluster's run ID,
  * members and timing would describe that cluster, not the run. Each cluster keeps its own record.
  */
 export function imageFields(

@@ -6,7 +6,7 @@ import {
   type Mechanism,
 } from '../../src/plans/quorum/matrix.ts';
 import { majority } from '../../src/plans/quorum/model.ts';
-import { runQuorumMatrix, type QuorumMatrixResult } from '../../src/plans/quorum/validation.ts';
+import { runQuorumMatrix, type QuorumMatrixResult } from '../../src/plans/quorum/run-matrix.ts';
 import { findLeftovers, NOTHING_LEFT } from '../support/leftovers.ts';
 
 const HEARTBEAT_MS = 25;

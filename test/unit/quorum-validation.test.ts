@@ -31,8 +31,8 @@ import {
 import { renderMatrixGrid, renderMatrixTable } from '../../src/plans/quorum/matrix-render.ts';
 import { hasQuorum, unavailability } from '../../src/plans/quorum/model.ts';
 import { chartProbabilities, unavailabilityChartSpec } from '../../src/plans/quorum/report.ts';
-import { validationClaims } from '../../src/plans/quorum/run-validation.ts';
-import { validateAvailabilityOptions, validateMatrixOptions } from '../../src/plans/quorum/validation.ts';
+import { quorumClaims } from '../../src/plans/quorum/run-quorum-claims.ts';
+import { validateAvailabilityOptions, validateMatrixOptions } from '../../src/plans/quorum/quorum-options.ts';
 import { BadInputError } from '../../src/errors.ts';
 import { createRng } from '../../src/workload/rng.ts';
 
@@ -357,7 +357,7 @@ describe('claims from the matrix', () => {
     );
   });
 
-  it('validationClaims: one mismatching cell makes the run deviate', () => {
+  it('quorumClaims: one mismatching cell makes the run deviate', () => {
     const settings = {
       heartbeatMs: 25,
       electionTimeoutMs: 250,
@@ -381,14 +381,14 @@ describe('claims from the matrix', () => {
       wallTimeMs: 1,
     };
     const good = { cells: matrixFor(3, 'kill'), clusters: [cluster], latency: [], settings, wallTimeMs: 1 };
-    const claims = validationClaims(good, null);
+    const claims = quorumClaims(good, null);
     expect(claims.every((c) => c.verdict === 'held')).toBe(true);
     expect(claims.map((c) => c.name)).toContain('every acknowledged write is there after recovery');
     const bad = {
       ...good,
       cells: good.cells.map((c) => (c.down === 2 ? cell(3, 2, 'kill', { write: answer(true) }) : c)),
     };
-    const first = validationClaims(bad, null)[0];
+    const first = quorumClaims(bad, null)[0];
     expect(first?.verdict).toBe('deviated');
     expect(first?.observed).toContain('n=3 k=2 kill (writes: predicted refused, observed acknowledged)');
   });

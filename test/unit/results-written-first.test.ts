@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ExperimentResult } from '../../src/plans/experiment/experiment-types.ts';
 import { History } from '../../src/history/history.ts';
-import { writeValidationResults } from '../../src/plans/quorum/report.ts';
-import type { QuorumValidationResult } from '../../src/plans/quorum/run-validation.ts';
+import { writeQuorumClaimsResults } from '../../src/plans/quorum/report.ts';
+import type { QuorumClaimsResult } from '../../src/plans/quorum/run-quorum-claims.ts';
 import { writeResults } from '../../src/report/write-results.ts';
 import { writeSweepOutputs, type SweepResult } from '../../src/plans/sweep/report.ts';
 
@@ -60,13 +60,13 @@ describe('result.json is written before history, CSV and charts', () => {
     expect((await readdir(dir)).sort()).toEqual(['result.json', 'sweep.csv']);
   });
 
-  it('a quorum validation whose charts fail still leaves result.json (and matrix.json)', async () => {
+  it('a quorum-claims run whose charts fail still leaves result.json (and matrix.json)', async () => {
     dir = await mkdtemp(join(tmpdir(), 'etcd-lab-first-'));
     const cell = { mechanism: 'kill', members: 3, down: 1, observation: null, verdict: 'match' };
     const result = minimal('quorum-validation', {
       matrix: { cells: [cell], latency: [] },
-    }) as unknown as QuorumValidationResult;
-    await expect(writeValidationResults(dir, result, null)).rejects.toThrow('chart failed');
+    }) as unknown as QuorumClaimsResult;
+    await expect(writeQuorumClaimsResults(dir, result, null)).rejects.toThrow('chart failed');
     expect((await saved(dir)).kind).toBe('quorum-validation');
     expect((await readdir(dir)).sort()).toEqual(['matrix.json', 'result.json']);
   });

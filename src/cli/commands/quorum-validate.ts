@@ -3,7 +3,7 @@ import { EXIT_HELP, exitCodeFor } from '../exit-codes.ts';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { BadInputError } from '../../errors.ts';
 import { MECHANISMS, type Mechanism } from '../../plans/quorum/matrix.ts';
-import type { AvailabilityRunOptions, QuorumMatrixOptions } from '../../plans/quorum/validation.ts';
+import type { AvailabilityRunOptions, QuorumMatrixOptions } from '../../plans/quorum/quorum-options.ts';
 import { progress } from '../../util/log.ts';
 import { verdictMark } from '../../checks/check.ts';
 import { markRunCompleted, takeRunSignal } from '../interrupt.ts';
@@ -112,16 +112,16 @@ export function registerQuorumValidate(program: Command): void {
         options.out === undefined ? 'results directory' : '--out',
         options.out ?? 'results',
       );
-      const { DEFAULT_LATENCY_LOAD, QUORUM_TIMING } = await import('../../plans/quorum/validation.ts');
+      const { DEFAULT_LATENCY_LOAD, QUORUM_TIMING } = await import('../../plans/quorum/quorum-options.ts');
       const timing = {
         heartbeatMs: options.heartbeatMs ?? QUORUM_TIMING.heartbeatMs,
         electionTimeoutMs: options.electionTimeoutMs ?? QUORUM_TIMING.electionTimeoutMs,
       };
       checkEtcdTiming(timing);
-      const { runQuorumValidation } = await import('../../plans/quorum/run-validation.ts');
-      const { writeValidationResults } = await import('../../plans/quorum/report.ts');
+      const { runQuorumClaims } = await import('../../plans/quorum/run-quorum-claims.ts');
+      const { writeQuorumClaimsResults } = await import('../../plans/quorum/report.ts');
       const { validateAvailabilityOptions, validateMatrixOptions } =
-        await import('../../plans/quorum/validation.ts');
+        await import('../../plans/quorum/quorum-options.ts');
       const image = options.image === undefined ? {} : { image: options.image };
       const matrix: QuorumMatrixOptions | undefined = options.matrix
         ? {
@@ -155,10 +155,10 @@ export function registerQuorumValidate(program: Command): void {
               ...timing,
               ...image,
             };
-      // runQuorumValidation checks these too, but in the library's field names (mttfMs, …).
+      // runQuorumClaims checks these too, but in the library's field names (mttfMs, …).
       if (matrix !== undefined) validateMatrixOptions(matrix, QUORUM_VALIDATE_FLAGS);
       if (availability !== undefined) validateAvailabilityOptions(availability, QUORUM_VALIDATE_FLAGS);
-      const { result, history } = await runQuorumValidation({
+      const { result, history } = await runQuorumClaims({
         // Ctrl-C aborts this: clusters are healed and removed, and the aborted result written below.
         signal: takeRunSignal(),
         ...(matrix === undefined ? {} : { matrix }),
@@ -167,7 +167,7 @@ export function registerQuorumValidate(program: Command): void {
       // A completed run's result keeps its own exit code, even if Ctrl-C comes while it is written.
       if (result.status === 'completed') markRunCompleted();
       const dir = options.out ?? join('results', `quorum-validate-${result.startedAt.replace(/[:.]/g, '-')}`);
-      const files = await writeValidationResults(dir, result, options.matrix ? history : null);
+      const files = await writeQuorumClaimsResults(dir, result, options.matrix ? history : null);
       if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       else {
         for (const claim of result.checks) {

@@ -1,5 +1,5 @@
 /**
- * Results of a quorum validation on disk: the results envelope (result.json with everything,
+ * Results of a quorum-claims run on disk: the results envelope (result.json with everything,
  * junit.xml with one test case per claim, report.md with claims, matrix table and grid, latency,
  * availability), matrix.json (the cells), history.jsonl (every put and get of the cells) and
  * Vega-Lite charts. Also the model's unavailability-vs-p chart for
@@ -20,13 +20,13 @@ import {
 import { MECHANISMS, type MatrixCell } from './matrix.ts';
 import { renderMatrixGrid, renderMatrixTable } from './matrix-render.ts';
 import { formatProbability, unavailability } from './model.ts';
-import type { QuorumValidationResult } from './run-validation.ts';
-import type { QuorumMatrixResult } from './validation.ts';
+import type { QuorumClaimsResult } from './run-quorum-claims.ts';
+import type { QuorumMatrixResult } from './run-matrix.ts';
 
 const ms = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : x.toFixed(0));
 const fraction = (x: number): string => formatProbability(Math.min(1, Math.max(0, x)));
 
-export function renderValidationReport(result: QuorumValidationResult, charts: readonly string[]): string {
+export function renderQuorumClaimsReport(result: QuorumClaimsResult, charts: readonly string[]): string {
   const verdict = verdictLine(result, {
     held: '**HELD** — every cell matched the model and every claim held',
     deviated: '**DEVIATED** — observation and model disagree somewhere (see below)',
@@ -243,9 +243,9 @@ export function unavailabilityChartSpec(sizes: readonly number[], ps: readonly n
  * it), then matrix.json, history.jsonl and the charts, then junit.xml and report.md; returns the
  * paths (result.json, junit.xml, report.md, then the rest).
  */
-export async function writeValidationResults(
+export async function writeQuorumClaimsResults(
   dir: string,
-  result: QuorumValidationResult,
+  result: QuorumClaimsResult,
   history: QuorumMatrixResult['history'] | null,
 ): Promise<string[]> {
   await mkdir(dir, { recursive: true });
@@ -268,7 +268,7 @@ export async function writeValidationResults(
       ...(await renderChart(latencyChartSpec(result.matrix.latency), join(dir, 'latency-by-size'))),
     );
   }
-  const report = renderValidationReport(
+  const report = renderQuorumClaimsReport(
     result,
     charts.filter((c) => c.endsWith('.svg')).map((c) => c.slice(dir.length + 1)),
   );

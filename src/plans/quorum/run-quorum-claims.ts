@@ -1,5 +1,5 @@
 /**
- * One validation run as an experiment journal: the matrix and/or the availability run, the claims
+ * One run of the quorum claims (`etcd-lab quorum-validate`) as an experiment journal: the matrix and/or the availability run, the claims
  * with verdicts, and a status that says whether the lab itself failed.
  */
 import os from 'node:os';
@@ -23,31 +23,29 @@ import {
   toleranceClaims,
 } from './matrix.ts';
 import {
-  runAvailability,
-  runQuorumMatrix,
   validateAvailabilityOptions,
   validateMatrixOptions,
-  type AvailabilityResult,
   type AvailabilityRunOptions,
   type QuorumMatrixOptions,
-  type QuorumMatrixResult,
-} from './validation.ts';
+} from './quorum-options.ts';
+import { runAvailability, type AvailabilityResult } from './run-availability.ts';
+import { runQuorumMatrix, type QuorumMatrixResult } from './run-matrix.ts';
 
 /**
- * What a quorum validation adds to the results envelope (src/run/results-envelope.ts): the
+ * What a quorum-claims run adds to the results envelope (src/run/results-envelope.ts): the
  * matrix and the availability run, each null when not run (or when the run stopped before it
  * finished). The envelope's checks are the claims.
  */
-export interface QuorumValidationPayload {
+export interface QuorumClaimsPayload {
   readonly matrix: Omit<QuorumMatrixResult, 'history'> | null;
   readonly availability: AvailabilityResult | null;
 }
 
-/** A quorum validation's result.json: the envelope and the payload. */
-export type QuorumValidationResult = ResultsEnvelope<'quorum-validation'> & QuorumValidationPayload;
+/** A quorum-claims run's result.json: the envelope and the payload (its kind stays 'quorum-validation'). */
+export type QuorumClaimsResult = ResultsEnvelope<'quorum-validation'> & QuorumClaimsPayload;
 
 /** Every claim the runs support, each with its verdict ('inconclusive' when the run could not decide it). */
-export function validationClaims(
+export function quorumClaims(
   matrix: Omit<QuorumMatrixResult, 'history'> | null,
   availability: AvailabilityResult | null,
 ): Check[] {
@@ -84,7 +82,7 @@ export function validationClaims(
   return claims;
 }
 
-export interface QuorumValidationOptions {
+export interface QuorumClaimsOptions {
   readonly matrix?: Omit<QuorumMatrixOptions, 'clock' | 'history' | 'signal'>;
   readonly availability?: Omit<AvailabilityRunOptions, 'clock' | 'signal'>;
   readonly signal?: AbortSignal;
@@ -96,9 +94,9 @@ export interface QuorumValidationOptions {
  * message, an abort (Ctrl-C) as status 'aborted' (a part that stopped contributes no results; a
  * part that finished before it keeps its own).
  */
-export async function runQuorumValidation(
-  options: QuorumValidationOptions,
-): Promise<{ result: QuorumValidationResult; history: History }> {
+export async function runQuorumClaims(
+  options: QuorumClaimsOptions,
+): Promise<{ result: QuorumClaimsResult; history: History }> {
   if (options.matrix !== undefined) validateMatrixOptions(options.matrix);
   if (options.availability !== undefined) validateAvailabilityOptions(options.availability);
   const clock = new RunClock();
@@ -126,11 +124,11 @@ export async function runQuorumValidation(
   } catch (caught) {
     ({ status, error } = endedBy(caught, options.signal));
   }
-  const checks = validationClaims(matrix, availability);
-  // Every cluster of a validation runs the same image; the first one that started names it (its
-  // members, timing and run ID are that cluster's, recorded with it, not the validation's).
+  const checks = quorumClaims(matrix, availability);
+  // Every cluster of a quorum-claims run runs the same image; the first one that started names it (its
+  // members, timing and run ID are that cluster's, recorded with it, not the run's).
   const cluster = imageFields(matrix?.clusters[0]?.environment ?? availability?.environment);
-  const result: QuorumValidationResult = {
+  const result: QuorumClaimsResult = {
     ...envelope({
       kind: 'quorum-validation',
       name: 'quorum-validate',
