@@ -45,6 +45,17 @@ export interface FaultTraits {
    * the lab measures how long it takes to catch up.
    */
   readonly process: 'restarted' | 'frozen' | 'untouched';
+  /**
+   * Whether the targets are cut off from the other members while it lasts, so their logs do not
+   * see the cluster's election: an isolated old leader keeps campaigning on its own, in terms
+   * nobody else is in. An election after it is read from the other members' logs only.
+   */
+  readonly cutsTargetsOff: boolean;
+  /**
+   * Whether the peer round trip is measured around it: etcd's peer RTT metrics are read before
+   * it goes in and, with the lab's probe, before it is healed (a slowed link is the point).
+   */
+  readonly measuresPeerRtt: boolean;
   /** Where it acts (also the folder of its implementation under src/faults). */
   readonly family: 'process' | 'network' | 'resources' | 'leadership';
   /** The mechanisms its check() may pick on a host, in order of preference (see FaultRecord.mechanism). */
@@ -85,7 +96,14 @@ const processEntry = (
     example: { target: 'leader' },
     needsDuration: false,
     create: (s) => new ProcessFault({ action, target: s.target }),
-    traits: { leadership: 'taken-when-targeted', actsAt: 'at-once', family: 'process', ...traits },
+    traits: {
+      leadership: 'taken-when-targeted',
+      actsAt: 'at-once',
+      cutsTargetsOff: false,
+      measuresPeerRtt: false,
+      family: 'process',
+      ...traits,
+    },
   });
 
 const delaySettings = {
@@ -123,6 +141,8 @@ export const FAULT_CATALOG = {
       leadership: 'taken-when-targeted',
       actsAt: 'when-in-place',
       process: 'untouched',
+      cutsTargetsOff: true,
+      measuresPeerRtt: false,
       family: 'network',
       mechanisms: ['iptables-drop-ingress'],
     },
@@ -143,6 +163,8 @@ export const FAULT_CATALOG = {
       leadership: 'kept',
       actsAt: 'when-in-place',
       process: 'untouched',
+      cutsTargetsOff: false,
+      measuresPeerRtt: true,
       family: 'network',
       mechanisms: ['tc-netem', 'nfq-delay-ingress'],
     },
@@ -163,6 +185,8 @@ export const FAULT_CATALOG = {
       leadership: 'kept',
       actsAt: 'when-in-place',
       process: 'untouched',
+      cutsTargetsOff: false,
+      measuresPeerRtt: false,
       family: 'network',
       mechanisms: ['nfq-delay-client-ingress'],
     },
@@ -177,6 +201,8 @@ export const FAULT_CATALOG = {
       leadership: 'kept',
       actsAt: 'when-in-place',
       process: 'untouched',
+      cutsTargetsOff: false,
+      measuresPeerRtt: false,
       family: 'network',
       mechanisms: ['tc-netem', 'iptables-statistic-ingress'],
     },
@@ -191,6 +217,8 @@ export const FAULT_CATALOG = {
       leadership: 'kept',
       actsAt: 'when-in-place',
       process: 'untouched',
+      cutsTargetsOff: false,
+      measuresPeerRtt: false,
       family: 'resources',
       mechanisms: ['cgroup-v2-cpu-max', 'cgroup-v1-cfs-quota'],
     },
@@ -214,6 +242,8 @@ export const FAULT_CATALOG = {
       // The call returns once the transferee leads: the transfer is under way from its start.
       actsAt: 'at-once',
       process: 'untouched',
+      cutsTargetsOff: false,
+      measuresPeerRtt: false,
       family: 'leadership',
       mechanisms: [MOVE_LEADER_MECHANISM],
     },
@@ -269,6 +299,16 @@ export function bringsMemberBack(kind: string): boolean {
 /** Whether a fault of this kind acts at once (from its injection's start) rather than when in place. */
 export function actsAtOnce(kind: string): boolean {
   return isFaultKind(kind) && FAULT_CATALOG[kind].traits.actsAt === 'at-once';
+}
+
+/** Whether a fault of this kind cuts its targets off, so their logs miss the cluster's election. */
+export function cutsTargetsOff(kind: string): boolean {
+  return isFaultKind(kind) && FAULT_CATALOG[kind].traits.cutsTargetsOff;
+}
+
+/** Whether the peer round trip is measured around a fault of this kind. */
+export function measuresPeerRtt(kind: string): boolean {
+  return isFaultKind(kind) && FAULT_CATALOG[kind].traits.measuresPeerRtt;
 }
 
 /** The one mechanism of a kind that has exactly one (process faults); throws for the others. */

@@ -4,9 +4,11 @@ import { BadInputError } from '../../src/errors.ts';
 import type { HostCapabilities, Probe } from '../../src/faults/capabilities.ts';
 import {
   createFault,
+  cutsTargetsOff,
   FAULT_CATALOG,
   FAULT_KINDS,
   LEADER_TAKING_KINDS,
+  measuresPeerRtt,
   onlyMechanism,
   tookLeadership,
   type FaultKind,
@@ -126,6 +128,14 @@ describe('the fault catalog', () => {
     expect(tookLeadership('move-leader', false)).toBe(true);
     expect(tookLeadership('move-leader', true)).toBe(false);
     expect(tookLeadership('traffic', true)).toBe(false);
+  });
+
+  it('reads elections after isolate from the other members, and peer RTT around delay, as before', () => {
+    expect(FAULT_KINDS.filter(cutsTargetsOff)).toEqual(['isolate']);
+    expect(FAULT_KINDS.filter(measuresPeerRtt)).toEqual(['delay']);
+    // Load steps are not faults: no traits.
+    expect(cutsTargetsOff('traffic')).toBe(false);
+    expect(measuresPeerRtt('burst')).toBe(false);
   });
 
   it('gives election trials, sweeps and the quorum matrix kinds that take the leader they hit', () => {

@@ -1,7 +1,7 @@
 import type { StartedEtcdCluster } from '../../cluster/started-etcd-cluster.ts';
 import type { HostCapabilities } from '../../faults/capabilities.ts';
 import type { Fault, FaultRecord } from '../../faults/fault.ts';
-import { bringsMemberBack, createFault } from '../../faults/catalog.ts';
+import { bringsMemberBack, createFault, measuresPeerRtt } from '../../faults/catalog.ts';
 import type { History } from '../../history/history.ts';
 import { runWorkload, type WorkloadResult } from '../../workload/run-workload.ts';
 import { sleep, type RunClock } from '../../util/clock.ts';
@@ -49,7 +49,7 @@ export async function runMethod(
       const { leader, term } = await cluster.waitForStableLeader({ timeoutMs: 30_000 });
       const leaderBefore = { id: leader.memberId, name: leader.name, term };
       progress(`${spec.name}: step ${index + 1}: ${step.fault} on ${String(step.target)}`);
-      const metricsBefore = step.fault === 'delay' ? await scrapeMetrics(cluster) : null;
+      const metricsBefore = measuresPeerRtt(step.fault) ? await scrapeMetrics(cluster) : null;
       const fault = m.faults.get(index) ?? faultFor(step, options.seed);
       const handle = await fault.inject({ cluster, clock, caps: m.caps, seed: options.seed ?? 1 });
       const entry: ActiveStep = { index, step, handle, leaderBefore };

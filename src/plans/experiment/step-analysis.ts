@@ -1,4 +1,5 @@
 import { LabError } from '../../errors.ts';
+import { cutsTargetsOff } from '../../faults/catalog.ts';
 import type { OperationRecord } from '../../history/operation-record.ts';
 import {
   deriveLeaderChange,
@@ -78,8 +79,8 @@ export function stepResult(a: ActiveStep, ctx: StepContext): StepResult {
   const election =
     leaderTargeted && LEADER_TAKING.has(a.step.fault) && ctx.logs.length > 0
       ? explainElectionFromLogs(
-          // An isolated old leader keeps campaigning on its own, in terms nobody else is in.
-          a.step.fault === 'isolate' ? ctx.logs.filter((l) => !fault.targets.includes(l.member)) : ctx.logs,
+          // A cut-off old leader keeps campaigning on its own, in terms nobody else is in.
+          cutsTargetsOff(a.step.fault) ? ctx.logs.filter((l) => !fault.targets.includes(l.member)) : ctx.logs,
           {
             faultAtWallMs: ctx.clock.toWall(faultAt),
             previousTerm: a.leaderBefore.term,
