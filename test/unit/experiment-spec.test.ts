@@ -135,7 +135,7 @@ describe('experiment specs', () => {
     ],
     [
       'a burst with no operations',
-      { method: [{ fault: 'burst', operations: 0, at: 0 }] },
+      { method: [{ load: 'burst', operations: 0, at: 0 }] },
       /method\.0\.operations/,
     ],
     [

@@ -98,7 +98,7 @@ describe('checks of a run that did not complete', () => {
     expect(runVerdict('aborted', aborted)).toBe('deviated');
   });
 
-  const bursts = spec({ burstsSucceed: true }, [{ fault: 'burst', operations: 100, at: 1_000 }]);
+  const bursts = spec({ burstsSucceed: true }, [{ load: 'burst', operations: 100, at: 1_000 }]);
 
   it('a burst cut short with no failure is inconclusive; one with a failure deviates', () => {
     expect(check(bursts, [burstStep(50, 0)], 'completed')[0]?.verdict).toBe('deviated');

@@ -9,6 +9,7 @@ import { withoutUndefined } from '../../util/without-undefined.ts';
 import { ROLES } from '../../faults/targets.ts';
 import { FAULT_CATALOG, FAULT_KINDS, type FaultKind } from '../../faults/catalog.ts';
 import { etcdOptionsSchema, resolveEtcdOptions } from '../../cluster/etcd-options.ts';
+import { respellLoadStep } from './load-steps.ts';
 
 /**
  * An experiment is plain data (Chaos Toolkit style): the cluster, a workload, the method
@@ -246,7 +247,7 @@ const faultExperiment = z
         message: 'an open-loop workload needs ratePerSecond',
         path: ['ratePerSecond'],
       }),
-    method: z.array(faultStep).min(1),
+    method: z.array(z.preprocess(respellLoadStep, faultStep)).min(1),
     hypothesis,
     /** Extra time after the workload for recovery checks. */
     settleMs: nonNegativeMs.default(2_000),
