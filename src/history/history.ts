@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { BadInputError, LabError } from '../errors.ts';
 import { ERROR_CLASSES } from './error-class.ts';
-import { OPERATION_KINDS, type OperationRecord } from './operation-record.ts';
+import { OPERATION_KINDS, type ClientRole, type OperationRecord } from './operation-record.ts';
 
 /**
  * The operations of a run, in the order they completed. Ids come from `nextId()` when a
@@ -51,9 +51,16 @@ export class History implements Iterable<OperationRecord> {
 
 const count = z.number().int().nonnegative();
 
+const roleSchema: z.ZodType<ClientRole> = z.discriminatedUnion('of', [
+  z.object({ of: z.literal('workload') }),
+  z.object({ of: z.literal('load-step'), step: count }),
+  z.object({ of: z.literal('quorum-cluster'), members: count }),
+]);
+
 const recordSchema: z.ZodType<OperationRecord> = z.object({
   id: count,
   clientId: z.string(),
+  role: roleSchema.exactOptional(),
   kind: z.enum(OPERATION_KINDS),
   startMs: z.number(),
   endMs: z.number(),

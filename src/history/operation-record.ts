@@ -23,6 +23,16 @@ export const MUTATING_KINDS: ReadonlySet<OperationKind> = new Set([
 
 export type Outcome = 'ok' | 'fail' | 'indeterminate';
 
+/**
+ * What a client works for in its run, as data (its id, e.g. `c0` or `s2c0`, is only a label):
+ * the experiment's workload, the extra clients of one load step (numbered from 1), or the
+ * members' clients of one cluster size in the quorum matrix.
+ */
+export type ClientRole =
+  | { readonly of: 'workload' }
+  | { readonly of: 'load-step'; readonly step: number }
+  | { readonly of: 'quorum-cluster'; readonly members: number };
+
 export type Consistency = 'linearizable' | 'serializable';
 
 /**
@@ -46,6 +56,8 @@ export interface OperationRecord extends TimedOutcome {
   /** Unique within a history, in the order the calls were made. */
   readonly id: number;
   readonly clientId: string;
+  /** What the client works for, when whoever ran it said so. */
+  readonly role?: ClientRole;
   readonly kind: OperationKind;
   /**
    * When the operation was invoked. In open-loop runs this is the *intended* send time

@@ -9,7 +9,7 @@ import {
 } from 'etcd3';
 import { classifyError, failedOutcome } from './error-classification.ts';
 import type { History } from './history.ts';
-import type { Consistency, OperationRecord, OperationRequest } from './operation-record.ts';
+import type { ClientRole, Consistency, OperationRecord, OperationRequest } from './operation-record.ts';
 
 /** A monotonic clock in milliseconds; the run's `RunClock` is one. */
 export interface Clock {
@@ -29,6 +29,8 @@ export interface CallTiming {
 
 export interface RecorderContext {
   readonly clientId: string;
+  /** Recorded on every operation of this client. */
+  readonly role?: ClientRole;
   readonly clock: Clock;
   readonly history: History;
 }
@@ -89,6 +91,7 @@ export async function recordOperation(
   const head = {
     id,
     clientId: context.clientId,
+    ...(context.role === undefined ? {} : { role: context.role }),
     kind: request.kind,
     startMs,
     ...(timing.attempt === undefined ? {} : { operation: timing.operation ?? id, attempt: timing.attempt }),
@@ -137,6 +140,7 @@ export type RecordingClientOptions = RecorderContext;
  */
 export class RecordingClient {
   readonly clientId: string;
+  readonly role: ClientRole | undefined;
   private readonly context: RecorderContext;
 
   constructor(
@@ -144,7 +148,13 @@ export class RecordingClient {
     options: RecordingClientOptions,
   ) {
     this.clientId = options.clientId;
-    this.context = { clientId: options.clientId, clock: options.clock, history: options.history };
+    this.role = options.role;
+    this.context = {
+      clientId: options.clientId,
+      clock: options.clock,
+      history: options.history,
+      ...(options.role === undefined ? {} : { role: options.role }),
+    };
   }
 
   perform(request: OperationRequest, timing: CallTiming = {}): Promise<OperationRecord> {

@@ -1,6 +1,6 @@
 import { LabError } from '../errors.ts';
 import type { History } from '../history/history.ts';
-import type { OperationRecord } from '../history/operation-record.ts';
+import type { ClientRole, OperationRecord } from '../history/operation-record.ts';
 import type { CallTiming, Clock } from '../history/recording-client.ts';
 import { plannedRecordFields, type PlannedOperation } from './operation-generator.ts';
 
@@ -14,6 +14,7 @@ export interface WorkloadRuntime {
 /** One client as the driver sees it: where its next operation comes from and how to run it. */
 export interface DriverClient {
   readonly clientId: string;
+  readonly role?: ClientRole | undefined;
   next(): PlannedOperation;
   /** Runs and records one operation; resolves to its record and must not reject because of etcd. */
   execute(operation: PlannedOperation, timing: CallTiming): Promise<OperationRecord>;
@@ -181,7 +182,7 @@ export async function driveWorkload(
         if (inFlight.size >= pacing.maxInFlight) {
           state.scheduled += 1;
           state.backlogged += 1;
-          const record = backlogRecord(history, client.clientId, operation, intendedMs, pacing.maxInFlight);
+          const record = backlogRecord(history, client, operation, intendedMs, pacing.maxInFlight);
           history.append(record);
           tally.add(record);
           continue;
@@ -224,7 +225,7 @@ export async function driveWorkload(
 
 function backlogRecord(
   history: History,
-  clientId: string,
+  client: Pick<DriverClient, 'clientId' | 'role'>,
   operation: PlannedOperation,
   intendedMs: number,
   maxInFlight: number,
@@ -232,7 +233,8 @@ function backlogRecord(
   const { kind, ...request } = plannedRecordFields(operation);
   return {
     id: history.nextId(),
-    clientId,
+    clientId: client.clientId,
+    ...(client.role === undefined ? {} : { role: client.role }),
     kind,
     startMs: intendedMs,
     endMs: intendedMs,

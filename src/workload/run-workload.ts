@@ -3,7 +3,7 @@ import type { ClientOptions } from '../cluster/clients.ts';
 import type { MemberRef, StartedEtcdCluster } from '../cluster/started-etcd-cluster.ts';
 import { BadInputError } from '../errors.ts';
 import { History } from '../history/history.ts';
-import type { OperationRecord } from '../history/operation-record.ts';
+import type { ClientRole, OperationRecord } from '../history/operation-record.ts';
 import { RecordingClient } from '../history/recording-client.ts';
 import { RunClock, sleep } from '../util/clock.ts';
 import { driveWorkload, type Pacing, type WorkloadProgress, type WorkloadRuntime } from './driver.ts';
@@ -36,6 +36,8 @@ interface CommonWorkloadOptions {
   readonly retry?: RetryOptions;
   /** Client ids are `${clientIdPrefix}${index}`; another workload in the same history needs its own. Default 'c'. */
   readonly clientIdPrefix?: string;
+  /** What these clients work for, recorded on each of their operations (see ClientRole). */
+  readonly clientRole?: ClientRole;
   /** Stop scheduling after this long. At least one of durationMs and operations is needed. */
   readonly durationMs?: number;
   /** Stop after this many operations, all clients together. */
@@ -190,7 +192,15 @@ export async function runWorkload(target: WorkloadTarget, options: WorkloadOptio
     const prefix = options.clientIdPrefix ?? 'c';
     const clients = connections.map((etcds, index) => {
       const clientId = `${prefix}${index}`;
-      const recorders = etcds.map((etcd) => new RecordingClient(etcd, { clientId, clock, history }));
+      const recorders = etcds.map(
+        (etcd) =>
+          new RecordingClient(etcd, {
+            clientId,
+            clock,
+            history,
+            ...(options.clientRole === undefined ? {} : { role: options.clientRole }),
+          }),
+      );
       const [first, ...rest] = recorders;
       if (first === undefined) throw new BadInputError('the cluster has no members to connect to');
       return new WorkloadClient(

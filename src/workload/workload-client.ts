@@ -1,4 +1,4 @@
-import type { OperationRecord, OperationRequest } from '../history/operation-record.ts';
+import type { ClientRole, OperationRecord, OperationRequest } from '../history/operation-record.ts';
 import type { CallTiming, RecordingClient } from '../history/recording-client.ts';
 import type { DriverClient } from './driver.ts';
 import type { OperationGenerator, PlannedOperation } from './operation-generator.ts';
@@ -20,6 +20,7 @@ interface KnownRevision {
  */
 export class WorkloadClient implements DriverClient {
   readonly clientId: string;
+  readonly role: ClientRole | undefined;
   private readonly revisions = new Map<string, KnownRevision>();
   private readonly leases: string[] = [];
   private operations = 0;
@@ -30,6 +31,7 @@ export class WorkloadClient implements DriverClient {
     private readonly retry?: RetryOptions,
   ) {
     this.clientId = recorders[0].clientId;
+    this.role = recorders[0].role;
   }
 
   next(): PlannedOperation {

@@ -305,6 +305,17 @@ describe('open-loop fixed-rate driver', () => {
     expect(new Set(history.records.map((r) => r.id)).size).toBe(200);
   });
 
+  it("records a backlogged operation with its client's role", async () => {
+    const time = new VirtualTime();
+    const history = new History();
+    const role = { of: 'load-step', step: 2 } as const;
+    const client = { ...fakeClient(time, history, 0, (sentMs) => (sentMs < 100 ? 1_000 : 2)), role };
+    await drive(time, [client], history, { pacing: openLoop(100, 1), durationMs: 200 });
+    const backlog = history.records.filter((r) => r.errorClass === 'client-backlog');
+    expect(backlog.length).toBeGreaterThan(0);
+    for (const record of backlog) expect(record.role).toEqual(role);
+  });
+
   it('stops promptly on abort, still recording the operations in flight', async () => {
     const time = new VirtualTime();
     const history = new History();

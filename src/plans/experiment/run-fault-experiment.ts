@@ -23,7 +23,7 @@ import type { ActiveStep, ExperimentResult, RunOptions } from './experiment-type
 import { checkHypothesis, LEADER_TAKING } from './hypothesis.ts';
 import { faultFor, runMethod } from './run-method.ts';
 import { startCluster } from './start-cluster.ts';
-import { baselineLatencies, MAIN_CLIENTS, stepResult, windowsOf } from './step-analysis.ts';
+import { baselineLatencies, isWorkloadOperation, stepResult, windowsOf } from './step-analysis.ts';
 import { effectiveAt } from './step-timing.ts';
 import { isLoadStep, type FaultExperimentSpec } from './spec.ts';
 
@@ -85,6 +85,7 @@ export async function runFaultExperiment(
       connectTo: w.connectTo,
       ...(w.retry === undefined ? {} : { retry: w.retry }),
       keyPrefix: `${spec.name}/`,
+      clientRole: { of: 'workload' },
       mix: withoutUndefined(w.mix),
       seed: options.seed ?? 1,
       clock,
@@ -137,7 +138,7 @@ export async function runFaultExperiment(
   await cluster.dispose();
 
   const records = [...history];
-  const mainOperations = clientOperations(records.filter((r) => MAIN_CLIENTS.test(r.clientId)));
+  const mainOperations = clientOperations(records.filter(isWorkloadOperation));
   const workload =
     status === 'failed' || workloadWindow.toMs === 0
       ? null

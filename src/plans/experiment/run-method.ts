@@ -93,6 +93,7 @@ async function runLoadStep(
     clients: step.clients,
     keyPrefix: `${spec.name}/s${index + 1}/`,
     clientIdPrefix: `s${index + 1}c`,
+    clientRole: { of: 'load-step', step: index + 1 } as const,
     callTimeoutMs: spec.workload.callTimeoutMs,
     seed: (options.seed ?? 1) + index + 1,
     clock,

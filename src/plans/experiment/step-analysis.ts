@@ -30,8 +30,12 @@ import { isLoadStep } from './spec.ts';
  * window, write stall, leader change, election, success shares and load.
  */
 
-/** Ids of the main workload's clients; load steps use `s<step>c<i>`. */
-export const MAIN_CLIENTS = /^c\d+$/;
+/** Operations of the experiment's own workload (not of load steps' extra clients). */
+export const isWorkloadOperation = (r: OperationRecord): boolean => r.role?.of === 'workload';
+
+/** Operations of load step `step`'s clients (numbered from 1), or of every load step's. */
+export const isLoadStepOperation = (r: OperationRecord, step?: number): boolean =>
+  r.role?.of === 'load-step' && (step === undefined || r.role.step === step);
 
 export interface StepContext {
   readonly records: readonly OperationRecord[];
@@ -67,7 +71,6 @@ export function stepResult(a: ActiveStep, ctx: StepContext): StepResult {
     ctx.workloadWindow,
   ).find((gap) => gap.endMs > faultAt && gap.startMs < stallEnd);
   const inWindow = summarizeOperations(ctx.mainOperations, window);
-  const loadPrefix = `s${a.index + 1}c`;
   const leaderChange = isLoadStep(a.step)
     ? null
     : deriveLeaderChange(ctx.observations, {
@@ -108,11 +111,11 @@ export function stepResult(a: ActiveStep, ctx: StepContext): StepResult {
     vsBaseline: ctx.baseline === null ? null : compareWindows(ctx.baseline, inWindow),
     success: successByKind(ctx.mainOperations, window),
     byAnsweringMember: latencyByAnsweringMember(ctx.mainOperations, window, ctx.memberNames),
-    loadSuccess: loadSuccessIn(ctx.records, window, loadPrefix),
+    loadSuccess: loadSuccessIn(ctx.records, window, a.index + 1),
     catchUpMs: a.catchUpMs,
     peerRtt: a.peerRtt ?? null,
     load: isLoadStep(a.step)
-      ? summarizeOperations(clientOperations(ctx.records.filter((r) => r.clientId.startsWith(loadPrefix))))
+      ? summarizeOperations(clientOperations(ctx.records.filter((r) => isLoadStepOperation(r, a.index + 1))))
       : null,
   };
 }
@@ -142,9 +145,9 @@ function latencyByAnsweringMember(
 function loadSuccessIn(
   records: readonly OperationRecord[],
   window: { readonly fromMs: number; readonly toMs: number },
-  ownPrefix: string,
+  ownStep: number,
 ): SuccessRatio | null {
-  const others = records.filter((r) => /^s\d+c\d+$/.test(r.clientId) && !r.clientId.startsWith(ownPrefix));
+  const others = records.filter((r) => isLoadStepOperation(r) && !isLoadStepOperation(r, ownStep));
   const ratio = successByKind(clientOperations(others), window).all;
   return ratio.total === 0 ? null : ratio;
 }

@@ -86,6 +86,7 @@ export async function runQuorumMatrix(options: QuorumMatrixOptions): Promise<Quo
           m.name,
           new RecordingClient(cluster.memberClient(m, { callTimeoutMs: settings.callTimeoutMs }), {
             clientId: `n${n}-${m.name}`,
+            role: { of: 'quorum-cluster', members: n },
             clock,
             history,
           }),
@@ -134,7 +135,7 @@ export async function runQuorumMatrix(options: QuorumMatrixOptions): Promise<Quo
 }
 
 const ownRecords = (history: History, n: number): OperationRecord[] =>
-  history.records.filter((r) => r.clientId.startsWith(`n${n}-`));
+  history.records.filter((r) => r.role?.of === 'quorum-cluster' && r.role.members === n);
 
 async function readFinalValues(cluster: StartedEtcdCluster): Promise<Map<string, string>> {
   const client = cluster.client({ retries: true, callTimeoutMs: 10_000 });
