@@ -223,18 +223,19 @@ describe('provenance', () => {
       etcdVersion: '3.4.23',
       goVersion: 'go1.19.8',
     });
-    const own = imageProvenance({
+    const named = {
       requested: 'example.org/my/etcd:patched',
       image: 'example.org/my/etcd:patched',
       imageId: 'sha256:1',
       source: 'present',
       labels: null,
       etcdVersion: '3.5.99',
-    });
+    } as const;
+    const own = imageProvenance(named);
     expect(own).toMatchObject({ source: 'image', cached: true });
     expect(own).not.toHaveProperty('requestedVersion');
     const official = imageProvenance({
-      ...own,
+      ...named,
       requested: 'quay.io/coreos/etcd:v3.5.1',
       image: 'quay.io/coreos/etcd:v3.5.1',
       source: 'pulled',
