@@ -103,7 +103,11 @@ export function registerSweep(program: Command): void {
           `\n${spec.name}: ${result.status}, ${result.cells.length} cells${result.checks.length > 0 ? `, expectations ${result.verdict === 'held' ? 'held' : result.verdict.toUpperCase()}` : ''}\nresults: ${files.join(', ')}\n`,
         );
         if (result.status !== 'completed') {
-          process.stdout.write(`${result.error ?? ''}\nresume with: etcd-lab sweep ${name} --out ${out}\n`);
+          // The cells are hashed with the etcd they ran: a resume must name it again.
+          const etcd = choice?.origin.startsWith('--') === true ? ` --etcd ${choice.request}` : '';
+          process.stdout.write(
+            `${result.error ?? ''}\nresume with: etcd-lab sweep ${name} --out ${out}${etcd}\n`,
+          );
         }
       }
       process.exitCode = exitCodeFor(result.status, result.verdict);
