@@ -1,11 +1,19 @@
-// `npm run bench -- <name> [args]` runs bench/<name>.ts; without a name, lists them.
+// `npm run bench -- <name> [--etcd <version|image>] [args]` runs bench/<name>.ts; without a name, lists them.
 // `npm run bench -- all` runs every benchmark in turn, each with its default arguments.
 // Benchmarks print figures; they are not timed tests and never fail on a number.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { takeEtcdArg } from './lib/etcd-arg.ts';
 
-const [name, ...args] = process.argv.slice(2);
+// `--etcd <version|image>`, anywhere, for any benchmark: it runs with ETCD_IMAGE set to that.
+const taken = takeEtcdArg(process.argv.slice(2));
+if ('problem' in taken) {
+  console.error(`bench: ${taken.problem}`);
+  process.exit(2);
+}
+if (taken.etcd !== undefined) process.env.ETCD_IMAGE = taken.etcd;
+const [name, ...args] = taken.args;
 const available = readdirSync(new URL('.', import.meta.url))
   .filter((file) => file.endsWith('.ts') && file !== 'run.ts')
   .map((file) => file.replace(/\.ts$/, ''));
@@ -14,6 +22,7 @@ if (name === 'all') {
   // One process per benchmark: each starts from a clean process (no cached host probe, no open clients).
   for (const bench of available) {
     console.log(`\n=== ${bench} ===`);
+    // ETCD_IMAGE (set from --etcd above) is inherited.
     const run = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), bench], {
       stdio: 'inherit',
     });
@@ -22,7 +31,7 @@ if (name === 'all') {
   process.exit(0);
 }
 if (!name || !available.includes(name)) {
-  console.error(`usage: npm run bench -- <${available.join('|')}|all> [args]`);
+  console.error(`usage: npm run bench -- <${available.join('|')}|all> [--etcd <version|image>] [args]`);
   process.exit(name ? 2 : 0);
 }
 process.argv = [process.argv[0] ?? 'node', name, ...args];

@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { validateEtcdOptions, type EtcdOptions } from '../cluster/etcd-options.ts';
 import { BadInputError } from '../errors.ts';
+import { etcdRequestProblem } from '../host/etcd-choice.ts';
 import { imageReferenceProblem } from '../host/image-reference.ts';
 import { parseDuration } from '../plans/quorum/model.ts';
 
@@ -38,6 +39,13 @@ export function imageReference(value: string): string {
   const problem = imageReferenceProblem(value);
   if (problem !== undefined) throw new InvalidArgumentError(problem);
   return value;
+}
+
+/** `--etcd`: one etcd version ("3.5.30", "v3.5.30") or an image reference; a list is refused (no matrix yet). */
+export function etcdRequest(value: string): string {
+  const problem = etcdRequestProblem(value);
+  if (problem !== undefined) throw new InvalidArgumentError(problem);
+  return value.trim();
 }
 
 /** A duration such as 90s, 30m, 4h, 10y, in hours; `allowZero` for repair times. */

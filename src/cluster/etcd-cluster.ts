@@ -1,6 +1,6 @@
 import { BadInputError, ClusterError } from '../errors.ts';
 import { registerCleanup, sweepLeftovers } from '../host/cleanup.ts';
-import { imageReferenceProblem } from '../host/image-reference.ts';
+import { etcdRequestProblem } from '../host/etcd-choice.ts';
 import { prepareHost } from '../host/prepare-host.ts';
 import { newRunId, runLabels } from '../host/run-labels.ts';
 import { progress } from '../util/log.ts';
@@ -50,6 +50,15 @@ export class EtcdCluster {
     return this;
   }
 
+  /**
+   * etcd to run: a version ("3.5.30": a cached image, etcd's registry, a build from Debian's
+   * packages or the host's binary, see obtainEtcdImage) or an image reference.
+   */
+  withEtcd(request: string): this {
+    this.image = request;
+    return this;
+  }
+
   withDataDir(kind: DataDirKind): this {
     this.dataDir = kind;
     return this;
@@ -80,8 +89,8 @@ export class EtcdCluster {
       throw new BadInputError(`data dir must be "memory" or "disk", got "${String(this.dataDir)}"`);
     }
     validateEtcdOptions(this.etcdOptions);
-    const imageProblem = this.image === undefined ? undefined : imageReferenceProblem(this.image);
-    if (imageProblem !== undefined) throw new BadInputError(`image: ${imageProblem}`);
+    const imageProblem = this.image === undefined ? undefined : etcdRequestProblem(this.image);
+    if (imageProblem !== undefined) throw new BadInputError(`etcd: ${imageProblem}`);
     const host = await prepareHost(this.image === undefined ? {} : { image: this.image });
     const version = parseEtcdVersion(host.image.etcdVersion);
     // Version-dependent flags are checked here too, so an unsupported version fails before any container.

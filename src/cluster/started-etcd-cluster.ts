@@ -2,6 +2,7 @@ import type { Etcd3 } from 'etcd3';
 import { BadInputError, ClusterError } from '../errors.ts';
 import { sweepLeftovers } from '../host/cleanup.ts';
 import type { ResolvedEtcdImage } from '../host/etcd-image.ts';
+import type { EtcdImageProvenance } from '../host/images/provenance.ts';
 import type { HostReport } from '../host/prepare-host.ts';
 import { sleep } from '../util/clock.ts';
 import { steadyWall } from '../util/wall-clock-steps.ts';
@@ -47,6 +48,8 @@ export type ClusterDescription = {
   readonly imageId: string;
   readonly imageSource: ResolvedEtcdImage['source'];
   readonly etcdVersion: string;
+  /** Requested and actual version, where the image came from, Debian packages (src/host/images/provenance.ts). */
+  readonly etcdProvenance: EtcdImageProvenance;
   readonly dataDir: DataDirKind;
   /** etcd's default where the options leave it unset. */
   readonly heartbeatMs: number;
@@ -98,6 +101,7 @@ export class StartedEtcdCluster implements AsyncDisposable {
       imageId: this.host.image.imageId,
       imageSource: this.host.image.source,
       etcdVersion: this.host.image.etcdVersion,
+      etcdProvenance: this.host.image.provenance,
       dataDir: this.launcher.dataDir,
       heartbeatMs: resolved.heartbeatMs,
       electionTimeoutMs: resolved.electionTimeoutMs,

@@ -111,7 +111,14 @@ export function envelope<Kind extends PlanKind>(input: EnvelopeInput<Kind>): Res
 }
 
 /** What a cluster records about etcd's image: the fields every cluster of one plan shares. */
-export const IMAGE_FIELDS = ['etcdVersion', 'image', 'requestedImage', 'imageId', 'imageSource'] as const;
+export const IMAGE_FIELDS = [
+  'etcdVersion',
+  'image',
+  'requestedImage',
+  'imageId',
+  'imageSource',
+  'etcdProvenance',
+] as const;
 
 /**
  * Only etcd's version and image of what a cluster recorded (`describe()`): the environment of a

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
-import { imageReference } from '../options.ts';
+import { chooseEtcd } from '../../host/etcd-choice.ts';
+import { addEtcdFlags } from '../etcd-flag.ts';
 
 interface DoctorOptions {
+  readonly etcd?: string;
   readonly image?: string;
   readonly cluster: boolean;
   readonly json: boolean;
@@ -13,25 +15,24 @@ interface DoctorOptions {
  * cluster: start, elect, write, read back from every member, kill the leader, re-elect.
  */
 export function registerDoctor(program: Command): void {
-  program
+  const doctor = program
     .command('doctor')
     .description(
       'prepare this host (Docker, etcd image), report fault-injection capabilities, check a live cluster',
-    )
-    .option(
-      '--image <image>',
-      'etcd image to use (default: $ETCD_IMAGE or the official etcd image)',
-      imageReference,
-    )
+    );
+  addEtcdFlags(doctor)
     .option('--no-cluster', 'skip the live 3-member cluster check')
     .option('--json', 'print the report as JSON on stdout', false)
     .action(async (options: DoctorOptions) => {
       const { prepareHost } = await import('../../host/prepare-host.ts');
       const { probeHostCapabilities } = await import('../../faults/capabilities.ts');
       const { formatCapabilities } = await import('./doctor-capabilities.ts');
-      const host = await prepareHost(options.image === undefined ? {} : { image: options.image });
+      const choice = chooseEtcd(options);
+      const host = await prepareHost(
+        choice === undefined ? {} : { image: choice.request, origin: choice.origin },
+      );
       const capabilities = await probeHostCapabilities();
-      const cluster = options.cluster ? await liveClusterCheck(options.image) : undefined;
+      const cluster = options.cluster ? await liveClusterCheck(choice?.request) : undefined;
       if (options.json) {
         process.stdout.write(`${JSON.stringify({ host, capabilities, cluster }, null, 2)}\n`);
         return;
@@ -39,9 +40,9 @@ export function registerDoctor(program: Command): void {
       const lines = [
         `Docker engine   ${host.docker.serverVersion} (${host.docker.action}; cgroup v${host.docker.cgroupVersion}, ${host.docker.cgroupDriver})`,
         `Reaper          ${host.ryuk ? 'Ryuk' : 'none'}: ${host.ryukDetail}`,
-        `etcd image      ${host.image.image} — etcd ${host.image.etcdVersion} (${host.image.source}${
-          host.image.image === host.image.requested ? '' : `; requested ${host.image.requested}`
-        })`,
+        `etcd image      ${host.image.image} — etcd ${host.image.etcdVersion} (${host.image.provenance.source}${
+          host.image.provenance.cached ? ', cached' : ''
+        }${host.image.image === host.image.requested ? '' : `; requested ${host.image.requested}`})`,
         '',
         'Fault injection on this host:',
         ...formatCapabilities(capabilities).map((line) => `  ${line}`),
@@ -63,7 +64,7 @@ async function liveClusterCheck(image: string | undefined) {
   const { EtcdCluster } = await import('../../cluster/etcd-cluster.ts');
   const started = performance.now();
   const builder = new EtcdCluster().withMembers(3);
-  if (image !== undefined) builder.withImage(image);
+  if (image !== undefined) builder.withEtcd(image);
   await using cluster = await builder.start();
   const readyMs = performance.now() - started;
   const { leader, term } = await cluster.waitForStableLeader();

@@ -7,14 +7,9 @@ import type { AvailabilityRunOptions, QuorumMatrixOptions } from '../../plans/qu
 import { progress } from '../../util/log.ts';
 import { verdictMark } from '../../checks/check.ts';
 import { markRunCompleted, takeRunSignal } from '../interrupt.ts';
-import {
-  checkEtcdTiming,
-  checkWritableDir,
-  durationMs,
-  imageReference,
-  integerIn,
-  positiveInteger,
-} from '../options.ts';
+import { chooseEtcd } from '../../host/etcd-choice.ts';
+import { addEtcdFlags, obtainChosenEtcd } from '../etcd-flag.ts';
+import { checkEtcdTiming, checkWritableDir, durationMs, integerIn, positiveInteger } from '../options.ts';
 
 interface QuorumValidateOptions {
   readonly sizes: number[];
@@ -29,6 +24,7 @@ interface QuorumValidateOptions {
   readonly heartbeatMs?: number;
   readonly electionTimeoutMs?: number;
   readonly observeMs?: number;
+  readonly etcd?: string;
   readonly image?: string;
   readonly out?: string;
   readonly json: boolean;
@@ -55,7 +51,7 @@ export const QUORUM_VALIDATE_FLAGS = {
  * the lab failed; 130: interrupted (the aborted result is written).
  */
 export function registerQuorumValidate(program: Command): void {
-  program
+  const command = program
     .command('quorum-validate')
     .addHelpText('after', EXIT_HELP)
     .description(
@@ -100,8 +96,8 @@ export function registerQuorumValidate(program: Command): void {
       '--observe-ms <ms>',
       'how long each question may take per cell (default 12 × election timeout)',
       positiveInteger,
-    )
-    .option('--image <image>', 'etcd image', imageReference)
+    );
+  addEtcdFlags(command)
     .option('--out <dir>', 'results directory (default results/quorum-validate-<time>)')
     .option('--json', 'print result.json to stdout', false)
     .action(async (options: QuorumValidateOptions) => {
@@ -122,7 +118,8 @@ export function registerQuorumValidate(program: Command): void {
       const { writeQuorumClaimsResults } = await import('../../plans/quorum/report.ts');
       const { validateAvailabilityOptions, validateMatrixOptions } =
         await import('../../plans/quorum/quorum-options.ts');
-      const image = options.image === undefined ? {} : { image: options.image };
+      const choice = chooseEtcd(options);
+      const image = choice === undefined ? {} : { image: choice.request };
       const matrix: QuorumMatrixOptions | undefined = options.matrix
         ? {
             sizes: options.sizes,
@@ -158,6 +155,7 @@ export function registerQuorumValidate(program: Command): void {
       // runQuorumClaims checks these too, but in the library's field names (mttfMs, …).
       if (matrix !== undefined) validateMatrixOptions(matrix, QUORUM_VALIDATE_FLAGS);
       if (availability !== undefined) validateAvailabilityOptions(availability, QUORUM_VALIDATE_FLAGS);
+      await obtainChosenEtcd(choice);
       const { result, history } = await runQuorumClaims({
         // Ctrl-C aborts this: clusters are healed and removed, and the aborted result written below.
         signal: takeRunSignal(),

@@ -3,12 +3,15 @@ import { EXIT_HELP, exitCodeFor } from '../exit-codes.ts';
 import type { Command } from 'commander';
 import { BadInputError } from '../../errors.ts';
 import { imageReferenceProblem } from '../../host/image-reference.ts';
-import { checkWritableDir, imageReference, integerIn, positiveInteger } from '../options.ts';
+import { chooseEtcd, withEtcdRequest } from '../../host/etcd-choice.ts';
+import { addEtcdFlags, obtainChosenEtcd } from '../etcd-flag.ts';
+import { checkWritableDir, integerIn, positiveInteger } from '../options.ts';
 import { markRunCompleted, takeRunSignal } from '../interrupt.ts';
 import { verdictMark } from '../../checks/check.ts';
 
 interface RunCommandOptions {
   readonly members?: number;
+  readonly etcd?: string;
   readonly image?: string;
   readonly out?: string;
   readonly seed?: number;
@@ -28,15 +31,15 @@ export function registerRun(program: Command): void {
       }
     });
 
-  program
+  const run = program
     .command('run')
     .addHelpText('after', EXIT_HELP)
     .description(
       'run an experiment (a name from `list`, or a YAML/JSON file) and write its results directory',
     )
     .argument('<experiment>', 'experiment name or file')
-    .option('-m, --members <n>', 'override the cluster size (1-7)', integerIn(1, 7))
-    .option('--image <image>', 'etcd image', imageReference)
+    .option('-m, --members <n>', 'override the cluster size (1-7)', integerIn(1, 7));
+  addEtcdFlags(run, 'etcd version (e.g. 3.5.30) or image reference; overrides the file’s etcd:')
     .option('--out <dir>', 'results directory (default results/<name>-<time>)')
     .option('--seed <n>', 'seed for the workload and role resolution', positiveInteger)
     .option('--json', 'print result.json to stdout', false)
@@ -48,18 +51,22 @@ export function registerRun(program: Command): void {
       );
       // and the experiment, with the size override, so targets are checked against it.
       const { loadExperiment } = await import('../../plans/experiment/spec.ts');
-      const { spec, file } = await loadExperiment(
+      const loaded = await loadExperiment(
         experiment,
         options.members === undefined ? {} : { members: options.members },
       );
-      const imageProblem =
-        spec.cluster.image === undefined ? undefined : imageReferenceProblem(spec.cluster.image);
+      const { file } = loaded;
+      const fileImage = loaded.spec.cluster.image;
+      const imageProblem = fileImage === undefined ? undefined : imageReferenceProblem(fileImage);
       if (imageProblem !== undefined) throw new BadInputError(`${file}: cluster.image: ${imageProblem}`);
+      // The flag overrides the file, and the spec the result records says which etcd ran.
+      const choice = chooseEtcd(options, { spec: loaded.spec, source: file });
+      const spec = choice === undefined ? loaded.spec : withEtcdRequest(loaded.spec, choice.request);
+      await obtainChosenEtcd(choice);
       // The lab itself is loaded only now: refusing bad input takes a moment, not seconds.
       const { runExperiment } = await import('../../plans/experiment/run-experiment.ts');
       const { writeResults } = await import('../../report/write-results.ts');
       const { result, history } = await runExperiment(spec, {
-        ...(options.image === undefined ? {} : { image: options.image }),
         ...(options.seed === undefined ? {} : { seed: options.seed }),
         // Ctrl-C aborts this: the run stops in order and its aborted result is written below.
         signal: takeRunSignal(),

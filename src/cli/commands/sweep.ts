@@ -3,12 +3,16 @@ import { EXIT_HELP, exitCodeFor } from '../exit-codes.ts';
 import type { Command } from 'commander';
 import { BadInputError } from '../../errors.ts';
 import { imageReferenceProblem } from '../../host/image-reference.ts';
+import { chooseEtcd, withEtcdRequest } from '../../host/etcd-choice.ts';
+import { addEtcdFlags, obtainChosenEtcd } from '../etcd-flag.ts';
 import { checkWritableDir, integerIn, positiveInteger } from '../options.ts';
 import { markRunCompleted, takeRunSignal } from '../interrupt.ts';
 import { verdictMark } from '../../checks/check.ts';
 
 interface SweepCommandOptions {
   readonly list: boolean;
+  readonly etcd?: string;
+  readonly image?: string;
   readonly out?: string;
   readonly seed?: number;
   readonly trials?: number;
@@ -21,7 +25,7 @@ interface SweepCommandOptions {
  * or the lab failed; 130: interrupted (finished cells are kept for a resume).
  */
 export function registerSweep(program: Command): void {
-  program
+  const sweep = program
     .command('sweep')
     .addHelpText('after', EXIT_HELP)
     .description(
@@ -34,7 +38,8 @@ export function registerSweep(program: Command): void {
       'results directory; an interrupted run resumes there (default results/sweep-<name>-<time>)',
     )
     .option('--seed <n>', 'override the sweep’s seed', positiveInteger)
-    .option('--trials <n>', 'override the trials per cell', integerIn(1, 1_000))
+    .option('--trials <n>', 'override the trials per cell', integerIn(1, 1_000));
+  addEtcdFlags(sweep, 'etcd version (e.g. 3.5.30) or image reference; overrides the file’s etcd:')
     .option('--json', 'print result.json to stdout', false)
     .action(async (name: string | undefined, options: SweepCommandOptions) => {
       if (options.list) {
@@ -55,10 +60,13 @@ export function registerSweep(program: Command): void {
       );
       const { loadSweep, validateSweep } = await import('../../plans/sweep/spec.ts');
       const loaded = await loadSweep(name);
+      // The etcd flag overrides the file's etcd (or cluster.image).
+      const choice = chooseEtcd(options, { spec: loaded.spec, source: loaded.file });
+      const fromFile = choice === undefined ? loaded.spec : withEtcdRequest(loaded.spec, choice.request);
       // Overrides go through the same validation as the file (e.g. cells are hashed with them).
       const spec = validateSweep(
         {
-          ...loaded.spec,
+          ...fromFile,
           ...(options.seed === undefined ? {} : { seed: options.seed }),
           ...(options.trials === undefined ? {} : { trials: options.trials }),
         },
@@ -68,6 +76,7 @@ export function registerSweep(program: Command): void {
         spec.cluster.image === undefined ? undefined : imageReferenceProblem(spec.cluster.image);
       if (imageProblem !== undefined)
         throw new BadInputError(`${loaded.file}: cluster.image: ${imageProblem}`);
+      await obtainChosenEtcd(choice);
       const out =
         options.out ??
         join('results', `sweep-${spec.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
@@ -94,7 +103,11 @@ export function registerSweep(program: Command): void {
           `\n${spec.name}: ${result.status}, ${result.cells.length} cells${result.checks.length > 0 ? `, expectations ${result.verdict === 'held' ? 'held' : result.verdict.toUpperCase()}` : ''}\nresults: ${files.join(', ')}\n`,
         );
         if (result.status !== 'completed') {
-          process.stdout.write(`${result.error ?? ''}\nresume with: etcd-lab sweep ${name} --out ${out}\n`);
+          // The cells are hashed with the etcd they ran: a resume must name it again.
+          const etcd = choice?.origin.startsWith('--') === true ? ` --etcd ${choice.request}` : '';
+          process.stdout.write(
+            `${result.error ?? ''}\nresume with: etcd-lab sweep ${name} --out ${out}${etcd}\n`,
+          );
         }
       }
       process.exitCode = exitCodeFor(result.status, result.verdict);

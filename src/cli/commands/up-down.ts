@@ -4,10 +4,13 @@ import type { DataDirKind } from '../../cluster/member-launcher.ts';
 import { BadInputError } from '../../errors.ts';
 import { sweepLeftovers } from '../../host/cleanup.ts';
 import { LABEL } from '../../host/run-labels.ts';
-import { checkEtcdTiming, imageReference, integerIn, positiveInteger } from '../options.ts';
+import { chooseEtcd } from '../../host/etcd-choice.ts';
+import { addEtcdFlags, obtainChosenEtcd } from '../etcd-flag.ts';
+import { checkEtcdTiming, integerIn, positiveInteger } from '../options.ts';
 
 interface UpOptions {
   readonly members: number;
+  readonly etcd?: string;
   readonly image?: string;
   readonly heartbeatMs?: number;
   readonly electionTimeoutMs?: number;
@@ -18,11 +21,11 @@ interface UpOptions {
 
 /** `etcd-lab up` / `down`: a cluster to poke at by hand, kept until `down`. */
 export function registerUpDown(program: Command): void {
-  program
+  const up = program
     .command('up')
     .description('start a cluster that stays up after this command, and print how to reach it')
-    .option('-m, --members <n>', 'number of members (1-7)', integerIn(1, 7), 3)
-    .option('--image <image>', 'etcd image (default: $ETCD_IMAGE or the official etcd image)', imageReference)
+    .option('-m, --members <n>', 'number of members (1-7)', integerIn(1, 7), 3);
+  addEtcdFlags(up)
     .option('--heartbeat-ms <ms>', 'etcd --heartbeat-interval', positiveInteger)
     .option('--election-timeout-ms <ms>', 'etcd --election-timeout', positiveInteger)
     .option('--pre-vote', 'enable pre-vote (default: the etcd version’s default)')
@@ -40,13 +43,15 @@ export function registerUpDown(program: Command): void {
         ...(options.preVote === undefined ? {} : { preVote: options.preVote }),
       };
       checkEtcdTiming(etcdOptions);
+      const choice = chooseEtcd(options);
+      await obtainChosenEtcd(choice);
       const { EtcdCluster } = await import('../../cluster/etcd-cluster.ts');
       const builder = new EtcdCluster()
         .withMembers(options.members)
         .withDataDir(options.dataDir)
         .withPersistence()
         .withEtcdOptions(etcdOptions);
-      if (options.image !== undefined) builder.withImage(options.image);
+      if (choice !== undefined) builder.withEtcd(choice.request);
       const cluster = await builder.start();
       const { leader, term } = await cluster.waitForStableLeader();
       const endpoints = cluster.members.map((m) => m.clientEndpoint).join(',');

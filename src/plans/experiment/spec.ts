@@ -10,6 +10,7 @@ import { ROLES } from '../../faults/targets.ts';
 import { FAULT_CATALOG, FAULT_KINDS, type FaultKind } from '../../faults/catalog.ts';
 import { etcdOptionsSchema, resolveEtcdOptions } from '../../cluster/etcd-options.ts';
 import { respellLoadStep } from './load-steps.ts';
+import { etcdFieldConflict, etcdRequestField } from '../../host/etcd-choice.ts';
 
 /**
  * An experiment is plain data (Chaos Toolkit style): the cluster, a workload, the method
@@ -220,6 +221,8 @@ const common = {
   description: z.string().optional(),
   /** The question from the source material this experiment answers. */
   question: z.string().optional(),
+  /** etcd to run: a version ("3.5.30") or an image reference; `--etcd` overrides it. */
+  etcd: etcdRequestField.optional(),
   cluster,
 };
 
@@ -348,6 +351,8 @@ export function validateExperiment(
     );
     throw new BadInputError(`${source} is invalid:\n${problems.join('\n')}`);
   }
+  const etcdConflict = etcdFieldConflict(parsed.data);
+  if (etcdConflict !== undefined) throw new BadInputError(`${source} is invalid:\n${etcdConflict}`);
   const members = overrides.members ?? parsed.data.cluster.members;
   const spec = { ...parsed.data, cluster: { ...parsed.data.cluster, members } };
   if (spec.kind === 'lease-election') return spec;

@@ -11,7 +11,7 @@ export function startCluster(spec: ExperimentSpec, options: RunOptions): Promise
     .withMembers(spec.cluster.members)
     .withEtcdOptions(withoutUndefined(spec.cluster.etcd))
     .withDataDir(spec.cluster.dataDir);
-  const image = options.image ?? spec.cluster.image;
+  const image = options.image ?? spec.etcd ?? spec.cluster.image;
   if (image !== undefined) builder.withImage(image);
   progress(`${spec.name}: starting a ${spec.cluster.members}-member cluster`);
   return builder.start();

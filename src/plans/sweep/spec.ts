@@ -13,6 +13,7 @@ import {
   type EtcdOptions,
 } from '../../cluster/etcd-options.ts';
 import { BadInputError } from '../../errors.ts';
+import { etcdFieldConflict, etcdRequestField, fileEtcdRequest } from '../../host/etcd-choice.ts';
 import { ROLES } from '../../faults/targets.ts';
 import type { LeaderFault } from '../../measure/election-trials.ts';
 import { cellLabel } from './cell-labels.ts';
@@ -118,6 +119,8 @@ export const sweepSchema = z
     name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
     title: z.string().min(1),
     description: z.string().optional(),
+    /** etcd to run: a version ("3.5.30") or an image reference; `--etcd` overrides it. */
+    etcd: etcdRequestField.optional(),
     cluster: z
       .object({
         members: z.number().int().min(1).max(7).default(3),
@@ -229,7 +232,7 @@ export function validateSweep(raw: unknown, source = 'sweep'): SweepSpec {
 
 /** Checks that need more than one field at a time, as "  field: message" lines. */
 function crossFieldProblems(spec: SweepSpec): string[] {
-  const problems: string[] = [];
+  const problems: string[] = [etcdFieldConflict(spec) ?? []].flat();
   if ((spec.matrix === undefined) === (spec.configurations === undefined)) {
     problems.push('  matrix: give either matrix (multiplied out) or configurations (an explicit list)');
     return problems;
@@ -350,13 +353,16 @@ export function expandConfigurations(spec: Pick<SweepSpec, 'matrix' | 'configura
 /** Every cell: configurations (outer) × conditions (inner), with ids and hashes. */
 export function planCells(spec: SweepSpec): SweepCell[] {
   const cells: SweepCell[] = [];
+  // A cell's cluster names the etcd it runs (so its hash changes with the version); unset stays unset.
+  const etcd = fileEtcdRequest(spec);
+  const cluster = etcd === undefined ? spec.cluster : { ...spec.cluster, image: etcd };
   for (const etcdOptions of expandConfigurations(spec)) {
     for (const condition of spec.conditions) {
       const identity = { etcdOptions, condition };
       const cellId = sha256(canonicalJson(identity)).slice(0, 12);
       const measured = {
         ...identity,
-        cluster: spec.cluster,
+        cluster,
         fault: spec.fault,
         trials: spec.trials,
         seed: spec.seed,
@@ -374,7 +380,7 @@ export function planCells(spec: SweepSpec): SweepCell[] {
         fault: spec.fault,
         trials: spec.trials,
         seed: (spec.seed + Number.parseInt(cellId.slice(0, 8), 16)) % 2 ** 31,
-        cluster: spec.cluster,
+        cluster,
         quietWindowMs: spec.quietWindowMs,
         quietWindows: spec.quietWindows,
         load: spec.load,

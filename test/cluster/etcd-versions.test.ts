@@ -1,0 +1,137 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EtcdCluster } from '../../src/cluster/etcd-cluster.ts';
+import { CLIENT_PORT } from '../../src/cluster/etcd-options.ts';
+import { docker } from '../../src/host/docker.ts';
+import { resolveEtcdImage } from '../../src/host/etcd-image.ts';
+import type { EtcdImageProvenance } from '../../src/host/images/provenance.ts';
+import { LABEL } from '../../src/host/run-labels.ts';
+import { findLeftovers, NOTHING_LEFT } from '../support/leftovers.ts';
+
+/**
+ * Each etcd version the lab can obtain here (issue #12) runs a cluster that reports that version,
+ * chosen with `withEtcd(version)`; and `etcd-lab run --etcd` runs an experiment on the version asked
+ * for, over the file's own `etcd:`, and records where its image came from. 1-member clusters: the
+ * version is the point, not the size.
+ */
+const VERSIONS = ['3.4.23', '3.5.16', '3.5.30'] as const;
+
+describe('a cluster per etcd version', () => {
+  beforeAll(async () => {
+    // Obtained here (found cached, or built from Debian's packages on a fresh machine), not inside
+    // a timed test; resolveEtcdImage keeps each for the process, so the clusters below reuse them.
+    for (const version of VERSIONS) await resolveEtcdImage({ image: version });
+  }, 300_000);
+
+  for (const version of VERSIONS) {
+    it(`etcd ${version}: the status API and etcdctl endpoint status report ${version}, a put is read back, nothing is left`, async () => {
+      const cluster = await new EtcdCluster().withMembers(1).withEtcd(version).start();
+      const { runId } = cluster;
+      try {
+        const described = cluster.describe();
+        expect(described.etcdVersion).toBe(version);
+        expect(described.requestedImage).toBe(version);
+        expect(described.etcdProvenance).toMatchObject({
+          requested: version,
+          requestedVersion: version,
+          etcdVersion: version,
+          image: described.image,
+          imageId: described.imageId,
+        });
+        // No registry is reachable here; where one is, its image is as good.
+        expect(['debian', 'registry']).toContain(described.etcdProvenance.source);
+
+        await cluster.waitForStableLeader();
+        const status = await cluster.client().maintenance.status();
+        expect(status.version).toBe(version);
+
+        const member = cluster.members[0];
+        if (member === undefined) throw new Error('no member');
+        const etcdctl = await execa('docker', [
+          'exec',
+          member.containerName,
+          '/usr/local/bin/etcdctl',
+          `--endpoints=http://127.0.0.1:${CLIENT_PORT}`,
+          'endpoint',
+          'status',
+          '-w',
+          'json',
+        ]);
+        const endpoints = JSON.parse(etcdctl.stdout) as { Status: { version: string } }[];
+        expect(endpoints.map((endpoint) => endpoint.Status.version)).toEqual([version]);
+
+        const key = `etcd-lab/versions/${version}`;
+        await cluster.client().put(key).value(`written on ${version}`);
+        expect(await cluster.client().get(key).string()).toBe(`written on ${version}`);
+      } finally {
+        await cluster.dispose();
+      }
+      expect(await findLeftovers({ runId })).toEqual(NOTHING_LEFT);
+    });
+  }
+});
+
+describe('etcd-lab run --etcd', () => {
+  let dir = '';
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'etcd-lab-versions-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs on the version the flag names (over the file’s etcd:) and records the provenance', async () => {
+    const file = join(dir, 'tiny.yaml');
+    await writeFile(
+      file,
+      [
+        'name: tiny',
+        'title: A few writes on one member',
+        // The flag must win over this.
+        'etcd: 3.4.23',
+        'cluster: { members: 1 }',
+        'workload: { ratePerSecond: 20, clients: 1, durationMs: 3000 }',
+        'method: [{ fault: traffic, at: 1000, for: 1000, clients: 1 }]',
+        'hypothesis: { noAcknowledgedWriteLost: true }',
+        'settleMs: 500',
+        '',
+      ].join('\n'),
+    );
+    const out = join(dir, 'out');
+    const child = execa('node', ['bin/etcd-lab.js', 'run', file, '--etcd', '3.5.16', '--out', out], {
+      reject: false,
+    });
+    const pid = child.pid;
+    const run = await child;
+    expect(run.exitCode, run.stderr).toBe(0);
+    const result = JSON.parse(await readFile(join(out, 'result.json'), 'utf8')) as {
+      experiment: { etcd?: string };
+      environment: { etcdVersion: string; requestedImage: string; etcdProvenance: EtcdImageProvenance };
+    };
+    expect(result.experiment.etcd).toBe('3.5.16');
+    expect(result.environment.etcdVersion).toBe('3.5.16');
+    expect(result.environment.requestedImage).toBe('3.5.16');
+    expect(result.environment.etcdProvenance).toMatchObject({
+      requested: '3.5.16',
+      requestedVersion: '3.5.16',
+      etcdVersion: '3.5.16',
+    });
+    expect(['debian', 'registry']).toContain(result.environment.etcdProvenance.source);
+    if (result.environment.etcdProvenance.source === 'debian') {
+      expect(result.environment.etcdProvenance.debian?.packages.map((record) => record.name)).toEqual([
+        'etcd-server',
+        'etcd-client',
+        'libc6',
+      ]);
+    }
+    // The run removed its cluster.
+    const left = await docker().listContainers({
+      all: true,
+      filters: { label: [`${LABEL.pid}=${String(pid)}`] },
+    });
+    expect(left).toEqual([]);
+  });
+});
