@@ -1,0 +1,398 @@
+import { KvModel, keysOf, mayWrite, type PreparedOperation } from './model.ts';
+import type { HistoryOperation, InitialState } from './types.ts';
+
+/**
+ * Is a history of etcd KV operations linearizable? Wing & Gong's search with Lowe's
+ * just-in-time linearization and memoisation of (linearized set, state), as in porcupine
+ * (github.com/anishathalye/porcupine, checker.go): call and return events in time order in
+ * a linked list; walk it, and at each call try to linearize that operation now (the model
+ * must accept it); if it does, and (linearized set, state) was not seen before, lift the
+ * operation out of the list and start over from the head; on reaching a return event, the
+ * operation it returns is not linearized although it has returned, so backtrack. The history
+ * is linearizable when every acknowledged operation is placed.
+ *
+ * Indeterminate operations return at +∞: they may be placed any time after their call, and
+ * the search succeeds at the first +∞ return, so they may also never be placed. An
+ * indeterminate operation that would change nothing (a delete of an absent key, a txn that
+ * takes a branch without writes) is never placed: dropping it from any linearization leaves
+ * a linearization (it constrains nothing else).
+ *
+ * Pruning by revision (sound): the store's revision never decreases, and an acknowledged
+ * operation that returned header revision r must be placed when the revision, after it, is r.
+ * So once the revision is past the smallest r among the acknowledged operations not yet placed,
+ * that operation can never be placed: any step that takes the revision there is refused.
+ * This is what keeps indeterminate writes from being tried everywhere: each can only be
+ * placed where the acknowledged revisions leave a gap for it.
+ *
+ * Partitioning (sound only without revisions): linearizability is local (Herlihy & Wing), so
+ * a history over independent objects is linearizable iff each object's sub-history is. etcd's
+ * keys are not independent once revisions are observed: one global revision orders writes to
+ * all keys, and a read's header revision says how many writes (to any key) precede it. So
+ * with `checkRevisions` the whole history is searched as one (revisions make that search close
+ * to linear); `partitionByKey` is allowed only with `checkRevisions: false` and when every
+ * operation touches one key, and then checks values and versions per key but no revisions.
+ *
+ * Memo: the pair (linearized set, state) is stored as a 128-bit fingerprint — the XOR of a
+ * random 64-bit value per placed operation (Zobrist hashing) and a 64-bit XOR of per-key state
+ * hashes plus the revision. A memo hit only prunes, so a fingerprint collision can at worst
+ * hide a linearization (a false violation, never a false "ok"); "ok" is only answered with a
+ * linearization the model accepted step by step. Memory per memo entry is one short string,
+ * not a copy of the set and state.
+ */
+
+export interface CheckOptions {
+  /** The store before the history; default: empty, revision unknown until a response says. */
+  readonly initial?: InitialState;
+  /** Compare header, mod and create revisions (default true). */
+  readonly checkRevisions?: boolean;
+  /** Search each key's operations on their own (only with `checkRevisions: false`). */
+  readonly partitionByKey?: boolean;
+  /** Give up with "unknown" after this long (ms). Default 60 s. */
+  readonly timeLimitMs?: number;
+  /** Give up with "unknown" after this many model steps tried. Default unlimited. */
+  readonly stepLimit?: number;
+  /** How many operations of the longest linearizable prefix to keep for the report (default 20). */
+  readonly prefixTail?: number;
+}
+
+/** Where the search got furthest before it had to give up on the history. */
+export interface Violation {
+  /** The acknowledged operation that returned before it could be placed. */
+  readonly stuck: HistoryOperation;
+  /** How many operations the longest linearizable prefix found holds. */
+  readonly prefixLength: number;
+  /** Its last operations, in linearization order (at most `prefixTail`). */
+  readonly prefixTail: readonly HistoryOperation[];
+  /** The store, after that prefix, on the keys the stuck operation and candidates touch. */
+  readonly state: readonly string[];
+  /** The revision after that prefix (null: unknown). */
+  readonly revision: number | null;
+  /**
+   * Operations called before `stuck` returned and not in the prefix: each could have come
+   * next, and why the model refused it there.
+   */
+  readonly candidates: readonly { readonly op: HistoryOperation; readonly refused: string }[];
+  /**
+   * The operations whose intervals overlap the window from the earliest call among the
+   * stuck operation and candidates to the stuck operation's return, with the prefix tail:
+   * the smallest window of the history the search could not order (not minimised further).
+   */
+  readonly window: readonly HistoryOperation[];
+}
+
+export interface LinearizabilityResult {
+  readonly status: 'ok' | 'failed' | 'unknown';
+  /** ok: one linearization (operation ids in order; indeterminate ones that were never placed are left out). */
+  readonly linearization?: readonly number[];
+  readonly violation?: Violation;
+  /** unknown: why. */
+  readonly reason?: string;
+  readonly operations: number;
+  readonly steps: number;
+  readonly memoEntries: number;
+  readonly elapsedMs: number;
+  readonly partitions: number;
+}
+
+/** Checks one history. Pure: no I/O; the only clock read is for the time limit. */
+export function checkLinearizability(
+  history: readonly HistoryOperation[],
+  options: CheckOptions = {},
+): LinearizabilityResult {
+  const started = performance.now();
+  const checkRevisions = options.checkRevisions ?? true;
+  const deadline = started + (options.timeLimitMs ?? 60_000);
+  const unknown = (reason: string): LinearizabilityResult => ({
+    status: 'unknown',
+    reason,
+    operations: history.length,
+    steps: 0,
+    memoEntries: 0,
+    elapsedMs: performance.now() - started,
+    partitions: 0,
+  });
+  for (const op of history) {
+    if (op.status === 'ok' && op.response === undefined)
+      return unknown(`operation ${op.id} is ok without a response`);
+    if (!(op.call <= op.return)) return unknown(`operation ${op.id} returns before its call`);
+  }
+  if (!checkRevisions) {
+    const modCompare = history.find(
+      (op) =>
+        op.request.type === 'txn' &&
+        op.request.compare.some((c) => c.target === 'mod' || c.target === 'create'),
+    );
+    if (modCompare)
+      return unknown(`operation ${modCompare.id} compares a revision, which needs checkRevisions`);
+  }
+  let partitions: HistoryOperation[][] = [[...history]];
+  if (options.partitionByKey) {
+    if (checkRevisions)
+      return unknown(
+        'partitionByKey is sound only with checkRevisions: false (one revision couples all keys)',
+      );
+    const byKey = new Map<string, HistoryOperation[]>();
+    for (const op of history) {
+      const keys = keysOf(op);
+      if (keys.length !== 1)
+        return unknown(`operation ${op.id} touches ${keys.length} keys: cannot partition by key`);
+      const key = keys[0] as string;
+      const list = byKey.get(key) ?? [];
+      list.push(op);
+      byKey.set(key, list);
+    }
+    partitions = [...byKey.values()];
+  }
+  let steps = 0;
+  let memoEntries = 0;
+  const linearization: number[] = [];
+  for (const part of partitions) {
+    const initial =
+      options.initial && options.partitionByKey ? restrictInitial(options.initial, part) : options.initial;
+    const result = searchOne(part, {
+      initial,
+      checkRevisions,
+      deadline,
+      stepLimit: (options.stepLimit ?? Infinity) - steps,
+      prefixTail: options.prefixTail ?? 20,
+    });
+    steps += result.steps;
+    memoEntries += result.memoEntries;
+    const common = {
+      operations: history.length,
+      steps,
+      memoEntries,
+      elapsedMs: performance.now() - started,
+      partitions: partitions.length,
+    };
+    if (result.status === 'failed')
+      return { status: 'failed', violation: result.violation as Violation, ...common };
+    if (result.status === 'unknown')
+      return { status: 'unknown', reason: result.reason ?? 'gave up', ...common };
+    linearization.push(...(result.linearization ?? []));
+  }
+  return {
+    status: 'ok',
+    linearization,
+    operations: history.length,
+    steps,
+    memoEntries,
+    elapsedMs: performance.now() - started,
+    partitions: partitions.length,
+  };
+}
+
+function restrictInitial(initial: InitialState, part: readonly HistoryOperation[]): InitialState {
+  const keys = new Set(part.flatMap(keysOf));
+  const kvs = new Map([...(initial.kvs ?? [])].filter(([k]) => keys.has(k)));
+  return { revision: initial.revision, kvs };
+}
+
+interface SearchResult {
+  status: 'ok' | 'failed' | 'unknown';
+  linearization?: number[];
+  violation?: Violation;
+  reason?: string;
+  steps: number;
+  memoEntries: number;
+}
+
+interface SearchOptions {
+  initial: InitialState | undefined;
+  checkRevisions: boolean;
+  deadline: number;
+  stepLimit: number;
+  prefixTail: number;
+}
+
+function searchOne(history: readonly HistoryOperation[], o: SearchOptions): SearchResult {
+  // Indeterminate reads constrain nothing.
+  const kept = history.filter((op) => op.status === 'ok' || mayWrite(op));
+  const ops: PreparedOperation[] = [...kept]
+    .sort((a, b) => a.call - b.call || a.id - b.id)
+    .map((op, index) => ({
+      index,
+      op,
+      ok: op.status === 'ok',
+      revision: o.checkRevisions && op.status === 'ok' ? (op.response?.revision ?? NaN) : NaN,
+    }));
+  const n = ops.length;
+  const returnAt = (p: PreparedOperation): number => (p.ok ? p.op.return : Infinity);
+
+  // Events: node 0 head, 1..2n events, 2n+1 tail. Event node for op i: call 1+2i, return 2+2i.
+  const order: number[] = [];
+  for (let i = 0; i < n; i += 1) order.push(1 + 2 * i, 2 + 2 * i);
+  const time = (node: number): number => {
+    const p = ops[(node - 1) >> 1] as PreparedOperation;
+    return node % 2 === 1 ? p.op.call : returnAt(p);
+  };
+  // Time order; at equal times calls first (operations touching an instant are concurrent).
+  order.sort((a, b) => time(a) - time(b) || (b % 2) - (a % 2) || a - b);
+  const next = new Int32Array(2 * n + 2);
+  const prev = new Int32Array(2 * n + 2);
+  const tail = 2 * n + 1;
+  let last = 0;
+  for (const node of order) {
+    next[last] = node;
+    prev[node] = last;
+    last = node;
+  }
+  next[last] = tail;
+  prev[tail] = last;
+  const lift = (i: number): void => {
+    for (const node of [1 + 2 * i, 2 + 2 * i]) {
+      next[prev[node] as number] = next[node] as number;
+      prev[next[node] as number] = prev[node] as number;
+    }
+  };
+  const unlift = (i: number): void => {
+    for (const node of [2 + 2 * i, 1 + 2 * i]) {
+      next[prev[node] as number] = node;
+      prev[next[node] as number] = node;
+    }
+  };
+
+  // Smallest returned revision among acknowledged operations not yet placed.
+  const revs = [...new Set(ops.filter((p) => !Number.isNaN(p.revision)).map((p) => p.revision))].sort(
+    (a, b) => a - b,
+  );
+  const revIndex = new Map(revs.map((r, i) => [r, i]));
+  const pending = new Int32Array(revs.length + 1);
+  for (const p of ops)
+    if (!Number.isNaN(p.revision)) (pending[revIndex.get(p.revision) as number] as number) += 1;
+  let minRev = 0;
+  const advanceMin = (): void => {
+    while (minRev < revs.length && pending[minRev] === 0) minRev += 1;
+  };
+  advanceMin();
+  const minPending = (): number => (minRev < revs.length ? (revs[minRev] as number) : Infinity);
+
+  // Zobrist values per operation.
+  let seed = 0x12345678;
+  const rand = (): number => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return (t ^ (t >>> 14)) | 0;
+  };
+  const z1 = new Int32Array(n).map(() => rand());
+  const z2 = new Int32Array(n).map(() => rand());
+  let l1 = 0;
+  let l2 = 0;
+
+  const model = new KvModel(o.initial, o.checkRevisions);
+  const memo = new Set<string>();
+  const stack: { i: number; mark: readonly [number, number, number, number] }[] = [];
+  let steps = 0;
+  let best = -1; // position (in `order`) of the furthest return the search got stuck at
+  const position = new Int32Array(2 * n + 2);
+  order.forEach((node, k) => (position[node] = k));
+  let violation: Violation | undefined;
+
+  const placeable = (p: PreparedOperation): boolean => {
+    // Place p (already stepped): the revision must not pass an acknowledged one still to place.
+    if (!Number.isNaN(p.revision)) (pending[revIndex.get(p.revision) as number] as number) -= 1;
+    advanceMin();
+    const okay = Number.isNaN(model.revision) || model.revision <= minPending();
+    if (!okay) unplace(p);
+    return okay;
+  };
+  const unplace = (p: PreparedOperation): void => {
+    if (Number.isNaN(p.revision)) return;
+    const k = revIndex.get(p.revision) as number;
+    (pending[k] as number) += 1;
+    if (k < minRev) minRev = k;
+  };
+
+  let node = next[0] as number;
+  while (node !== tail) {
+    if ((steps & 4095) === 0 && performance.now() > o.deadline) {
+      return { status: 'unknown', reason: 'time limit', steps, memoEntries: memo.size };
+    }
+    if (steps >= o.stepLimit)
+      return { status: 'unknown', reason: 'step limit', steps, memoEntries: memo.size };
+    const i = (node - 1) >> 1;
+    const p = ops[i] as PreparedOperation;
+    if (node % 2 === 1) {
+      steps += 1;
+      const mark = model.mark();
+      if (model.step(p, false) === null) {
+        if (placeable(p)) {
+          const [s1, s2] = model.fingerprint();
+          const key = `${l1 ^ (z1[i] as number)},${l2 ^ (z2[i] as number)},${s1},${s2}`;
+          if (!memo.has(key)) {
+            memo.add(key);
+            l1 ^= z1[i] as number;
+            l2 ^= z2[i] as number;
+            stack.push({ i, mark });
+            lift(i);
+            node = next[0] as number;
+            continue;
+          }
+          unplace(p);
+        }
+        model.undo(mark);
+      }
+      node = next[node] as number;
+    } else {
+      if (!p.ok) break; // an indeterminate operation's return at +∞: every acknowledged one is placed
+      if ((position[node] as number) > best) {
+        best = position[node] as number;
+        violation = describe(p, node);
+      }
+      const top = stack.pop();
+      if (!top)
+        return { status: 'failed', violation: violation ?? describe(p, node), steps, memoEntries: memo.size };
+      const q = ops[top.i] as PreparedOperation;
+      model.undo(top.mark);
+      unplace(q);
+      l1 ^= z1[top.i] as number;
+      l2 ^= z2[top.i] as number;
+      unlift(top.i);
+      node = next[1 + 2 * top.i] as number;
+    }
+  }
+  return {
+    status: 'ok',
+    linearization: stack.map((s) => (ops[s.i] as PreparedOperation).op.id),
+    steps,
+    memoEntries: memo.size,
+  };
+
+  function describe(stuck: PreparedOperation, returnNode: number): Violation {
+    const candidates: { op: HistoryOperation; refused: string }[] = [];
+    for (let c = next[0] as number; c !== returnNode && c !== tail; c = next[c] as number) {
+      if (c % 2 !== 1) continue;
+      const cp = ops[(c - 1) >> 1] as PreparedOperation;
+      const mark = model.mark();
+      let refused = model.step(cp, true);
+      if (refused === null) {
+        if (placeable(cp)) {
+          unplace(cp);
+          refused = 'the model accepts it here; the branches after it led nowhere';
+        } else
+          refused = `the revision would reach ${model.revision}, past one an acknowledged operation still to place returned`;
+      }
+      model.undo(mark);
+      candidates.push({ op: cp.op, refused });
+    }
+    const prefix = stack.map((s) => (ops[s.i] as PreparedOperation).op);
+    const involved = new Set([stuck.op, ...candidates.map((c) => c.op)]);
+    const from = Math.min(...[...involved].map((op) => op.call));
+    const window = kept.filter(
+      (op) => involved.has(op) || (op.status === 'ok' && op.call <= stuck.op.return && op.return >= from),
+    );
+    const keys = new Set([...involved].flatMap(keysOf));
+    return {
+      stuck: stuck.op,
+      prefixLength: prefix.length,
+      prefixTail: prefix.slice(-o.prefixTail),
+      state: [...keys].sort().map((k) => model.describeKey(k)),
+      revision: Number.isNaN(model.revision) ? null : model.revision,
+      candidates,
+      window: [...new Set([...prefix.slice(-o.prefixTail), ...window])].sort(
+        (a, b) => a.call - b.call || a.id - b.id,
+      ),
+    };
+  }
+}
