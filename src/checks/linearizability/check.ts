@@ -72,6 +72,8 @@ export interface Violation {
    * next, and why the model refused it there.
    */
   readonly candidates: readonly { readonly op: HistoryOperation; readonly refused: string }[];
+  /** Acknowledged operations, not yet placed, whose returned revisions refused a candidate. */
+  readonly blockers: readonly HistoryOperation[];
   /**
    * The operations whose intervals overlap the window from the earliest call among the
    * stuck operation and candidates to the stuck operation's return, with the prefix tail:
@@ -288,13 +290,22 @@ function searchOne(history: readonly HistoryOperation[], o: SearchOptions): Sear
   const position = new Int32Array(2 * n + 2);
   order.forEach((node, k) => (position[node] = k));
   let violation: Violation | undefined;
+  let blockingRevision = NaN;
+  const placed = new Uint8Array(n);
+  const byRevision = new Map<number, PreparedOperation[]>();
+  for (const p of ops) {
+    if (!Number.isNaN(p.revision)) byRevision.set(p.revision, [...(byRevision.get(p.revision) ?? []), p]);
+  }
 
   const placeable = (p: PreparedOperation): boolean => {
     // Place p (already stepped): the revision must not pass an acknowledged one still to place.
     if (!Number.isNaN(p.revision)) (pending[revIndex.get(p.revision) as number] as number) -= 1;
     advanceMin();
     const okay = Number.isNaN(model.revision) || model.revision <= minPending();
-    if (!okay) unplace(p);
+    if (!okay) {
+      blockingRevision = minPending();
+      unplace(p);
+    }
     return okay;
   };
   const unplace = (p: PreparedOperation): void => {
@@ -325,6 +336,7 @@ function searchOne(history: readonly HistoryOperation[], o: SearchOptions): Sear
             l1 ^= z1[i] as number;
             l2 ^= z2[i] as number;
             stack.push({ i, mark });
+            placed[i] = 1;
             lift(i);
             node = next[0] as number;
             continue;
@@ -344,6 +356,7 @@ function searchOne(history: readonly HistoryOperation[], o: SearchOptions): Sear
       if (!top)
         return { status: 'failed', violation: violation ?? describe(p, node), steps, memoEntries: memo.size };
       const q = ops[top.i] as PreparedOperation;
+      placed[top.i] = 0;
       model.undo(top.mark);
       unplace(q);
       l1 ^= z1[top.i] as number;
@@ -361,6 +374,7 @@ function searchOne(history: readonly HistoryOperation[], o: SearchOptions): Sear
 
   function describe(stuck: PreparedOperation, returnNode: number): Violation {
     const candidates: { op: HistoryOperation; refused: string }[] = [];
+    const blockers = new Set<HistoryOperation>();
     for (let c = next[0] as number; c !== returnNode && c !== tail; c = next[c] as number) {
       if (c % 2 !== 1) continue;
       const cp = ops[(c - 1) >> 1] as PreparedOperation;
@@ -370,14 +384,19 @@ function searchOne(history: readonly HistoryOperation[], o: SearchOptions): Sear
         if (placeable(cp)) {
           unplace(cp);
           refused = 'the model accepts it here; the branches after it led nowhere';
-        } else
-          refused = `the revision would reach ${model.revision}, past one an acknowledged operation still to place returned`;
+        } else {
+          const blocker = (byRevision.get(blockingRevision) ?? []).find(
+            (b) => b !== cp && placed[b.index] === 0,
+          );
+          if (blocker) blockers.add(blocker.op);
+          refused = `the revision would reach ${model.revision}, past ${blockingRevision}, which ${blocker ? `#${blocker.op.id}` : 'an operation'} still to place returned`;
+        }
       }
       model.undo(mark);
       candidates.push({ op: cp.op, refused });
     }
     const prefix = stack.map((s) => (ops[s.i] as PreparedOperation).op);
-    const involved = new Set([stuck.op, ...candidates.map((c) => c.op)]);
+    const involved = new Set([stuck.op, ...candidates.map((c) => c.op), ...blockers]);
     const from = Math.min(...[...involved].map((op) => op.call));
     const window = kept.filter(
       (op) => involved.has(op) || (op.status === 'ok' && op.call <= stuck.op.return && op.return >= from),
@@ -390,6 +409,7 @@ function searchOne(history: readonly HistoryOperation[], o: SearchOptions): Sear
       state: [...keys].sort().map((k) => model.describeKey(k)),
       revision: Number.isNaN(model.revision) ? null : model.revision,
       candidates,
+      blockers: [...blockers],
       window: [...new Set([...prefix.slice(-o.prefixTail), ...window])].sort(
         (a, b) => a.call - b.call || a.id - b.id,
       ),

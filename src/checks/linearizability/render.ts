@@ -63,6 +63,9 @@ export function violationText(v: Violation): string {
     ...v.prefixTail.map((op) => `    ${operationText(op)}`),
     '  could have come next, refused:',
     ...v.candidates.map((c) => `    ${operationText(c.op)}\n      ${c.refused}`),
+    ...(v.blockers.length > 0
+      ? ['  blocking revisions returned by:', ...v.blockers.map((op) => `    ${operationText(op)}`)]
+      : []),
     '  window:',
     ...timeline(v.window).map((l) => `    ${l}`),
   ];
