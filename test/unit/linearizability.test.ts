@@ -146,7 +146,7 @@ describe('linearizability: anomalies are found', () => {
     // The put cannot be placed before the read that returned an older revision.
     expect(r.violation?.stuck.id).toBe(0);
     expect(r.violation?.blockers.map((op) => op.id)).toEqual([1]);
-    expect(resultText(r)).toContain('past 1, which #1 still to place returned');
+    expect(resultText(r)).toContain('past 1, where #1 still to place needs it');
     // Values alone tell it too.
     expect(
       checkLinearizability([h[0]!, b.get('b', 20, 30, 'x', null)], { checkRevisions: false }).status,

@@ -51,6 +51,12 @@ export interface CheckOptions {
   readonly timeLimitMs?: number;
   /** Give up with "unknown" after this many model steps tried. Default unlimited. */
   readonly stepLimit?: number;
+  /**
+   * Benches only (the naive search, to show what pruning buys): without the memo, and without
+   * the revision pruning (revisions are still checked by the model). Default true.
+   */
+  readonly memo?: boolean;
+  readonly revisionPruning?: boolean;
   /** How many operations of the longest linearizable prefix to keep for the report (default 20). */
   readonly prefixTail?: number;
 }
@@ -151,13 +157,26 @@ export function checkLinearizability(
   for (const part of partitions) {
     const initial =
       options.initial && options.partitionByKey ? restrictInitial(options.initial, part) : options.initial;
-    const result = searchOne(part, {
+    const search: SearchOptions = {
       initial,
       checkRevisions,
       deadline,
       stepLimit: (options.stepLimit ?? Infinity) - steps,
       prefixTail: options.prefixTail ?? 20,
-    });
+      memo: options.memo ?? true,
+      revisionPruning: options.revisionPruning ?? true,
+    };
+    let result = searchOne(part, search);
+    if (result.status === 'failed' && result.furthest !== undefined) {
+      // The same search again, stopping where the first got furthest, to describe it there.
+      const again = searchOne(part, {
+        ...search,
+        deadline: Infinity,
+        stepLimit: Infinity,
+        describeAt: result.furthest,
+      });
+      result = { ...result, ...(again.violation ? { violation: again.violation } : {}) };
+    }
     steps += result.steps;
     memoEntries += result.memoEntries;
     const common = {
@@ -195,6 +214,8 @@ interface SearchResult {
   linearization?: number[];
   violation?: Violation;
   reason?: string;
+  /** failed, before it was described: where to describe it. */
+  furthest?: number;
   steps: number;
   memoEntries: number;
 }
@@ -205,28 +226,34 @@ interface SearchOptions {
   deadline: number;
   stepLimit: number;
   prefixTail: number;
+  memo: boolean;
+  revisionPruning: boolean;
+  describeAt?: number;
 }
 
 function searchOne(history: readonly HistoryOperation[], o: SearchOptions): SearchResult {
   // Indeterminate reads constrain nothing.
   const kept = history.filter((op) => op.status === 'ok' || mayWrite(op));
+  const pins = o.checkRevisions ? pinnedRevisions(kept) : new Map<HistoryOperation, number>();
   const ops: PreparedOperation[] = [...kept]
     .sort((a, b) => a.call - b.call || a.id - b.id)
-    .map((op, index) => ({
-      index,
-      op,
-      ok: op.status === 'ok',
-      revision: o.checkRevisions && op.status === 'ok' ? (op.response?.revision ?? NaN) : NaN,
-    }));
+    .map((op, index) => {
+      const revision = !o.checkRevisions
+        ? NaN
+        : op.status === 'ok'
+          ? (op.response?.revision ?? NaN)
+          : (pins.get(op) ?? NaN);
+      const ceiling = Number.isNaN(revision) ? NaN : certainlyBumps(op) ? revision - 1 : revision;
+      return { index, op, ok: op.status === 'ok', revision, ceiling };
+    });
   const n = ops.length;
-  const returnAt = (p: PreparedOperation): number => (p.ok ? p.op.return : Infinity);
 
   // Events: node 0 head, 1..2n events, 2n+1 tail. Event node for op i: call 1+2i, return 2+2i.
   const order: number[] = [];
-  for (let i = 0; i < n; i += 1) order.push(1 + 2 * i, 2 + 2 * i);
+  for (let i = 0; i < n; i += 1) if (ops[i]?.ok) order.push(1 + 2 * i, 2 + 2 * i);
   const time = (node: number): number => {
     const p = ops[(node - 1) >> 1] as PreparedOperation;
-    return node % 2 === 1 ? p.op.call : returnAt(p);
+    return node % 2 === 1 ? p.op.call : p.op.return;
   };
   // Time order; at equal times calls first (operations touching an instant are concurrent).
   order.sort((a, b) => time(a) - time(b) || (b % 2) - (a % 2) || a - b);
@@ -254,14 +281,15 @@ function searchOne(history: readonly HistoryOperation[], o: SearchOptions): Sear
     }
   };
 
-  // Smallest returned revision among acknowledged operations not yet placed.
-  const revs = [...new Set(ops.filter((p) => !Number.isNaN(p.revision)).map((p) => p.revision))].sort(
+  // The lowest ceiling among operations with a known revision not yet placed: the highest
+  // revision the store may reach while they wait (see `certainlyBumps`).
+  const revs = [...new Set(ops.filter((p) => !Number.isNaN(p.ceiling)).map((p) => p.ceiling))].sort(
     (a, b) => a - b,
   );
   const revIndex = new Map(revs.map((r, i) => [r, i]));
   const pending = new Int32Array(revs.length + 1);
   for (const p of ops)
-    if (!Number.isNaN(p.revision)) (pending[revIndex.get(p.revision) as number] as number) += 1;
+    if (!Number.isNaN(p.ceiling)) (pending[revIndex.get(p.ceiling) as number] as number) += 1;
   let minRev = 0;
   const advanceMin = (): void => {
     while (minRev < revs.length && pending[minRev] === 0) minRev += 1;
@@ -284,24 +312,26 @@ function searchOne(history: readonly HistoryOperation[], o: SearchOptions): Sear
 
   const model = new KvModel(o.initial, o.checkRevisions);
   const memo = new Set<string>();
-  const stack: { i: number; mark: readonly [number, number, number, number] }[] = [];
+  const stack: { i: number; mark: readonly [number, number, number, number]; node: number; k: number }[] = [];
   let steps = 0;
-  let best = -1; // position (in `order`) of the furthest return the search got stuck at
+  // Position (in `order`) of the furthest return the search got stuck at. Describing it there
+  // would cost O(n) each time it moves on, so a failed search is run again (it is
+  // deterministic) to stop and describe at that point.
+  let best = -1;
   const position = new Int32Array(2 * n + 2);
   order.forEach((node, k) => (position[node] = k));
-  let violation: Violation | undefined;
   let blockingRevision = NaN;
   const placed = new Uint8Array(n);
   const byRevision = new Map<number, PreparedOperation[]>();
   for (const p of ops) {
-    if (!Number.isNaN(p.revision)) byRevision.set(p.revision, [...(byRevision.get(p.revision) ?? []), p]);
+    if (!Number.isNaN(p.ceiling)) byRevision.set(p.ceiling, [...(byRevision.get(p.ceiling) ?? []), p]);
   }
 
   const placeable = (p: PreparedOperation): boolean => {
     // Place p (already stepped): the revision must not pass an acknowledged one still to place.
-    if (!Number.isNaN(p.revision)) (pending[revIndex.get(p.revision) as number] as number) -= 1;
+    if (!Number.isNaN(p.ceiling)) (pending[revIndex.get(p.ceiling) as number] as number) -= 1;
     advanceMin();
-    const okay = Number.isNaN(model.revision) || model.revision <= minPending();
+    const okay = !o.revisionPruning || Number.isNaN(model.revision) || model.revision <= minPending();
     if (!okay) {
       blockingRevision = minPending();
       unplace(p);
@@ -309,13 +339,55 @@ function searchOne(history: readonly HistoryOperation[], o: SearchOptions): Sear
     return okay;
   };
   const unplace = (p: PreparedOperation): void => {
-    if (Number.isNaN(p.revision)) return;
-    const k = revIndex.get(p.revision) as number;
+    if (Number.isNaN(p.ceiling)) return;
+    const k = revIndex.get(p.ceiling) as number;
     (pending[k] as number) += 1;
     if (k < minRev) minRev = k;
   };
 
+  // Indeterminate operations are not in the event list: at each return reached, the ones
+  // called by then are tried, latest call first (an errored write that applied mostly did
+  // so soon after its call), after the acknowledged operations called before that return.
+  const indeterminate = ops.filter((p) => !p.ok).map((p) => p.index);
+  const calledBy = (t: number): number => {
+    // The last index into `indeterminate` whose call is at or before t; -1: none.
+    let lo = 0;
+    let hi = indeterminate.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((ops[indeterminate[mid] as number] as PreparedOperation).op.call <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo - 1;
+  };
+  // Tries to place operation i now; true if it was (and pushed with where to resume).
+  const tryPlace = (i: number, resumeNode: number, resumeK: number): boolean => {
+    const p = ops[i] as PreparedOperation;
+    steps += 1;
+    const mark = model.mark();
+    if (model.step(p, false) === null) {
+      if (placeable(p)) {
+        const [s1, s2] = model.fingerprint();
+        const key = `${l1 ^ (z1[i] as number)},${l2 ^ (z2[i] as number)},${s1},${s2}`;
+        if (!memo.has(key)) {
+          if (o.memo) memo.add(key);
+          l1 ^= z1[i] as number;
+          l2 ^= z2[i] as number;
+          stack.push({ i, mark, node: resumeNode, k: resumeK });
+          placed[i] = 1;
+          if (p.ok) lift(i);
+          return true;
+        }
+        unplace(p);
+      }
+      model.undo(mark);
+    }
+    return false;
+  };
+
   let node = next[0] as number;
+  let k = -1; // at a return: the next index into `indeterminate` to try, downwards (-1: arriving)
+  let arriving = true;
   while (node !== tail) {
     if ((steps & 4095) === 0 && performance.now() > o.deadline) {
       return { status: 'unknown', reason: 'time limit', steps, memoEntries: memo.size };
@@ -325,44 +397,52 @@ function searchOne(history: readonly HistoryOperation[], o: SearchOptions): Sear
     const i = (node - 1) >> 1;
     const p = ops[i] as PreparedOperation;
     if (node % 2 === 1) {
-      steps += 1;
-      const mark = model.mark();
-      if (model.step(p, false) === null) {
-        if (placeable(p)) {
-          const [s1, s2] = model.fingerprint();
-          const key = `${l1 ^ (z1[i] as number)},${l2 ^ (z2[i] as number)},${s1},${s2}`;
-          if (!memo.has(key)) {
-            memo.add(key);
-            l1 ^= z1[i] as number;
-            l2 ^= z2[i] as number;
-            stack.push({ i, mark });
-            placed[i] = 1;
-            lift(i);
-            node = next[0] as number;
-            continue;
-          }
-          unplace(p);
-        }
-        model.undo(mark);
+      if (tryPlace(i, node, -1)) {
+        node = next[0] as number;
+        arriving = true;
+      } else node = next[node] as number;
+      continue;
+    }
+    // The first return in the list: p has returned and is not placed.
+    if (arriving) {
+      arriving = false;
+      if (position[node] === o.describeAt) {
+        return { status: 'failed', violation: describe(p, node), steps, memoEntries: memo.size };
       }
-      node = next[node] as number;
-    } else {
-      if (!p.ok) break; // an indeterminate operation's return at +∞: every acknowledged one is placed
-      if ((position[node] as number) > best) {
-        best = position[node] as number;
-        violation = describe(p, node);
+      if ((position[node] as number) > best) best = position[node] as number;
+      k = calledBy(p.op.return);
+    }
+    let placedOne = false;
+    while (k >= 0) {
+      const j = indeterminate[k] as number;
+      k -= 1;
+      if (placed[j] === 0 && tryPlace(j, node, k)) {
+        placedOne = true;
+        break;
       }
-      const top = stack.pop();
-      if (!top)
-        return { status: 'failed', violation: violation ?? describe(p, node), steps, memoEntries: memo.size };
-      const q = ops[top.i] as PreparedOperation;
-      placed[top.i] = 0;
-      model.undo(top.mark);
-      unplace(q);
-      l1 ^= z1[top.i] as number;
-      l2 ^= z2[top.i] as number;
+    }
+    if (placedOne) {
+      node = next[0] as number;
+      arriving = true;
+      continue;
+    }
+    const top = stack.pop();
+    if (!top) return { status: 'failed', furthest: best, steps, memoEntries: memo.size };
+    const q = ops[top.i] as PreparedOperation;
+    placed[top.i] = 0;
+    model.undo(top.mark);
+    unplace(q);
+    l1 ^= z1[top.i] as number;
+    l2 ^= z2[top.i] as number;
+    if (q.ok) {
+      // Back to the scan after its call, in the state before it: the return it reaches is
+      // arrived at afresh (its indeterminate candidates not tried yet in this state).
       unlift(top.i);
-      node = next[1 + 2 * top.i] as number;
+      node = next[top.node] as number;
+      arriving = true;
+    } else {
+      node = top.node;
+      k = top.k;
     }
   }
   return {
@@ -376,8 +456,13 @@ function searchOne(history: readonly HistoryOperation[], o: SearchOptions): Sear
     const candidates: { op: HistoryOperation; refused: string }[] = [];
     const blockers = new Set<HistoryOperation>();
     for (let c = next[0] as number; c !== returnNode && c !== tail; c = next[c] as number) {
-      if (c % 2 !== 1) continue;
-      const cp = ops[(c - 1) >> 1] as PreparedOperation;
+      if (c % 2 === 1) explainCandidate(ops[(c - 1) >> 1] as PreparedOperation);
+    }
+    for (let j = calledBy(stuck.op.return); j >= 0; j -= 1) {
+      const i = indeterminate[j] as number;
+      if (placed[i] === 0) explainCandidate(ops[i] as PreparedOperation);
+    }
+    function explainCandidate(cp: PreparedOperation): void {
       const mark = model.mark();
       let refused = model.step(cp, true);
       if (refused === null) {
@@ -389,7 +474,7 @@ function searchOne(history: readonly HistoryOperation[], o: SearchOptions): Sear
             (b) => b !== cp && placed[b.index] === 0,
           );
           if (blocker) blockers.add(blocker.op);
-          refused = `the revision would reach ${model.revision}, past ${blockingRevision}, which ${blocker ? `#${blocker.op.id}` : 'an operation'} still to place returned`;
+          refused = `the revision would reach ${model.revision}, past ${blockingRevision}, where ${blocker ? `#${blocker.op.id}` : 'an operation'} still to place needs it`;
         }
       }
       model.undo(mark);
@@ -415,4 +500,62 @@ function searchOne(history: readonly HistoryOperation[], o: SearchOptions): Sear
       ),
     };
   }
+}
+
+/**
+ * An operation that returned revision r needs the store at r − 1 before it if it certainly
+ * changed something (a put; a delete that deleted; a txn that took a branch with a put):
+ * while it is not placed, no other operation may take the revision past r − 1. Otherwise
+ * past r.
+ */
+function certainlyBumps(op: HistoryOperation): boolean {
+  const q = op.request;
+  const r = op.response;
+  if (q.type === 'put') return true;
+  if (q.type === 'delete') return r?.deleted === 1;
+  if (q.type === 'get' || r?.succeeded === undefined) return false;
+  return (r.succeeded ? q.success : q.failure).some((x) => x.type === 'put');
+}
+
+/**
+ * Indeterminate writes whose value was read back: where a value is written by one operation
+ * only (the lab's workloads write unique values), a read of it with mod revision m says that
+ * operation applied, at revision m. Such an operation is placed only there, and nothing may
+ * take the revision past m − 1 before it.
+ */
+function pinnedRevisions(history: readonly HistoryOperation[]): Map<HistoryOperation, number> {
+  const writers = new Map<string, HistoryOperation | null>();
+  const puts = (op: HistoryOperation) =>
+    op.request.type === 'txn'
+      ? [...op.request.success, ...op.request.failure].filter((x) => x.type === 'put')
+      : op.request.type === 'put'
+        ? [op.request]
+        : [];
+  for (const op of history) {
+    for (const put of puts(op)) {
+      const k = `${put.key}\u0000${put.value}`;
+      writers.set(k, writers.has(k) ? null : op);
+    }
+  }
+  const pins = new Map<HistoryOperation, number>();
+  for (const op of history) {
+    if (op.status !== 'ok') continue;
+    const q = op.request;
+    const reads =
+      q.type === 'get'
+        ? [{ key: q.key, kv: op.response?.kv }]
+        : q.type === 'txn' && op.response?.succeeded !== undefined
+          ? (op.response.succeeded ? q.success : q.failure).map((x, i) => ({
+              key: x.key,
+              kv: x.type === 'get' ? op.response?.results?.[i]?.kv : undefined,
+            }))
+          : [];
+    for (const { key, kv } of reads) {
+      if (!kv || kv.value === undefined || kv.modRevision === undefined) continue;
+      const writer = writers.get(`${key}\u0000${kv.value}`);
+      // A conflicting second pin leaves the first: the model will refuse one of the reads.
+      if (writer && writer.status === 'indeterminate' && !pins.has(writer)) pins.set(writer, kv.modRevision);
+    }
+  }
+  return pins;
 }

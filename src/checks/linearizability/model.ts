@@ -37,8 +37,13 @@ export interface PreparedOperation {
   readonly index: number;
   readonly op: HistoryOperation;
   readonly ok: boolean;
-  /** Returned header revision (NaN: none, or revisions not checked). */
+  /**
+   * Returned header revision (NaN: none, or revisions not checked); an indeterminate write
+   * read back: the revision it must have applied at.
+   */
   readonly revision: number;
+  /** The highest revision the store may reach before this operation is placed (NaN: any). */
+  readonly ceiling: number;
 }
 
 function mix(h: number, v: number): number {
