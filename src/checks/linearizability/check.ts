@@ -11,8 +11,10 @@ import type { HistoryOperation, InitialState } from './types.ts';
  * operation it returns is not linearized although it has returned, so backtrack. The history
  * is linearizable when every acknowledged operation is placed.
  *
- * Indeterminate operations return at +∞: they may be placed any time after their call, and
- * the search succeeds at the first +∞ return, so they may also never be placed. An
+ * Indeterminate operations return at +∞ (Knossos' and porcupine's treatment): they may be
+ * placed any time after their call, or never — the search succeeds once every acknowledged
+ * operation is placed. They are kept out of the event list: at each return reached, those
+ * called by then are tried (latest call first) after the acknowledged candidates. An
  * indeterminate operation that would change nothing (a delete of an absent key, a txn that
  * takes a branch without writes) is never placed: dropping it from any linearization leaves
  * a linearization (it constrains nothing else).
@@ -20,7 +22,11 @@ import type { HistoryOperation, InitialState } from './types.ts';
  * Pruning by revision (sound): the store's revision never decreases, and an acknowledged
  * operation that returned header revision r must be placed when the revision, after it, is r.
  * So once the revision is past the smallest r among the acknowledged operations not yet placed,
- * that operation can never be placed: any step that takes the revision there is refused.
+ * that operation can never be placed: any step that takes the revision there is refused. An
+ * operation that certainly bumped the revision (a put, a delete that deleted, a txn whose
+ * branch taken puts) needs r − 1 before it, so its ceiling is r − 1. An indeterminate write
+ * whose (unique) value was read back with mod revision m must have applied, at m: it is
+ * pinned there, with ceiling m − 1 (see `pinnedRevisions`).
  * This is what keeps indeterminate writes from being tried everywhere: each can only be
  * placed where the acknowledged revisions leave a gap for it.
  *
