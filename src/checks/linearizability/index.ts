@@ -1,0 +1,10 @@
+export type * from './types.ts';
+export {
+  checkLinearizability,
+  type CheckOptions,
+  type LinearizabilityResult,
+  type Violation,
+} from './check.ts';
+export { fromOperationRecords, type AdaptedHistory } from './from-records.ts';
+export { operationText, resultText, timeline, violationText } from './render.ts';
+export { generateHistory, type GeneratorOptions } from './generate.ts';
