@@ -16,7 +16,8 @@ import { writeResults } from '../../src/report/write-results.ts';
 
 /**
  * Every experiment shipped in lab/ runs here as shipped, on real etcd, and its hypothesis must
- * hold; on top of the verdicts, each test checks figures the experiment exists to produce,
+ * hold — all but leader-loss-prevote, which is the flagship with pre-vote on and 20 kills (90 s;
+ * judged 10 times by `npm run figures`, docs/figures.md); on top of the verdicts, each test checks figures the experiment exists to produce,
  * with bounds taken from the experiment's own configuration.
  */
 async function runShipped(
