@@ -71,8 +71,12 @@ export interface LinearizabilityOutcome {
   readonly memoEntries: number;
   readonly elapsedMs: number;
   readonly timeLimitMs: number;
-  /** The revision the check started from (null: inferred from the first response). */
-  readonly initialRevision: number | null;
+  /**
+   * The store the check started from, as the run read it before the workload (null: keys
+   * absent, revision inferred from the first response). `etcd-lab check` on the results
+   * directory starts from it again.
+   */
+  readonly initial: InitialStore | null;
 }
 
 export interface RecordedHistoryOptions {
@@ -150,7 +154,7 @@ export function checkRecordedHistory(
     memoEntries: 0,
     elapsedMs: 0,
     timeLimitMs,
-    initialRevision: initial?.revision ?? null,
+    initial,
     ...counts,
   });
   if ('problem' in selection) return unknown(`not checked: ${selection.problem}`);
@@ -190,7 +194,7 @@ export function checkRecordedHistory(
     memoEntries: result.memoEntries,
     elapsedMs: Math.round(result.elapsedMs),
     timeLimitMs,
-    initialRevision: initial?.revision ?? null,
+    initial,
   };
 }
 
@@ -208,7 +212,7 @@ export function outcomeText(outcome: LinearizabilityOutcome): string {
   return [
     outcome.status === 'failed' && outcome.violation !== undefined ? outcome.violation : '',
     outcome.message,
-    `checked ${outcome.operations} operations (${outcome.workloadRecords} workload records, ${outcome.otherWrites} load-step writes), from ${outcome.initialRevision === null ? 'absent keys, revision inferred' : `revision ${outcome.initialRevision}, absent keys`}${left.length > 0 ? `; left out: ${left.join(', ')}` : ''}`,
+    `checked ${outcome.operations} operations (${outcome.workloadRecords} workload records, ${outcome.otherWrites} load-step writes), from ${outcome.initial === null ? 'absent keys, revision inferred' : `revision ${outcome.initial.revision}, absent keys`}${left.length > 0 ? `; left out: ${left.join(', ')}` : ''}`,
   ]
     .filter((s) => s !== '')
     .join('\n');

@@ -83,7 +83,7 @@ function linearizabilitySection(result: ExperimentResult): string[] {
     '',
     `${l.message}.`,
     '',
-    `Checked ${l.operations} operations (${l.workloadRecords} workload records, ${l.otherWrites} load-step writes kept for the revision) from ${l.initialRevision === null ? 'absent keys, the revision inferred from the first response' : `revision ${l.initialRevision} with the experiment's keys absent`}; ${l.steps} search steps, ${l.memoEntries} memo entries, ${l.elapsedMs} ms of a ${(l.timeLimitMs / 1000).toFixed(0)} s limit. Left out: ${d.failed} failed, ${d.serializableReads} serializable reads, ${d.indeterminateReads} reads without an answer, ${d.leaseOperations} lease operations, ${d.otherReads} load-step reads.`,
+    `Checked ${l.operations} operations (${l.workloadRecords} workload records, ${l.otherWrites} load-step writes kept for the revision) from ${l.initial === null ? 'absent keys, the revision inferred from the first response' : `revision ${l.initial.revision} with the experiment's keys absent`}; ${l.steps} search steps, ${l.memoEntries} memo entries, ${l.elapsedMs} ms of a ${(l.timeLimitMs / 1000).toFixed(0)} s limit. Left out: ${d.failed} failed, ${d.serializableReads} serializable reads, ${d.indeterminateReads} reads without an answer, ${d.leaseOperations} lease operations, ${d.otherReads} load-step reads.`,
     '',
     ...(l.violation === undefined ? [] : ['```text', l.violation, '```', '']),
   ];

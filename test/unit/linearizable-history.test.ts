@@ -76,7 +76,7 @@ describe('the linearizability check of a recorded run', () => {
       initial: { revision: 1, keys: 0, prefix: 'lab/' },
     });
     expect(outcome).toMatchObject({ status: 'ok', operations: 4, workloadRecords: 3, otherWrites: 1 });
-    expect(outcome.initialRevision).toBe(1);
+    expect(outcome.initial).toEqual({ revision: 1, keys: 0, prefix: 'lab/' });
     expect(linearizabilityCheck(outcome).verdict).toBe('held');
   });
 
