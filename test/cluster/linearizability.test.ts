@@ -79,7 +79,6 @@ describe('linearizable: true against real etcd', () => {
     const indeterminateWrites = records.filter(
       (r) => r.outcome === 'indeterminate' && (r.kind === 'put' || r.kind === 'delete' || r.kind === 'txn'),
     ).length;
-    expect(l.dropped.failed).toBe(records.filter((r) => r.outcome === 'fail').length);
     expect(l.operations).toBeGreaterThanOrEqual(indeterminateWrites);
 
     const report = readFileSync(join(out, 'report.md'), 'utf8');
