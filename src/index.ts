@@ -107,3 +107,4 @@ export {
 export { runSweep, type SweepRunOptions } from './plans/sweep/run-sweep.ts';
 export type { CellResult } from './plans/sweep/run-cell.ts';
 export type { SweepResult } from './plans/sweep/report.ts';
+export { checkRecordedHistory, linearizabilityCheck } from './checks/linearizable-history.ts';

@@ -37,6 +37,11 @@ export interface Check {
   readonly why?: string;
   /** Statistical claims: the numbers the verdict was judged on. */
   readonly statistics?: CheckStatistics;
+  /**
+   * A counterexample too long for a table row (a linearizability violation: operations, the
+   * store, a timeline): in JUnit's failure text and in its own section of the report.
+   */
+  readonly details?: string;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { LabError } from '../errors.ts';
 import { installCrashHandlers, runAllCleanups } from '../host/cleanup.ts';
+import { registerCheck } from './commands/check.ts';
 import { registerClean } from './commands/clean.ts';
 import { registerDoctor } from './commands/doctor.ts';
 import { registerImages } from './commands/images.ts';
@@ -30,6 +31,7 @@ registerClean(program);
 registerQuorum(program);
 registerQuorumValidate(program);
 registerSweep(program);
+registerCheck(program);
 
 installCrashHandlers();
 // The one owner of Ctrl-C / SIGTERM: commands stop on its abort signal and write their results.

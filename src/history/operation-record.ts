@@ -100,6 +100,17 @@ export interface OperationRecord extends TimedOutcome {
   readonly found?: boolean;
   /** get, txn: the key's mod revision after the operation (0 when absent). */
   readonly modRevision?: number;
+  /**
+   * get, failed txn compare (the key was found): the key's create revision and version, as the
+   * range response returned them. Absent in histories recorded before they were kept.
+   */
+  readonly createRevision?: number;
+  readonly version?: number;
+  /**
+   * Failed txn compare, the key found: the value the failure branch read (`value` is the value
+   * the txn would have written). Absent in histories recorded before it was kept.
+   */
+  readonly foundValue?: string;
   /** txn: whether the compare held and the put was applied. */
   readonly succeeded?: boolean;
   /** delete: how many keys were deleted. */

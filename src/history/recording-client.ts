@@ -5,7 +5,9 @@ import {
   EtcdLeaseInvalidError,
   type Etcd3,
   type ILeaseKeepAliveResponse,
+  type IRangeResponse,
   type IResponseHeader,
+  type ITxnResponse,
 } from 'etcd3';
 import { classifyError, failedOutcome } from './error-classification.ts';
 import type { History } from './history.ts';
@@ -45,6 +47,9 @@ export type ResponseFields = Partial<
     | 'found'
     | 'value'
     | 'modRevision'
+    | 'createRevision'
+    | 'version'
+    | 'foundValue'
     | 'succeeded'
     | 'deleted'
     | 'leaseId'
@@ -127,6 +132,48 @@ function headerFields(header: IResponseHeader): ResponseFields {
   };
 }
 
+/**
+ * A single-key range response: found or not, and the key's value, mod and create revisions and
+ * version (what a linearizability checker compares), with the header.
+ */
+export function rangeFields(response: Pick<IRangeResponse, 'header' | 'kvs'>): ResponseFields {
+  const found = response.kvs[0];
+  return found === undefined
+    ? { ...headerFields(response.header), found: false, modRevision: 0 }
+    : {
+        ...headerFields(response.header),
+        found: true,
+        value: found.value.toString(),
+        modRevision: Number(found.mod_revision),
+        createRevision: Number(found.create_revision),
+        version: Number(found.version),
+      };
+}
+
+/**
+ * A compare-and-set txn's response: succeeded (the put's revision is the header's), or the
+ * failure branch's read of the key — its value as `foundValue` (`value` is the one the txn
+ * would have written), mod and create revisions and version.
+ */
+export function txnFields(
+  response: Pick<ITxnResponse, 'header' | 'succeeded' | 'responses'>,
+): ResponseFields {
+  const header = headerFields(response.header);
+  if (response.succeeded) return { ...header, succeeded: true, modRevision: header.revision ?? 0 };
+  const current = response.responses[0]?.response_range.kvs[0];
+  return current === undefined
+    ? { ...header, succeeded: false, found: false, modRevision: 0 }
+    : {
+        ...header,
+        succeeded: false,
+        found: true,
+        foundValue: current.value.toString(),
+        modRevision: Number(current.mod_revision),
+        createRevision: Number(current.create_revision),
+        version: Number(current.version),
+      };
+}
+
 export type RecordingClientOptions = RecorderContext;
 
 /**
@@ -196,15 +243,7 @@ export class RecordingClient {
           key: Buffer.from(key),
           serializable: consistency === 'serializable',
         });
-        const found = response.kvs[0];
-        return found === undefined
-          ? { ...headerFields(response.header), found: false, modRevision: 0 }
-          : {
-              ...headerFields(response.header),
-              found: true,
-              value: found.value.toString(),
-              modRevision: Number(found.mod_revision),
-            };
+        return rangeFields(response);
       },
       timing,
     );
@@ -246,15 +285,7 @@ export class RecordingClient {
           success: [{ request_put: { key: keyBuffer, value: Buffer.from(value) } }],
           failure: [{ request_range: { key: keyBuffer } }],
         });
-        const header = headerFields(response.header);
-        if (response.succeeded) return { ...header, succeeded: true, modRevision: header.revision ?? 0 };
-        const current = response.responses[0]?.response_range.kvs[0];
-        return {
-          ...header,
-          succeeded: false,
-          found: current !== undefined,
-          modRevision: current === undefined ? 0 : Number(current.mod_revision),
-        };
+        return txnFields(response);
       },
       timing,
     );

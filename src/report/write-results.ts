@@ -67,9 +67,26 @@ export function renderReport(result: ExperimentResult, charts: readonly string[]
       '',
       `Acknowledged writes: ${result.acknowledgedWrites?.message ?? 'not checked'}.`,
       '',
+      ...linearizabilitySection(result),
     );
   }
   return lines.filter((line, i, all) => !(line === '' && all[i - 1] === '')).join('\n');
+}
+
+/** The linearizability check's answer with the checker's numbers and, on a violation, its counterexample. */
+function linearizabilitySection(result: ExperimentResult): string[] {
+  const l = result.linearizability;
+  if (l === undefined || l === null) return [];
+  const d = l.dropped;
+  return [
+    '## Linearizability',
+    '',
+    `${l.message}.`,
+    '',
+    `Checked ${l.operations} operations (${l.workloadRecords} workload records, ${l.otherWrites} load-step writes kept for the revision) from ${l.initial === null ? 'absent keys, the revision inferred from the first response' : `revision ${l.initial.revision} with the experiment's keys absent`}; ${l.steps} search steps, ${l.memoEntries} memo entries, ${l.elapsedMs} ms of a ${(l.timeLimitMs / 1000).toFixed(0)} s limit. Left out: ${d.failed} failed, ${d.serializableReads} serializable reads, ${d.indeterminateReads} reads without an answer, ${d.leaseOperations} lease operations, ${d.otherReads} load-step reads.`,
+    '',
+    ...(l.violation === undefined ? [] : ['```text', l.violation, '```', '']),
+  ];
 }
 
 const ratio = (v: number | null | undefined) => (v === null || v === undefined ? '–' : `×${v.toFixed(2)}`);

@@ -276,7 +276,7 @@ export function renderJunit(result: ResultsEnvelope): string {
   }
   for (const check of result.checks) {
     const test = suite.testCase().className(result.name).name(check.name);
-    const detail = `expected ${check.expected}, observed ${check.observed}${check.why === undefined ? '' : `; ${check.why}`}`;
+    const detail = `expected ${check.expected}, observed ${check.observed}${check.why === undefined ? '' : `; ${check.why}`}${check.details === undefined ? '' : `\n${check.details}`}`;
     if (check.verdict === 'deviated') test.failure(detail);
     else if (check.verdict === 'inconclusive') test.skipped();
     else test.standardOutput(detail);

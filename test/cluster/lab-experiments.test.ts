@@ -77,6 +77,10 @@ describe('the experiments shipped in lab/, as shipped', () => {
     // Puts only: every ok record is an acknowledged write the checker accounted for.
     const okPuts = [...(recorded ?? [])].filter((r) => r.kind === 'put' && r.outcome === 'ok').length;
     expect(result.acknowledgedWrites?.acknowledgedWrites).toBe(okPuts);
+    // Every workload put (the timed-out ones indeterminate) went to the linearizability checker.
+    const attempted = [...(recorded ?? [])].filter((r) => r.kind === 'put' && r.outcome !== 'fail').length;
+    expect(result.linearizability).toMatchObject({ status: 'ok', operations: attempted });
+    expect(result.linearizability?.initial).toMatchObject({ keys: 0, prefix: 'leader-loss/' });
     expect(readdirSync(dir).sort()).toEqual([
       'election.png',
       'election.svg',
@@ -102,6 +106,7 @@ describe('the experiments shipped in lab/, as shipped', () => {
     expect(saved.kind).toBe('experiment');
     const report = readFileSync(join(dir, 'report.md'), 'utf8');
     expect(report).toContain('Verdict: **HELD**');
+    expect(report).toMatch(/## Linearizability\n\nlinearizable \(\d+ operations/);
     expect(report).toMatch(/\| 1 \| kill \| m\d \| sigkill \|/);
     expect(readFileSync(join(dir, 'history.jsonl'), 'utf8').split('\n').filter(Boolean)).toHaveLength(
       [...(recorded ?? [])].length,

@@ -1,9 +1,13 @@
 import { GRPCDeadlineExceededError, GRPCUnavailableError } from 'etcd3';
 import { describe, expect, it } from 'vitest';
 
-import { History } from '../../src/history/history.ts';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { History, loadHistory } from '../../src/history/history.ts';
 import type { OperationRecord } from '../../src/history/operation-record.ts';
-import { recordOperation, type Clock } from '../../src/history/recording-client.ts';
+import { rangeFields, recordOperation, txnFields, type Clock } from '../../src/history/recording-client.ts';
 import { summarizeOperations, type TimedOutcome } from '../../src/measure/latency-stats.ts';
 
 /** A clock that reads from a script of times, one per `now()` call. */
@@ -118,5 +122,98 @@ describe('History', () => {
     expect(id).toBe(8);
     expect(seen).toEqual([8]);
     expect([...history].map((r) => r.id)).toEqual([0, 7, 8, 9]);
+  });
+});
+
+describe('rangeFields and txnFields', () => {
+  const header = { cluster_id: '1', member_id: '7', revision: '9', raft_term: '3' };
+  const kv = (value: string) => ({
+    key: Buffer.from('k'),
+    value: Buffer.from(value),
+    create_revision: '4',
+    mod_revision: '8',
+    version: '3',
+    lease: '0',
+  });
+
+  it('keeps the value, mod and create revisions and version of a key read', () => {
+    expect(rangeFields({ header, kvs: [kv('v')] })).toEqual({
+      revision: 9,
+      memberId: '7',
+      raftTerm: 3,
+      found: true,
+      value: 'v',
+      modRevision: 8,
+      createRevision: 4,
+      version: 3,
+    });
+    expect(rangeFields({ header, kvs: [] })).toEqual({
+      revision: 9,
+      memberId: '7',
+      raftTerm: 3,
+      found: false,
+      modRevision: 0,
+    });
+  });
+
+  it("keeps what a failed compare-and-set's failure branch read, its value apart from the value written", () => {
+    const responses = [
+      { response: 'response_range', response_range: { header, kvs: [kv('now')], more: false, count: '1' } },
+    ];
+    expect(
+      txnFields({ header, succeeded: false, responses } as unknown as Parameters<typeof txnFields>[0]),
+    ).toEqual({
+      revision: 9,
+      memberId: '7',
+      raftTerm: 3,
+      succeeded: false,
+      found: true,
+      foundValue: 'now',
+      modRevision: 8,
+      createRevision: 4,
+      version: 3,
+    });
+    expect(txnFields({ header, succeeded: true, responses: [] })).toEqual({
+      revision: 9,
+      memberId: '7',
+      raftTerm: 3,
+      succeeded: true,
+      modRevision: 9,
+    });
+  });
+
+  it('reads old history lines without the new fields and new ones with them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'etcd-lab-history-'));
+    const file = join(dir, 'history.jsonl');
+    const old = {
+      id: 0,
+      clientId: 'c0',
+      kind: 'get',
+      startMs: 0,
+      endMs: 1,
+      outcome: 'ok',
+      key: 'k',
+      found: true,
+      value: 'v',
+      modRevision: 2,
+      revision: 2,
+    };
+    const now = { ...old, id: 1, createRevision: 2, version: 1 };
+    const txn = {
+      ...old,
+      id: 2,
+      kind: 'txn',
+      value: 'w',
+      expectedRevision: 1,
+      succeeded: false,
+      foundValue: 'v',
+    };
+    await writeFile(file, [old, now, txn].map((r) => JSON.stringify(r)).join('\n'));
+    const loaded = await loadHistory(file);
+    expect(loaded.records.map((r) => [r.createRevision, r.version, r.foundValue])).toEqual([
+      [undefined, undefined, undefined],
+      [2, 1, undefined],
+      [undefined, undefined, 'v'],
+    ]);
   });
 });

@@ -316,4 +316,52 @@ describe('fromOperationRecords', () => {
       checkLinearizability(fromOperationRecords(stale).history, { initial: { revision: 1 } }).status,
     ).toBe('failed');
   });
+
+  it("checks a read's create revision and version, and the value a failed compare-and-set read", () => {
+    const base = { clientId: 'c0', latencyMs: 1, outcome: 'ok', key: 'x' } as const;
+    const put = { ...base, id: 1, kind: 'put', startMs: 0, endMs: 1, value: 'a', revision: 2 };
+    const get = {
+      ...base,
+      id: 2,
+      kind: 'get',
+      startMs: 2,
+      endMs: 3,
+      consistency: 'linearizable',
+      found: true,
+      value: 'a',
+      modRevision: 2,
+      createRevision: 2,
+      version: 1,
+      revision: 2,
+    };
+    const cas = {
+      ...base,
+      id: 3,
+      kind: 'txn',
+      startMs: 4,
+      endMs: 5,
+      value: 'b',
+      expectedRevision: 1,
+      succeeded: false,
+      found: true,
+      foundValue: 'a',
+      modRevision: 2,
+      createRevision: 2,
+      version: 1,
+      revision: 2,
+    };
+    const check = (records: unknown[]) =>
+      checkLinearizability(fromOperationRecords(records as OperationRecord[]).history, {
+        initial: { revision: 1 },
+      }).status;
+    expect(check([put, get, cas])).toBe('ok');
+    const { history } = fromOperationRecords([put, get, cas] as unknown as OperationRecord[]);
+    expect(history[1]?.response?.kv).toEqual({ value: 'a', modRevision: 2, createRevision: 2, version: 1 });
+    expect(history[2]?.response?.results).toEqual([
+      { kv: { value: 'a', modRevision: 2, createRevision: 2, version: 1 } },
+    ]);
+    expect(check([put, { ...get, version: 2 }, cas])).toBe('failed');
+    expect(check([put, { ...get, createRevision: 1 }, cas])).toBe('failed');
+    expect(check([put, get, { ...cas, foundValue: 'z' }])).toBe('failed');
+  });
 });

@@ -1,5 +1,5 @@
 import type { OperationRecord } from '../../history/operation-record.ts';
-import type { HistoryOperation } from './types.ts';
+import type { HistoryOperation, KeyValue } from './types.ts';
 
 export interface AdaptedHistory {
   readonly history: HistoryOperation[];
@@ -14,14 +14,15 @@ export interface AdaptedHistory {
 }
 
 /**
- * The lab's recorded operations as the checker's history. What the records lack (issue #14
- * item 1 is to record it): versions and create revisions of read keys (not checked); the
- * value of the key a failed CAS txn read (its mod revision is checked); lease ids attached
- * to puts (lease grants and keep-alives are left out: the workload attaches no keys to
- * leases, so they do not touch the KV store — with attached keys, a lease expiry deletes
- * keys and bumps the revision, which this checker does not model). Serializable reads may
- * be stale by design and are left out. Failed operations did not apply and are left out;
- * a failed write whose error leaves its fate open is recorded as indeterminate and kept.
+ * The lab's recorded operations as the checker's history. Reads carry the key's value, mod and
+ * create revisions and version, and a failed CAS txn the value, revisions and version its
+ * failure branch read, where the records have them (histories recorded before they were kept
+ * lack create revisions, versions and a failed txn's value: those are not checked). Puts record
+ * no lease: lease grants and keep-alives are left out, because the workload attaches no keys to
+ * leases, so they do not touch the KV store — with attached keys, a lease expiry deletes keys
+ * and bumps the revision, which this checker does not model. Serializable reads may be stale by
+ * design and are left out. Failed operations did not apply and are left out; a failed write
+ * whose error leaves its fate open is recorded as indeterminate and kept.
  */
 export function fromOperationRecords(records: Iterable<OperationRecord>): AdaptedHistory {
   const history: HistoryOperation[] = [];
@@ -74,13 +75,7 @@ export function fromOperationRecords(records: Iterable<OperationRecord>): Adapte
         ...(ok ? { response: { ...revision } } : {}),
       });
     } else if (r.kind === 'get') {
-      const kv =
-        r.found === false
-          ? null
-          : {
-              ...(r.value !== undefined ? { value: r.value } : {}),
-              ...(r.modRevision !== undefined ? { modRevision: r.modRevision } : {}),
-            };
+      const kv = r.found === false ? null : readKey(r, r.value);
       history.push({
         ...base,
         request: { type: 'get', key },
@@ -100,7 +95,7 @@ export function fromOperationRecords(records: Iterable<OperationRecord>): Adapte
         continue;
       }
       const failedRead =
-        r.found === false ? null : r.modRevision !== undefined ? { modRevision: r.modRevision } : undefined;
+        r.found === false ? null : r.modRevision !== undefined ? readKey(r, r.foundValue) : undefined;
       history.push({
         ...base,
         request: {
@@ -124,4 +119,14 @@ export function fromOperationRecords(records: Iterable<OperationRecord>): Adapte
     }
   }
   return { history, dropped };
+}
+
+/** The key as a read (or a failed txn's failure branch) returned it: the fields recorded. */
+function readKey(r: OperationRecord, value: string | undefined): KeyValue {
+  return {
+    ...(value !== undefined ? { value } : {}),
+    ...(r.modRevision !== undefined ? { modRevision: r.modRevision } : {}),
+    ...(r.createRevision !== undefined ? { createRevision: r.createRevision } : {}),
+    ...(r.version !== undefined ? { version: r.version } : {}),
+  };
 }

@@ -1,4 +1,5 @@
 import type { AcknowledgedWritesResult } from '../../checks/acknowledged-writes.ts';
+import type { LinearizabilityOutcome } from '../../checks/linearizable-history.ts';
 import type { FaultHandle, FaultRecord } from '../../faults/fault.ts';
 import type { History } from '../../history/history.ts';
 import type { LeaderChange, LeaderObservation } from '../../measure/leader-tracker.ts';
@@ -73,6 +74,8 @@ export interface ExperimentPayload {
   } | null;
   readonly recoveryMs: number | null;
   readonly acknowledgedWrites: AcknowledgedWritesResult | null;
+  /** `linearizable` in the hypothesis: the checker's answer (null: not asked for, or no workload ran; absent in older results). */
+  readonly linearizability?: LinearizabilityOutcome | null;
   readonly leaderObservations: readonly LeaderObservation[];
   /** Lease-election experiments: one failover per TTL and trial. */
   readonly leaseElection: readonly LeaseElectionFailover[] | null;

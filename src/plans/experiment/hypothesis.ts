@@ -1,4 +1,5 @@
 import { acknowledgedWritesCheck, type AcknowledgedWritesResult } from '../../checks/acknowledged-writes.ts';
+import { linearizabilityCheck, type LinearizabilityOutcome } from '../../checks/linearizable-history.ts';
 import type { Check, CheckStatistics } from '../../checks/check.ts';
 import type { ExperimentResult, StepResult } from './experiment-types.ts';
 import { effectiveAt } from './step-timing.ts';
@@ -254,6 +255,7 @@ export function checkHypothesis(
   acknowledged: AcknowledgedWritesResult | null,
   samples: ClaimSamples,
   status: RunStatus = 'completed',
+  linearizability: LinearizabilityOutcome | null = null,
 ): HypothesisCheck[] {
   const cutShort = cutShortBy(status);
   const h = spec.hypothesis;
@@ -387,5 +389,9 @@ export function checkHypothesis(
   if (h.noAcknowledgedWriteLost) {
     checks.push(acknowledgedWritesCheck(acknowledged));
   }
+  // A violation in a run cut short still stands (the operations out at the end were awaited and
+  // recorded); runVerdict makes anything else of such a run inconclusive.
+  if (h.linearizable !== undefined && h.linearizable !== false)
+    checks.push(linearizabilityCheck(linearizability));
   return checks;
 }

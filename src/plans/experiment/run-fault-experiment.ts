@@ -1,6 +1,11 @@
 import os from 'node:os';
 import type { StartedEtcdCluster } from '../../cluster/started-etcd-cluster.ts';
 import { checkAcknowledgedWrites, type AcknowledgedWritesResult } from '../../checks/acknowledged-writes.ts';
+import {
+  checkRecordedHistory,
+  type InitialStore,
+  type LinearizabilityOutcome,
+} from '../../checks/linearizable-history.ts';
 import { probeHostCapabilities } from '../../faults/capabilities.ts';
 import { requireAvailable, type Fault } from '../../faults/fault.ts';
 import { History } from '../../history/history.ts';
@@ -63,10 +68,16 @@ export async function runFaultExperiment(
   let attempts = 0;
   let recoveryMs: number | null = null;
   let acknowledged: AcknowledgedWritesResult | null = null;
+  const linearizable = spec.hypothesis.linearizable;
+  const checkLinearizable = linearizable !== undefined && linearizable !== false;
+  let initialStore: InitialStore | null = null;
   try {
     options.signal?.throwIfAborted();
     await cluster.waitForStableLeader();
     options.signal?.throwIfAborted();
+    // The linearizability check starts from the store as it is now: nothing writes to the
+    // cluster between this read and the workload's first call.
+    if (checkLinearizable) initialStore = await readInitialStore(cluster, `${spec.name}/`);
     tracker.start();
     progress(`${spec.name}: steady state reached, starting the workload`);
     let onStart: (startedMs: number) => void = () => undefined;
@@ -138,6 +149,16 @@ export async function runFaultExperiment(
   await cluster.dispose();
 
   const records = [...history];
+  // Pure CPU, after the cluster is gone: the search holds the event loop for up to its time limit.
+  let linearizability: LinearizabilityOutcome | null = null;
+  if (checkLinearizable && workloadWindow.toMs !== 0) {
+    progress(`${spec.name}: checking the history for linearizability`);
+    linearizability = checkRecordedHistory(records, {
+      initial: initialStore,
+      ...(typeof linearizable === 'object' ? { timeLimitMs: linearizable.timeLimitMs } : {}),
+    });
+    progress(`${spec.name}: ${linearizability.message}`);
+  }
   const mainOperations = clientOperations(records.filter(isWorkloadOperation));
   const workload =
     status === 'failed' || workloadWindow.toMs === 0
@@ -172,6 +193,7 @@ export async function runFaultExperiment(
     acknowledged,
     { baselineLatenciesMs: baselineLatencies(mainOperations, active, workloadWindow) },
     status,
+    linearizability,
   );
   const result: ExperimentResult = {
     ...envelope({
@@ -190,6 +212,7 @@ export async function runFaultExperiment(
     workload,
     recoveryMs,
     acknowledgedWrites: acknowledged,
+    linearizability,
     leaderObservations: tracker.observations,
     leaseElection: null,
   };
@@ -201,6 +224,23 @@ function errorSummary(errors: Readonly<Record<string, number>>): string {
     .sort((a, b) => b[1] - a[1])
     .slice(0, 3);
   return top.length === 0 ? '' : ` (${top.map(([k, n]) => `${k} ${n}`).join(', ')})`;
+}
+
+/**
+ * The store's revision and how many keys exist under `prefix`, from one linearizable range read
+ * (limit 1: `count` is the total). Null when the read fails: the check then infers the revision
+ * from the first response (see src/checks/linearizable-history.ts).
+ */
+async function readInitialStore(cluster: StartedEtcdCluster, prefix: string): Promise<InitialStore | null> {
+  const client = cluster.client({ retries: true, callTimeoutMs: 10_000 });
+  try {
+    const response = await client.getAll().prefix(prefix).limit(1).exec();
+    return { revision: Number(response.header.revision), keys: Number(response.count), prefix };
+  } catch {
+    return null;
+  } finally {
+    client.close();
+  }
 }
 
 async function readFinalValues(cluster: StartedEtcdCluster, prefix: string): Promise<Map<string, string>> {

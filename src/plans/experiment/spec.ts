@@ -188,6 +188,14 @@ const hypothesis = z
     baselineLatency: z.object(quantileClaims).strict().optional(),
     /** Every acknowledged write is still there at the end. */
     noAcknowledgedWriteLost: z.boolean().optional(),
+    /**
+     * The run's history is linearizable (src/checks/linearizable-history.ts says which
+     * operations are checked, and why): `true`, or `{ timeLimitMs }` for the checker's search
+     * (default 60 s), past which the check is inconclusive, never held.
+     */
+    linearizable: z
+      .union([z.boolean(), z.object({ timeLimitMs: positiveMs.max(3_600_000) }).strict()])
+      .optional(),
     /** After healing, the members converge (equal applied index) within this long. */
     maxRecoveryMs: positiveMs.optional(),
     /** A member brought back after a process fault has applied everything committed while it was away within this long. */

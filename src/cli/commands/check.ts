@@ -1,0 +1,136 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { BadInputError } from '../../errors.ts';
+import { EXIT } from '../exit-codes.ts';
+import type { InitialStore, LinearizabilityOutcome } from '../../checks/linearizable-history.ts';
+import type { OperationRecord } from '../../history/operation-record.ts';
+
+export interface CheckCommandOptions {
+  /** The checker's time limit (ms); default: the run's, else 60 s. */
+  readonly timeLimitMs?: number;
+  readonly json?: boolean;
+}
+
+/** `--time-limit <s>`: seconds, more than 0 (decimals allowed), to ms. */
+export function timeLimitSeconds(value: string): number {
+  const seconds = Number(value);
+  if (value.trim() === '' || !Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400)
+    throw new InvalidArgumentError(`expected seconds, more than 0 and at most 86400, got "${value}"`);
+  return Math.round(seconds * 1000);
+}
+
+/** What a run's result.json says about its linearizability check, if anything usable. */
+interface SavedCheck {
+  readonly initial: InitialStore | null;
+  readonly timeLimitMs?: number;
+}
+
+async function savedCheck(dir: string): Promise<SavedCheck | undefined> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(join(dir, 'result.json'), 'utf8'));
+  } catch {
+    return undefined; // no result.json, or not JSON: the history alone is checked
+  }
+  const l = (parsed as { linearizability?: Partial<LinearizabilityOutcome> | null } | null)?.linearizability;
+  if (l === undefined || l === null) return undefined;
+  const i = l.initial;
+  const initial =
+    i !== null &&
+    typeof i === 'object' &&
+    typeof i.revision === 'number' &&
+    typeof i.keys === 'number' &&
+    typeof i.prefix === 'string'
+      ? { revision: i.revision, keys: i.keys, prefix: i.prefix }
+      : null;
+  return { initial, ...(typeof l.timeLimitMs === 'number' ? { timeLimitMs: l.timeLimitMs } : {}) };
+}
+
+/**
+ * `etcd-lab check <results dir | history.jsonl>`: re-checks a saved history for
+ * linearizability (src/checks/linearizable-history.ts says which operations, and why). A results
+ * directory's result.json gives the store the run started from and its time limit, so the run's
+ * verdict is reproduced; a bare history.jsonl is checked from absent keys, the revision inferred.
+ * Returns the exit code (0 linearizable, 1 violation, 3 unknown) and writes the answer through
+ * `write`; bad input (missing, unreadable, not a history, not one cluster's) throws
+ * BadInputError naming the argument.
+ */
+export async function checkCommand(
+  target: string,
+  options: CheckCommandOptions,
+  write: (text: string) => void,
+): Promise<number> {
+  const { checkRecordedHistory, outcomeText, selectRecords } =
+    await import('../../checks/linearizable-history.ts');
+  const { readHistory } = await import('../../history/history.ts');
+  const info = await stat(target).catch((error: NodeJS.ErrnoException) => {
+    throw new BadInputError(
+      `check ${target}: ${error.code === 'ENOENT' ? 'no such file or directory' : `cannot read it (${error.code ?? error.message})`}`,
+    );
+  });
+  let file = target;
+  let saved: SavedCheck | undefined;
+  if (info.isDirectory()) {
+    file = join(target, 'history.jsonl');
+    const history = await stat(file).catch(() => undefined);
+    if (history === undefined || !history.isFile())
+      throw new BadInputError(`check ${target}: no history.jsonl in it (not a results directory of a run)`);
+    saved = await savedCheck(target);
+  } else if (!info.isFile()) {
+    throw new BadInputError(`check ${target}: not a file or a directory`);
+  }
+  const records: OperationRecord[] = [];
+  try {
+    for await (const record of readHistory(file)) records.push(record);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new BadInputError(`check ${target}: not a history: ${message}`);
+  }
+  if (records.length === 0) throw new BadInputError(`check ${target}: the history holds no operations`);
+  const selection = selectRecords(records);
+  if ('problem' in selection) throw new BadInputError(`check ${target}: ${selection.problem}`);
+  const timeLimitMs = options.timeLimitMs ?? saved?.timeLimitMs;
+  const outcome = checkRecordedHistory(records, {
+    initial: saved?.initial ?? null,
+    ...(timeLimitMs === undefined ? {} : { timeLimitMs }),
+  });
+  write(options.json === true ? `${JSON.stringify(outcome, null, 2)}\n` : `${outcomeText(outcome)}\n`);
+  return outcome.status === 'ok' ? EXIT.ok : outcome.status === 'failed' ? EXIT.deviated : EXIT.inconclusive;
+}
+
+/** `etcd-lab check`. Exit codes: 0 linearizable, 1 violation, 3 unknown (time limit), 2 bad input. */
+export function registerCheck(program: Command): void {
+  program
+    .command('check')
+    .description(
+      're-check a saved history for linearizability: a results directory (from its result.json: the store the run started from) or a history.jsonl',
+    )
+    .argument('<history>', 'results directory or history.jsonl')
+    .option(
+      '--time-limit <s>',
+      "the checker's time limit in seconds (default: the run's, else 60)",
+      timeLimitSeconds,
+    )
+    .option('--json', 'print the outcome as JSON', false)
+    .addHelpText(
+      'after',
+      `
+Exit codes:
+  0    linearizable
+  1    not linearizable: the violation is printed (operations, the store, a timeline)
+  2    bad input: missing, unreadable, not a history, or not one cluster's history
+  3    unknown: the time limit ran out, or nothing acknowledged to check — never "linearizable"
+`,
+    )
+    .action(async (target: string, options: { timeLimit?: number; json: boolean }) => {
+      process.exitCode = await checkCommand(
+        target,
+        {
+          json: options.json,
+          ...(options.timeLimit === undefined ? {} : { timeLimitMs: options.timeLimit }),
+        },
+        (text) => process.stdout.write(text),
+      );
+    });
+}
