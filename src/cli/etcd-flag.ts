@@ -1,15 +1,19 @@
 import type { Command } from 'commander';
 import type { EtcdChoice } from '../host/etcd-choice.ts';
-import { etcdRequest, imageReference } from './options.ts';
+import { etcdRequest, etcdRequestOrList, imageReference } from './options.ts';
 
 /** What `--etcd` says in every command's help. */
 export const ETCD_FLAG_HELP =
   'etcd version (e.g. 3.5.30; `etcd-lab images` lists them) or image reference; default: $ETCD_IMAGE, else the official etcd image';
 
 /** Adds `--etcd <version|image>` and its alias `--image <image>` (kept for existing scripts; both at once is refused). */
-export function addEtcdFlags(command: Command, etcdHelp = ETCD_FLAG_HELP): Command {
+export function addEtcdFlags(
+  command: Command,
+  etcdHelp = ETCD_FLAG_HELP,
+  { matrix = false }: { readonly matrix?: boolean } = {},
+): Command {
   return command
-    .option('--etcd <version|image>', etcdHelp, etcdRequest)
+    .option(matrix ? '--etcd <versions>' : '--etcd <version|image>', etcdHelp, matrix ? etcdRequestOrList : etcdRequest)
     .option('--image <image>', 'the same as --etcd with an image reference (older spelling)', imageReference);
 }
 

@@ -3,6 +3,7 @@ import { LabError } from '../errors.ts';
 import { installCrashHandlers, runAllCleanups } from '../host/cleanup.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerClean } from './commands/clean.ts';
+import { registerCompare } from './commands/compare.ts';
 import { registerDoctor } from './commands/doctor.ts';
 import { registerImages } from './commands/images.ts';
 import { registerQuorum } from './commands/quorum.ts';
@@ -32,6 +33,7 @@ registerQuorum(program);
 registerQuorumValidate(program);
 registerSweep(program);
 registerCheck(program);
+registerCompare(program);
 
 installCrashHandlers();
 // The one owner of Ctrl-C / SIGTERM: commands stop on its abort signal and write their results.

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { validateEtcdOptions, type EtcdOptions } from '../cluster/etcd-options.ts';
 import { BadInputError } from '../errors.ts';
-import { etcdRequestProblem } from '../host/etcd-choice.ts';
+import { etcdMatrixProblem, etcdRequestProblem } from '../host/etcd-choice.ts';
 import { imageReferenceProblem } from '../host/image-reference.ts';
 import { parseDuration } from '../plans/quorum/model.ts';
 
@@ -41,9 +41,16 @@ export function imageReference(value: string): string {
   return value;
 }
 
-/** `--etcd`: one etcd version ("3.5.30", "v3.5.30") or an image reference; a list is refused (no matrix yet). */
+/** `--etcd`: one etcd version ("3.5.30", "v3.5.30") or an image reference; a list is refused (only `run` takes one). */
 export function etcdRequest(value: string): string {
   const problem = etcdRequestProblem(value);
+  if (problem !== undefined) throw new InvalidArgumentError(problem);
+  return value.trim();
+}
+
+/** `run --etcd`: one etcd version or image, or a comma-separated list of them (a version matrix). */
+export function etcdRequestOrList(value: string): string {
+  const problem = value.includes(',') ? etcdMatrixProblem(value) : etcdRequestProblem(value);
   if (problem !== undefined) throw new InvalidArgumentError(problem);
   return value.trim();
 }

@@ -66,14 +66,19 @@ const CASES: readonly Case[] = [
     says: UNOBTAINABLE('.*etcd-version\\.yaml: etcd'),
     withinMs: OBTAIN_MS,
   },
+  // A version matrix: a bad entry or one listed twice is refused before anything runs, and so is
+  // a version nothing offers, even when another entry could run.
+  { args: ['run', 'leader-loss', '--etcd', '3.4.23,v3.4.23'], says: /--etcd: .*v3\.4\.23 is listed twice/ },
   {
-    args: ['run', 'leader-loss', '--etcd', '3.4.23,3.5.30'],
-    says: /^etcd-lab: --etcd: a version matrix \(several versions in one run\) is not supported yet/,
+    args: ['run', 'leader-loss', '--etcd', '3.4.23,,3.5.30'],
+    says: /--etcd: .*an empty entry in the version list/,
   },
   {
-    args: ['run', '@etcd-list.yaml'],
-    says: /etcd-list\.yaml is invalid: etcd: a version matrix .*not supported yet/,
+    args: ['run', 'leader-loss', '--etcd', '9.9.9,3.4.23'],
+    says: UNOBTAINABLE('--etcd'),
+    withinMs: OBTAIN_MS,
   },
+  { args: ['run', '@etcd-list.yaml'], says: /etcd-list\.yaml is invalid: etcd: 3\.4\.23 is listed twice/ },
   {
     args: ['run', 'leader-loss', '--etcd', '3.5.30', '--image', 'etcd-lab/etcd:3.5.30'],
     says: /--etcd and --image both given .*--image is an alias of --etcd; give one/,
@@ -126,6 +131,11 @@ const CASES: readonly Case[] = [
   { args: ['down', '--force'], says: /unknown option '--force'/ },
   { args: ['clean', 'everything'], says: /too many arguments for 'clean'/ },
   { args: ['clean', '--al'], says: /unknown option '--al'.*--all/ },
+  // compare
+  { args: ['compare'], says: /missing required argument 'dirs'/ },
+  { args: ['compare', '/no-such-dir'], says: /compare \/no-such-dir: not a directory/ },
+  { args: ['compare', '@a-file'], says: /compare .*a-file: not a directory/ },
+  { args: ['compare', '/proc/self/fdinfo'], says: /no result\.json in it or in its subdirectories/ },
   // images
   { args: ['images', '3.5.30'], says: /too many arguments for 'images'/ },
   { args: ['images', '--frobnicate'], says: /unknown option '--frobnicate'/ },
@@ -210,7 +220,7 @@ describe('the CLI refuses bad input in one line, and starts nothing', () => {
         '',
       ].join('\n');
     await writeFile(file('etcd-version.yaml'), fileNaming('etcd-version', '9.9.9'));
-    await writeFile(file('etcd-list.yaml'), fileNaming('etcd-list', '[3.4.23, 3.5.30]'));
+    await writeFile(file('etcd-list.yaml'), fileNaming('etcd-list', '[3.4.23, 3.4.23]'));
     await writeFile(file('a-file'), 'not a directory\n');
     before = await findLeftovers();
     // Anything the lab creates carries its label: the event stream sees even a container that

@@ -2,13 +2,16 @@ import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { takeEtcdArg } from '../../bench/lib/etcd-arg.ts';
 import { errorReport } from '../../src/cli/error-line.ts';
-import { etcdRequest } from '../../src/cli/options.ts';
+import { etcdRequest, etcdRequestOrList } from '../../src/cli/options.ts';
 import { BadInputError } from '../../src/errors.ts';
 import { validateExperiment } from '../../src/plans/experiment/spec.ts';
 import {
   chooseEtcd,
+  chooseEtcdRuns,
+  etcdMatrixProblem,
   etcdRequestProblem,
   MATRIX_NOT_SUPPORTED,
+  MAX_MATRIX_VERSIONS,
   withEtcdRequest,
 } from '../../src/host/etcd-choice.ts';
 import { imageProvenance, resolveEtcdImage, resolvedFromProvenance } from '../../src/host/etcd-image.ts';
@@ -52,7 +55,7 @@ describe('what --etcd and etcd: accept', () => {
     }
   });
 
-  it('refuses a list (no version matrix yet) and what is neither a version nor an image', () => {
+  it('refuses a list (only run takes a version matrix) and what is neither a version nor an image', () => {
     expect(etcdRequestProblem('3.4.23,3.5.30')).toBe(`${MATRIX_NOT_SUPPORTED}, got "3.4.23,3.5.30"`);
     expect(etcdRequestProblem('Etcd:3')).toMatch(/expected an etcd version such as 3\.5\.30 or an image/);
     expect(() => etcdRequest('3.4.23, 3.5.30')).toThrow(InvalidArgumentError);
@@ -106,6 +109,38 @@ describe('which etcd a run uses', () => {
     expect(withEtcdRequest(spec, '3.5.30')).toEqual({ name: 'x', etcd: '3.5.30', cluster: { members: 3 } });
     expect(spec.cluster.image).toBe('e:1'); // not changed in place
   });
+
+  it('a version matrix: one run per entry of --etcd a,b or of the file’s list, the flag first', () => {
+    const listFile = { spec: { etcd: ['3.4.23', '3.5.30'], cluster: {} }, source: 'lab/x.yaml' };
+    expect(chooseEtcdRuns({ etcd: '3.4.23, 3.5.16' }, listFile)).toEqual([
+      { request: '3.4.23', origin: '--etcd' },
+      { request: '3.5.16', origin: '--etcd' },
+    ]);
+    expect(chooseEtcdRuns({}, listFile)).toEqual([
+      { request: '3.4.23', origin: 'lab/x.yaml: etcd' },
+      { request: '3.5.30', origin: 'lab/x.yaml: etcd' },
+    ]);
+    expect(chooseEtcdRuns({ etcd: '3.5.30' }, listFile)).toEqual([{ request: '3.5.30', origin: '--etcd' }]);
+    expect(chooseEtcdRuns({}, file)).toEqual([{ request: '3.5.16', origin: 'lab/x.yaml: etcd' }]);
+    expect(chooseEtcdRuns({})).toEqual([]);
+    // Where one etcd is taken, a file's list is refused in one line naming the file.
+    expect(refusal(() => chooseEtcd({}, listFile))).toBe(
+      `etcd-lab: lab/x.yaml: etcd: ${MATRIX_NOT_SUPPORTED}`,
+    );
+  });
+
+  it('refuses a bad matrix in one line: an entry twice, a bad entry, too many', () => {
+    expect(refusal(() => chooseEtcdRuns({ etcd: '3.5.30,v3.5.30' }))).toBe(
+      'etcd-lab: --etcd: v3.5.30 is listed twice',
+    );
+    expect(etcdMatrixProblem('3.4.23,,3.5.30')).toBe('an empty entry in the version list');
+    expect(etcdMatrixProblem('3.4.23,Bad')).toMatch(/^Bad: expected an etcd version/);
+    expect(etcdMatrixProblem(['3.4.1', '3.4.2', '3.4.3', '3.4.4', '3.4.5', '3.4.6', '3.4.7'].join(','))).toBe(
+      `at most ${MAX_MATRIX_VERSIONS} versions in one matrix (each is a whole run), got 7`,
+    );
+    expect(etcdRequestOrList(' 3.4.23,3.5.30 ')).toBe('3.4.23,3.5.30');
+    expect(() => etcdRequestOrList('3.4.23,3.4.23')).toThrow(InvalidArgumentError);
+  });
 });
 
 describe('etcd: in experiment files', () => {
@@ -117,12 +152,31 @@ describe('etcd: in experiment files', () => {
     expect(validateExperiment(experiment).etcd).toBeUndefined();
   });
 
-  it('refuses a list, a comma list, a number and a second name (cluster.image) in one line', () => {
-    expect(refusal(() => validateExperiment({ ...experiment, etcd: ['3.4.23', '3.5.30'] }, 'x.yaml'))).toBe(
-      `etcd-lab: x.yaml is invalid: etcd: ${MATRIX_NOT_SUPPORTED}`,
+  it('takes a list of versions (a YAML list or "a, b"): a version matrix; one entry is that one version', () => {
+    expect(validateExperiment({ ...experiment, etcd: ['3.4.23', 'v3.5.30'] }).etcd).toEqual([
+      '3.4.23',
+      'v3.5.30',
+    ]);
+    expect(validateExperiment({ ...experiment, etcd: '3.4.23, 3.5.16,3.5.30' }).etcd).toEqual([
+      '3.4.23',
+      '3.5.16',
+      '3.5.30',
+    ]);
+    expect(validateExperiment({ ...experiment, etcd: ['3.5.30'] }).etcd).toBe('3.5.30');
+  });
+
+  it('refuses a bad list, a number and a second name (cluster.image) in one line', () => {
+    expect(refusal(() => validateExperiment({ ...experiment, etcd: [] }, 'x.yaml'))).toBe(
+      'etcd-lab: x.yaml is invalid: etcd: an empty version list; give one version or several',
     );
-    expect(refusal(() => validateExperiment({ ...experiment, etcd: '3.4.23,3.5.30' }, 'x.yaml'))).toMatch(
-      /^etcd-lab: x\.yaml is invalid: etcd: a version matrix .* not supported yet/,
+    expect(refusal(() => validateExperiment({ ...experiment, etcd: ['3.4.23', 3.5] }, 'x.yaml'))).toBe(
+      'etcd-lab: x.yaml is invalid: etcd: expected etcd versions such as 3.5.30 (quoted if YAML reads them as numbers), got 3.5',
+    );
+    expect(refusal(() => validateExperiment({ ...experiment, etcd: '3.4.23,v3.4.23' }, 'x.yaml'))).toBe(
+      'etcd-lab: x.yaml is invalid: etcd: v3.4.23 is listed twice',
+    );
+    expect(refusal(() => validateExperiment({ ...experiment, etcd: ['3.4.23', 'Bad'] }, 'x.yaml'))).toMatch(
+      /^etcd-lab: x\.yaml is invalid: etcd: Bad: expected an etcd version such as 3\.5\.30/,
     );
     expect(refusal(() => validateExperiment({ ...experiment, etcd: 3.5 }, 'x.yaml'))).toMatch(
       /etcd: expected an etcd version such as 3\.5\.30 or an image reference, got 3\.5$/,

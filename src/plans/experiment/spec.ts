@@ -10,7 +10,7 @@ import { ROLES } from '../../faults/targets.ts';
 import { FAULT_CATALOG, FAULT_KINDS, type FaultKind } from '../../faults/catalog.ts';
 import { etcdOptionsSchema, resolveEtcdOptions } from '../../cluster/etcd-options.ts';
 import { respellLoadStep } from './load-steps.ts';
-import { etcdFieldConflict, etcdRequestField } from '../../host/etcd-choice.ts';
+import { etcdFieldConflict, etcdRequestOrListField } from '../../host/etcd-choice.ts';
 
 /**
  * An experiment is plain data (Chaos Toolkit style): the cluster, a workload, the method
@@ -230,7 +230,7 @@ const common = {
   /** The question from the source material this experiment answers. */
   question: z.string().optional(),
   /** etcd to run: a version ("3.5.30") or an image reference; `--etcd` overrides it. */
-  etcd: etcdRequestField.optional(),
+  etcd: etcdRequestOrListField.optional(),
   cluster,
 };
 
