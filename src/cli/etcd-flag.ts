@@ -13,7 +13,11 @@ export function addEtcdFlags(
   { matrix = false }: { readonly matrix?: boolean } = {},
 ): Command {
   return command
-    .option(matrix ? '--etcd <versions>' : '--etcd <version|image>', etcdHelp, matrix ? etcdRequestOrList : etcdRequest)
+    .option(
+      matrix ? '--etcd <versions>' : '--etcd <version|image>',
+      etcdHelp,
+      matrix ? etcdRequestOrList : etcdRequest,
+    )
     .option('--image <image>', 'the same as --etcd with an image reference (older spelling)', imageReference);
 }
 
