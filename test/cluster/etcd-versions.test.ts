@@ -135,3 +135,69 @@ describe('etcd-lab run --etcd', () => {
     expect(left).toEqual([]);
   });
 });
+
+describe('etcd-lab run --etcd a,b: a version matrix', () => {
+  let dir = '';
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'etcd-lab-matrix-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs the experiment once per version and writes one comparison with a column each; compare rebuilds it', async () => {
+    const file = join(dir, 'two-kills.yaml');
+    await writeFile(
+      file,
+      [
+        'name: two-kills',
+        'title: Two leader kills',
+        // Pre-vote unset: each version's own default (off in 3.4, on from 3.5), recorded per column.
+        'cluster: { members: 3, etcd: { heartbeatMs: 50, electionTimeoutMs: 500 } }',
+        'workload: { ratePerSecond: 60, clients: 2, durationMs: 7000, keyCount: 20 }',
+        'method: [{ fault: kill, target: leader, at: 1500, for: 1500, repeat: { times: 2, everyMs: 2500 } }]',
+        'hypothesis: { noAcknowledgedWriteLost: true, linearizable: true }',
+        'settleMs: 500',
+        '',
+      ].join('\n'),
+    );
+    const out = join(dir, 'out');
+    const child = execa('node', ['bin/etcd-lab.js', 'run', file, '--etcd', '3.4.23,3.5.30', '--out', out], {
+      reject: false,
+    });
+    const pid = child.pid;
+    const run = await child;
+    expect(run.exitCode, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toMatch(/^etcd 3\.4\.23 \(3\.4\.23\): completed, hypothesis held — .*etcd-3\.4\.23$/m);
+    expect(run.stdout).toMatch(/^etcd 3\.5\.30 \(3\.5\.30\): completed, hypothesis held — .*etcd-3\.5\.30$/m);
+    expect(run.stdout).toContain('two-kills on etcd 3.4.23, 3.5.30: 2 of 2 runs');
+
+    for (const version of ['3.4.23', '3.5.30']) {
+      const result = JSON.parse(await readFile(join(out, `etcd-${version}`, 'result.json'), 'utf8')) as {
+        environment: { etcdVersion: string; preVote: boolean };
+        steps: { leaderChange: unknown }[];
+      };
+      expect(result.environment.etcdVersion).toBe(version);
+      expect(result.environment.preVote).toBe(version !== '3.4.23');
+      expect(result.steps.map((s) => s.leaderChange !== null)).toEqual([true, true]);
+    }
+    const comparison = await readFile(join(out, 'comparison.md'), 'utf8');
+    expect(comparison).toContain('| | etcd 3.4.23 | etcd 3.5.30 |');
+    expect(comparison).toContain('| pre-vote | false | true |');
+    expect(comparison).toContain('| runs: verdicts | 1: held 1 | 1: held 1 |');
+    expect(comparison).toMatch(/\| time to a new leader \| 2 elections: \d+ ms .*\| 2 elections: \d+ ms/);
+    expect(comparison).toContain('![time to a new leader by version](elections-by-version.svg)');
+    expect((await readFile(join(out, 'elections-by-version.svg'), 'utf8')).startsWith('<svg')).toBe(true);
+
+    // compare on the matrix directory gives the same table (the file adds its chart).
+    const compared = await execa('node', ['bin/etcd-lab.js', 'compare', out], { reject: false });
+    expect(compared.exitCode, compared.stderr).toBe(0);
+    expect(comparison.startsWith(compared.stdout)).toBe(true);
+
+    const left = await docker().listContainers({
+      all: true,
+      filters: { label: [`${LABEL.pid}=${String(pid)}`] },
+    });
+    expect(left).toEqual([]);
+  });
+});
