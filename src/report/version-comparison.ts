@@ -41,6 +41,9 @@ export interface VersionColumn {
   readonly duringFaultP99: Spread | null;
   /** Share of workload operations that succeeded inside fault windows, per run. */
   readonly okDuringFaults: Spread | null;
+  /** When the column's first and last runs started (ISO), and the host's 1-minute load then. */
+  readonly started: { readonly first: string; readonly last: string };
+  readonly loadAtStart: Spread | null;
   /** Linearizability and acknowledged-writes outcomes by status, per run (empty: not checked). */
   readonly linearizable: Readonly<Record<string, number>>;
   readonly acknowledgedWrites: Readonly<Record<string, number>>;
@@ -149,6 +152,15 @@ function column(group: readonly ComparedRun[], versionsSeen: ReadonlyMap<string,
     baselineP99: values(results.map((r) => r.workload?.baseline.latency.p99)),
     duringFaultP99: values(results.map((r) => r.workload?.duringFault.latency.p99)),
     okDuringFaults: values(results.map(shareOk)),
+    started: {
+      first: results.map((r) => r.startedAt).sort()[0] ?? '',
+      last:
+        results
+          .map((r) => r.startedAt)
+          .sort()
+          .at(-1) ?? '',
+    },
+    loadAtStart: values(results.map((r) => r.environment.host?.loadAverage?.start?.[0])),
     linearizable: statuses((r) => r.linearizability),
     acknowledgedWrites: statuses((r) => r.acknowledgedWrites),
   };
@@ -167,6 +179,14 @@ function checkCell(c: VersionColumn, name: string): string {
   const unit = across.expected.includes('%') ? 'share' : 'ms';
   return `${describeCounts(across.verdicts)}${across.estimate ? `; estimate ${describeSpread(across.estimate, unit)}` : ''}`;
 }
+
+const minute = (iso: string) => iso.slice(0, 16).replace('T', ' ');
+const startedText = ({ first, last }: VersionColumn['started']) =>
+  first === last ? minute(first) : `${minute(first)} – ${minute(last)}`;
+const loadText = (s: Spread | null) =>
+  s === null || s.median === null
+    ? 'unknown'
+    : `${s.median.toFixed(1)}${s.min === s.max ? '' : ` (${(s.min ?? 0).toFixed(1)}–${(s.max ?? 0).toFixed(1)})`}`;
 
 /** The comparison as markdown: a column per version, a row per check and per figure. */
 export function renderVersionComparison(comparison: VersionComparison): string {
@@ -190,6 +210,10 @@ export function renderVersionComparison(comparison: VersionComparison): string {
     row(
       'pre-vote',
       columns.map((c) => c.preVote),
+    ),
+    row(
+      'runs started (UTC); host load at the start',
+      columns.map((c) => `${startedText(c.started)}; load ${loadText(c.loadAtStart)}`),
     ),
     row(
       'runs: verdicts',

@@ -43,6 +43,8 @@ function run(
     readonly preVote?: boolean;
     readonly image?: string;
     readonly steps?: ReturnType<typeof killStep>[];
+    readonly startedAt?: string;
+    readonly load?: number;
   } = {},
 ): ExperimentResult {
   const verdict = options.verdict ?? 'held';
@@ -52,7 +54,9 @@ function run(
     title: 'Leader loss under steady write load',
     status: 'completed',
     verdict,
+    startedAt: options.startedAt ?? '2026-12-01T05:20:01.000Z',
     environment: {
+      host: { loadAverage: { start: [options.load ?? 2.04, 1, 1] } },
       etcdVersion: version,
       image: options.image ?? `etcd-lab/etcd:${version}`,
       imageId: `sha256:${options.image ?? version}`,
@@ -98,7 +102,9 @@ describe('a version comparison', () => {
     const c = compareVersions([
       { result: run('3.5.30', { preVote: true, steps: [killStep(1_100, 1, 1_000)] }) },
       { result: run('3.4.23') },
-      { result: run('3.4.23', { verdict: 'inconclusive' }) },
+      {
+        result: run('3.4.23', { verdict: 'inconclusive', startedAt: '2026-12-01T05:40:00.000Z', load: 3.5 }),
+      },
     ]);
     expect(c.columns.map((col) => [col.label, col.summary.runs, col.preVote])).toEqual([
       ['3.4.23', 2, 'false'],
@@ -109,6 +115,8 @@ describe('a version comparison', () => {
     expect(old?.summary.rounds?.byRounds).toEqual({ '1': 2, '2': 2 });
     expect(old?.writeStalls).toEqual({ count: 4, median: 1_150, min: 1_150, max: 2_500, unfinished: 0 });
     expect(old?.observed).toBeNull();
+    expect(old?.started).toEqual({ first: '2026-12-01T05:20:01.000Z', last: '2026-12-01T05:40:00.000Z' });
+    expect([old?.loadAtStart?.min, old?.loadAtStart?.max]).toEqual([2.04, 3.5]);
     expect(neu?.observed).toEqual({ 'time to a new leader p50': '3.5.30: 1200 ms' });
     expect(neu?.okDuringFaults?.median).toBeCloseTo(0.9);
     expect(neu?.linearizable).toEqual({ ok: 1 });
@@ -133,6 +141,9 @@ describe('a version comparison', () => {
     expect(lines[0]).toBe('# Leader loss under steady write load — etcd 3.4.23 vs 3.5.30');
     expect(md).toContain('| | etcd 3.4.23 | etcd 3.5.30 |');
     expect(md).toContain('| pre-vote | false | true |');
+    expect(md).toContain(
+      '| runs started (UTC); host load at the start | 2026-12-01 05:20; load 2.0 | 2026-12-01 05:20; load 2.0 |',
+    );
     expect(md).toContain('| time to a new leader p50 (≤ 4000 ms) | ✓ 3.4.23: 1200 ms | ✓ 3.5.30: 1200 ms |');
     expect(md).toContain('| time to a new leader | 2 elections: 1200 ms (1200 ms–2600 ms) |');
     expect(md).toContain(
