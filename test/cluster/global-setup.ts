@@ -7,7 +7,9 @@ import { findLeftovers } from '../support/leftovers.ts';
  * (a test worker, now exited) is gone may remain: a leak fails the whole run.
  */
 export async function setup(): Promise<void> {
-  await prepareHost();
+  const host = await prepareHost();
+  // Which etcd every cluster below runs (ETCD_IMAGE picks it; `npm run test:versions` sets it).
+  process.stdout.write(`cluster tests run etcd ${host.image.etcdVersion} (${host.image.image})\n`);
 }
 
 export async function teardown(): Promise<void> {
