@@ -117,5 +117,5 @@ export {
 } from './plans/sweep/spec.ts';
 export { runSweep, type SweepRunOptions } from './plans/sweep/run-sweep.ts';
 export type { CellResult } from './plans/sweep/run-cell.ts';
-export type { SweepResult } from './plans/sweep/report.ts';
+export type { SweepResult } from './plans/sweep/sweep-result.ts';
 export { checkRecordedHistory, linearizabilityCheck } from './checks/linearizable-history.ts';

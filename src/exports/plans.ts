@@ -12,7 +12,7 @@ export {
 } from '../plans/sweep/spec.ts';
 export { runSweep, type SweepRunOptions } from '../plans/sweep/run-sweep.ts';
 export type { CellResult } from '../plans/sweep/run-cell.ts';
-export type { SweepResult } from '../plans/sweep/report.ts';
+export type { SweepResult } from '../plans/sweep/sweep-result.ts';
 export * from '../plans/quorum/model.ts';
 export type { QuorumMatrixOptions } from '../plans/quorum/quorum-options.ts';
 export { runQuorumMatrix, type QuorumMatrixResult } from '../plans/quorum/run-matrix.ts';
