@@ -35,6 +35,10 @@ export interface EtcdTestContext {
   readonly faults: FixtureFaults;
 }
 
+/**
+ * The `test` to write a file's tests with. Call it in the test file (vitest's `test.extend` needs
+ * the file being collected), once per configuration: a cluster is started only when a test uses it.
+ */
 export function createEtcdTest(options: EtcdTestOptions = {}): TestAPI<EtcdTestContext> {
   const { scope = 'file', ...fixtureOptions } = options;
   const checkResidue = fixtureOptions.checkResidue ?? true;
@@ -67,8 +71,5 @@ export function createEtcdTest(options: EtcdTestOptions = {}): TestAPI<EtcdTestC
     },
   });
 }
-
-/** Three members, etcd's default timing, one cluster per file. */
-export const etcdTest: TestAPI<EtcdTestContext> = createEtcdTest();
 
 export type { EtcdFixture, EtcdFixtureOptions, FaultTarget, FixtureFaults } from '../fixture/etcd-fixture.ts';
