@@ -103,6 +103,11 @@ describe('the packed package in a consumer project', () => {
       run('npm', ['test', '--', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`], app),
     );
     expect(tests.exitCode, `${String(tests.stdout)}\n${String(tests.stderr)}`).toBe(0);
+    // What the example measured (one line per fault: when the old holder stopped, when the next
+    // one started against its bound, the overlap).
+    for (const line of String(tests.stdout).split('\n')) {
+      if (/old holder stopped/.test(line)) console.info(`example: ${line.trim()}`);
+    }
     const results = JSON.parse(await readFile(report, 'utf8')) as {
       numTotalTests: number;
       numPassedTests: number;
