@@ -2,7 +2,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'results/', 'native/**/*.c', '.lab/'] },
+  // examples/ are other projects: each has its own package.json and tsconfig, and is type-checked
+  // against the packed package by test/cluster/package-consumer.test.ts.
+  { ignores: ['node_modules/', 'results/', 'native/**/*.c', '.lab/', 'dist/', 'examples/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

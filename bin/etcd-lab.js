@@ -1,6 +1,16 @@
 #!/usr/bin/env node
-// The lab runs from its TypeScript sources through tsx: no build step between an edit and a run.
-import { register } from 'tsx/esm/api';
+// Two ways to run, chosen by what is on disk, never by age:
+// - the repository (src/ present): the TypeScript sources through tsx, a devDependency, so an edit
+//   runs at once with no build step (`npm run lab`, the CLI tests, CI);
+// - an installed copy (`files` ships dist/, not src/): the compiled JavaScript, no tsx needed.
+import { existsSync } from 'node:fs';
+import { URL } from 'node:url';
 
-register();
-await import('../src/cli/main.ts');
+const sources = new URL('../src/cli/main.ts', import.meta.url);
+if (existsSync(sources)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(sources.href);
+} else {
+  await import('../dist/cli/main.js');
+}

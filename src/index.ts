@@ -1,4 +1,7 @@
-// The lab's public API for use in your own tests and scripts.
+// The lab's public API for use in your own tests and scripts: `import { EtcdCluster } from 'etcd-lab'`.
+// Subpaths hold parts of it (etcd-lab/faults, /measure, /checks, /workload, /plans; see
+// src/exports/), and etcd-lab/vitest the test fixtures. Nothing else is reachable from an installed
+// copy: package.json's `exports` lists these entry points only.
 export { EtcdCluster, type DataDirKind } from './cluster/etcd-cluster.ts';
 export {
   StartedEtcdCluster,
@@ -27,6 +30,14 @@ export {
 export { etcdVersionCatalog, type EtcdVersionCatalog } from './host/images/version-catalog.ts';
 export type { EtcdImageProvenance, EtcdImageSource } from './host/images/provenance.ts';
 export { sweepLeftovers, installExitHandlers } from './host/cleanup.ts';
+export {
+  startEtcdFixture,
+  bindFaults,
+  type EtcdFixture,
+  type EtcdFixtureOptions,
+  type FaultTarget,
+  type FixtureFaults,
+} from './fixture/etcd-fixture.ts';
 export { probeHostCapabilities, type HostCapabilities } from './faults/capabilities.ts';
 export * from './errors.ts';
 export * from './measure/latency-stats.ts';
@@ -56,7 +67,7 @@ export {
   type FaultSettings,
   type FaultTraits,
 } from './faults/catalog.ts';
-export { findFaultResidue, assertNoFaultResidue } from './faults/residue.ts';
+export { findFaultResidue, assertNoFaultResidue, type Residue } from './faults/residue.ts';
 export { LeaderTracker, deriveLeaderChange, type LeaderObservation } from './measure/leader-tracker.ts';
 export { runElectionTrials, type ElectionTrial, type LeaderFault } from './measure/election-trials.ts';
 export { explainElection, type ExplainElectionOptions } from './measure/election-explain.ts';
@@ -106,5 +117,5 @@ export {
 } from './plans/sweep/spec.ts';
 export { runSweep, type SweepRunOptions } from './plans/sweep/run-sweep.ts';
 export type { CellResult } from './plans/sweep/run-cell.ts';
-export type { SweepResult } from './plans/sweep/report.ts';
+export type { SweepResult } from './plans/sweep/sweep-result.ts';
 export { checkRecordedHistory, linearizabilityCheck } from './checks/linearizable-history.ts';

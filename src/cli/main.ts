@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { LabError } from '../errors.ts';
 import { installCrashHandlers, runAllCleanups } from '../host/cleanup.ts';
+import { PACKAGE_VERSION } from '../util/package-root.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerClean } from './commands/clean.ts';
 import { registerCompare } from './commands/compare.ts';
@@ -20,6 +21,7 @@ import { installCliInterrupt } from './interrupt.ts';
 const program = new Command()
   .name('etcd-lab')
   .description('Fault-injection laboratory for real etcd clusters')
+  .version(PACKAGE_VERSION)
   .addHelpText('after', EXIT_HELP)
   .configureOutput({ outputError: () => undefined })
   .exitOverride();

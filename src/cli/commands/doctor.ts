@@ -60,8 +60,18 @@ export function registerDoctor(program: Command): void {
     });
 }
 
+// The import sits apart from the `await using` below: TypeScript's downlevelling of `await using`
+// (target ES2022) wraps the function body and then leaves a dynamic import in it with its `.ts`
+// extension, so the build would look for dist/cluster/etcd-cluster.ts (scripts/check-dist.ts).
 async function liveClusterCheck(image: string | undefined) {
   const { EtcdCluster } = await import('../../cluster/etcd-cluster.ts');
+  return startAndCheckCluster(EtcdCluster, image);
+}
+
+async function startAndCheckCluster(
+  EtcdCluster: typeof import('../../cluster/etcd-cluster.ts').EtcdCluster,
+  image: string | undefined,
+) {
   const started = performance.now();
   const builder = new EtcdCluster().withMembers(3);
   if (image !== undefined) builder.withEtcd(image);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../../util/package-root.ts';
 import { runCommand } from '../host-command.ts';
 import { available, exists, shellJoin, unavailable, type Probe } from '../probes/probe.ts';
 
@@ -14,9 +14,9 @@ import { available, exists, shellJoin, unavailable, type Probe } from '../probes
 const COMPILE_TIMEOUT_MS = 60_000;
 export const NFQ_DELAY_INSTALL_HINT = 'apt-get install -y gcc libnetfilter-queue-dev';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const NFQ_DELAY_SOURCE = path.join(REPO_ROOT, 'native', 'nfq-delay', 'nfq-delay.c');
-const NFQ_DELAY_BIN_DIR = path.join(REPO_ROOT, '.lab', 'bin');
+// In an installed copy these are node_modules/etcd-lab/native/… and node_modules/etcd-lab/.lab/bin.
+export const NFQ_DELAY_SOURCE = packagePath('native', 'nfq-delay', 'nfq-delay.c');
+const NFQ_DELAY_BIN_DIR = packagePath('.lab', 'bin');
 /** Every build of the helper is a file whose path starts with this (see {@link nfqDelayBinaryPath}). */
 export const NFQ_DELAY_BINARY_PREFIX = path.join(NFQ_DELAY_BIN_DIR, 'nfq-delay');
 const NFQ_DELAY_CFLAGS = ['-O2', '-Wall'] as const;

@@ -4,11 +4,11 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { FaultError } from '../../errors.ts';
 import type { SweepOptions } from '../../host/cleanup.ts';
 import { LABEL, ownerAlive, processStartTime } from '../../host/run-labels.ts';
 import { sleep } from '../../util/clock.ts';
+import { packagePath } from '../../util/package-root.ts';
 import { buildNfqDelayHelper, NFQ_DELAY_BINARY_PREFIX } from './nfq-delay-build.ts';
 
 /**
@@ -18,8 +18,7 @@ import { buildNfqDelayHelper, NFQ_DELAY_BINARY_PREFIX } from './nfq-delay-build.
  * its parent); and a pidfile under .lab/run lets the next run's sweep kill helpers whose owning run
  * is gone, should one survive anyway.
  */
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const HELPER_RUN_DIR = path.join(REPO_ROOT, '.lab', 'run');
+export const HELPER_RUN_DIR = packagePath('.lab', 'run');
 const READY_TIMEOUT_MS = 5_000;
 const STOP_GRACE_MS = 2_000;
 

@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { BadInputError } from '../../errors.ts';
 import { withoutUndefined } from '../../util/without-undefined.ts';
+import { packagePath } from '../../util/package-root.ts';
 import { ROLES } from '../../faults/targets.ts';
 import { FAULT_CATALOG, FAULT_KINDS, type FaultKind } from '../../faults/catalog.ts';
 import { etcdOptionsSchema, resolveEtcdOptions } from '../../cluster/etcd-options.ts';
@@ -305,7 +305,7 @@ export type TargetedStep = Exclude<FaultStep, LoadStep>;
 export const isLoadStep = (step: FaultStep): step is LoadStep =>
   step.fault === 'traffic' || step.fault === 'burst';
 
-export const LAB_DIR = fileURLToPath(new URL('../../../lab/', import.meta.url));
+export const LAB_DIR = packagePath('lab');
 
 /** The experiments shipped in lab/: name → file. */
 export function listExperimentFiles(): Map<string, string> {

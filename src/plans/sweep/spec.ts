@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import {
@@ -18,6 +17,7 @@ import { ROLES } from '../../faults/targets.ts';
 import type { LeaderFault } from '../../measure/election-trials.ts';
 import { cellLabel } from './cell-labels.ts';
 import { conditionFault, conditionSchema, type SweepCondition } from './conditions.ts';
+import { packagePath } from '../../util/package-root.ts';
 import { withoutUndefined } from '../../util/without-undefined.ts';
 
 /**
@@ -186,7 +186,7 @@ export interface SweepCell {
   readonly load: SweepSpec['load'];
 }
 
-export const SWEEPS_DIR = fileURLToPath(new URL('../../../lab/sweeps/', import.meta.url));
+export const SWEEPS_DIR = packagePath('lab', 'sweeps');
 
 /** The sweeps shipped in lab/sweeps/: name → file. */
 export function listSweepFiles(): Map<string, string> {
