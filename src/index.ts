@@ -90,6 +90,19 @@ export { measureLeaseCheckpoint } from './measure/lease-checkpoint.ts';
 export { runExperiment, type ExperimentResult } from './plans/experiment/run-experiment.ts';
 export { loadExperiment, validateExperiment, type ExperimentSpec } from './plans/experiment/spec.ts';
 export { writeResults } from './report/write-results.ts';
+export {
+  runVersionMatrix,
+  type VersionRun,
+  type VersionMatrixOptions,
+} from './plans/experiment/run-version-matrix.ts';
+export {
+  compareVersions,
+  renderVersionComparison,
+  writeVersionComparison,
+  type VersionComparison,
+  type VersionColumn,
+  type ComparedRun,
+} from './report/version-comparison.ts';
 export { checkAcknowledgedWrites, acknowledgedWritesCheck } from './checks/acknowledged-writes.ts';
 export {
   combineVerdicts,
@@ -119,3 +132,19 @@ export { runSweep, type SweepRunOptions } from './plans/sweep/run-sweep.ts';
 export type { CellResult } from './plans/sweep/run-cell.ts';
 export type { SweepResult } from './plans/sweep/sweep-result.ts';
 export { checkRecordedHistory, linearizabilityCheck } from './checks/linearizable-history.ts';
+export {
+  checkWatches,
+  truthFromRecords,
+  truthFromEvents,
+  watchGuaranteesCheck,
+  type WatchCheckResult,
+  type WatcherHistory,
+  type WriteTruth,
+} from './checks/watch/index.ts';
+export {
+  checkExclusivity,
+  exclusivityCheck,
+  type ExclusivityResult,
+  type Tenure,
+  type OwnershipTruth,
+} from './checks/exclusivity/index.ts';

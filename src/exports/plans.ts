@@ -3,6 +3,19 @@ export { runExperiment, type ExperimentResult } from '../plans/experiment/run-ex
 export { loadExperiment, validateExperiment, type ExperimentSpec } from '../plans/experiment/spec.ts';
 export { writeResults } from '../report/write-results.ts';
 export {
+  runVersionMatrix,
+  type VersionRun,
+  type VersionMatrixOptions,
+} from '../plans/experiment/run-version-matrix.ts';
+export {
+  compareVersions,
+  renderVersionComparison,
+  writeVersionComparison,
+  type VersionComparison,
+  type VersionColumn,
+  type ComparedRun,
+} from '../report/version-comparison.ts';
+export {
   loadSweep,
   validateSweep,
   planCells,
