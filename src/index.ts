@@ -98,11 +98,11 @@ export {
 export {
   compareVersions,
   renderVersionComparison,
-  writeVersionComparison,
   type VersionComparison,
   type VersionColumn,
   type ComparedRun,
 } from './report/version-comparison.ts';
+export { writeVersionComparison } from './report/write-version-comparison.ts';
 export { checkAcknowledgedWrites, acknowledgedWritesCheck } from './checks/acknowledged-writes.ts';
 export {
   combineVerdicts,

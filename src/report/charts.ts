@@ -5,6 +5,7 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import type { ExperimentResult } from '../plans/experiment/run-experiment.ts';
 import { leaseElectionByTtl } from '../plans/experiment/run-lease-election.ts';
 import { electionMs, tookLeader } from '../plans/experiment/hypothesis.ts';
+import { runsInColumn, type ComparedRun, type VersionComparison } from './version-comparison.ts';
 
 /** Renders a Vega-Lite spec to SVG (Vega's headless renderer) and to PNG (resvg). */
 export async function renderChart(spec: TopLevelSpec, basePath: string): Promise<string[]> {
@@ -342,4 +343,46 @@ export async function writeCharts(dir: string, result: ExperimentResult): Promis
   const files: string[] = [];
   for (const [name, spec] of charts) if (spec) files.push(...(await renderChart(spec, `${dir}/${name}`)));
   return files;
+}
+
+/**
+ * Every election of every run, one strip per version, coloured by the rounds it took: how the
+ * versions' election-time distributions overlay. Undefined when no run took a leader.
+ */
+export function versionElectionChartSpec(
+  comparison: VersionComparison,
+  runs: readonly ComparedRun[],
+): TopLevelSpec | undefined {
+  const values = comparison.columns.flatMap((c) =>
+    runsInColumn(c, runs).flatMap((r) =>
+      r.result.steps
+        .filter((s) => tookLeader(s) && Number.isFinite(electionMs(s)))
+        .map((s) => {
+          const rounds = s.election?.rounds.length;
+          return {
+            version: `etcd ${c.label}`,
+            ms: electionMs(s),
+            rounds: rounds === undefined ? 'unknown' : `${rounds} round${rounds === 1 ? '' : 's'}`,
+          };
+        }),
+    ),
+  );
+  if (values.length === 0) return undefined;
+  const order = comparison.columns.map((c) => `etcd ${c.label}`);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: {
+      text: `${comparison.title}: time to a new leader by etcd version`,
+      subtitle: `${values.length} elections; colour: rounds (terms) the election took, from the members' logs`,
+    },
+    width: 560,
+    height: { step: 34 },
+    data: { values },
+    mark: { type: 'tick', thickness: 2, opacity: 0.8 },
+    encoding: {
+      x: { field: 'ms', type: 'quantitative', title: 'fault → new leader (ms)' },
+      y: { field: 'version', type: 'ordinal', sort: order, title: null },
+      color: { field: 'rounds', type: 'ordinal', title: 'election took', scale: { scheme: 'category10' } },
+    },
+  };
 }

@@ -1,10 +1,6 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { TopLevelSpec } from 'vega-lite';
 import { verdictMark, type Verdict } from '../checks/check.ts';
 import { electionMs, tookLeader } from '../plans/experiment/hypothesis.ts';
 import type { ExperimentResult } from '../plans/experiment/run-experiment.ts';
-import { renderChart } from './charts.ts';
 import {
   describeCounts,
   describeRounds,
@@ -277,73 +273,11 @@ export function renderVersionComparison(comparison: VersionComparison): string {
   return `${lines.join('\n')}\n`;
 }
 
-/**
- * Every election of every run, one strip per version, coloured by the rounds it took: how the
- * versions' election-time distributions overlay. Undefined when no run took a leader.
- */
-export function versionElectionChartSpec(
-  comparison: VersionComparison,
-  runs: readonly ComparedRun[],
-): TopLevelSpec | undefined {
-  const values = comparison.columns.flatMap((c) =>
-    runs
-      .filter(
-        (r) =>
-          text(r.result.environment.etcdVersion) === c.etcdVersion &&
-          text(r.result.environment.image) === c.image,
-      )
-      .flatMap((r) =>
-        r.result.steps
-          .filter((s) => tookLeader(s) && Number.isFinite(electionMs(s)))
-          .map((s) => {
-            const rounds = s.election?.rounds.length;
-            return {
-              version: `etcd ${c.label}`,
-              ms: electionMs(s),
-              rounds: rounds === undefined ? 'unknown' : `${rounds} round${rounds === 1 ? '' : 's'}`,
-            };
-          }),
-      ),
+/** The runs a column stands for (its etcd version and image). */
+export function runsInColumn(column: VersionColumn, runs: readonly ComparedRun[]): ComparedRun[] {
+  return runs.filter(
+    (r) =>
+      text(r.result.environment.etcdVersion) === column.etcdVersion &&
+      text(r.result.environment.image) === column.image,
   );
-  if (values.length === 0) return undefined;
-  const order = comparison.columns.map((c) => `etcd ${c.label}`);
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: {
-      text: `${comparison.title}: time to a new leader by etcd version`,
-      subtitle: `${values.length} elections; colour: rounds (terms) the election took, from the members' logs`,
-    },
-    width: 560,
-    height: { step: 34 },
-    data: { values },
-    mark: { type: 'tick', thickness: 2, opacity: 0.8 },
-    encoding: {
-      x: { field: 'ms', type: 'quantitative', title: 'fault → new leader (ms)' },
-      y: { field: 'version', type: 'ordinal', sort: order, title: null },
-      color: { field: 'rounds', type: 'ordinal', title: 'election took', scale: { scheme: 'category10' } },
-    },
-  };
-}
-
-/**
- * Writes comparison.md (with the chart), comparison.json and the election chart into `dir`;
- * returns the files written. What `run --etcd a,b,c` leaves next to the per-version directories.
- */
-export async function writeVersionComparison(dir: string, runs: readonly ComparedRun[]): Promise<string[]> {
-  await mkdir(dir, { recursive: true });
-  const comparison = compareVersions(runs);
-  const files: string[] = [];
-  const jsonFile = join(dir, 'comparison.json');
-  await writeFile(jsonFile, `${JSON.stringify(comparison, null, 2)}\n`);
-  files.push(jsonFile);
-  const chartSpec = versionElectionChartSpec(comparison, runs);
-  const charts =
-    chartSpec === undefined ? [] : await renderChart(chartSpec, join(dir, 'elections-by-version'));
-  files.push(...charts);
-  const chartLine =
-    charts.length === 0 ? '' : '\n![time to a new leader by version](elections-by-version.svg)\n';
-  const mdFile = join(dir, 'comparison.md');
-  await writeFile(mdFile, `${renderVersionComparison(comparison)}${chartLine}`);
-  files.push(mdFile);
-  return files;
 }

@@ -78,8 +78,9 @@ export function registerCompare(program: Command): void {
     .action(async (targets: string[], options: { out?: string; json: boolean }) => {
       if (options.out !== undefined) await checkWritableDir('--out', options.out);
       const runs = await readComparedRuns(targets);
-      const { comparisonProblem, compareVersions, renderVersionComparison, writeVersionComparison } =
+      const { comparisonProblem, compareVersions, renderVersionComparison } =
         await import('../../report/version-comparison.ts');
+      const { writeVersionComparison } = await import('../../report/write-version-comparison.ts');
       const problem = comparisonProblem(runs);
       if (problem !== undefined) throw new BadInputError(`compare: ${problem}`);
       if (options.out !== undefined) {

@@ -116,7 +116,7 @@ async function runMatrix(
   for (const choice of choices) await obtainChosenEtcd(choice);
   const { runVersionMatrix } = await import('../../plans/experiment/run-version-matrix.ts');
   const { writeResults } = await import('../../report/write-results.ts');
-  const { writeVersionComparison } = await import('../../report/version-comparison.ts');
+  const { writeVersionComparison } = await import('../../report/write-version-comparison.ts');
   const startedAt = new Date().toISOString();
   const dir = options.out ?? join('results', `${loadedSpec.name}-matrix-${startedAt.replace(/[:.]/g, '-')}`);
   const directories: string[] = [];
