@@ -1,5 +1,5 @@
 import { verdictMark, type Verdict } from '../checks/check.ts';
-import { electionMs, tookLeader } from '../plans/experiment/hypothesis.ts';
+import { tookLeader } from '../plans/experiment/hypothesis.ts';
 import type { ExperimentResult } from '../plans/experiment/run-experiment.ts';
 import {
   describeCounts,
