@@ -51,13 +51,20 @@ async function savedCheck(dir: string): Promise<SavedCheck | undefined> {
 
 /** What a run's result.json says about its watch check: where the truth came from. */
 async function savedWatch(dir: string): Promise<Partial<WatchOutcome> | undefined> {
+  return (await savedResult(dir))?.watch ?? undefined;
+}
+
+async function savedResult(dir: string): Promise<{
+  linearizability?: unknown;
+  watch?: Partial<WatchOutcome> | null;
+} | null> {
   try {
-    const parsed = JSON.parse(await readFile(join(dir, 'result.json'), 'utf8')) as {
+    return JSON.parse(await readFile(join(dir, 'result.json'), 'utf8')) as {
+      linearizability?: unknown;
       watch?: Partial<WatchOutcome> | null;
     } | null;
-    return parsed?.watch ?? undefined;
   } catch {
-    return undefined;
+    return null;
   }
 }
 
@@ -143,6 +150,10 @@ export async function checkCommand(
   if (records.length === 0) throw new BadInputError(`check ${target}: the history holds no operations`);
   const selection = selectRecords(records);
   if ('problem' in selection) throw new BadInputError(`check ${target}: ${selection.problem}`);
+  // A run that watched and did not ask for linearizability (result.json: `linearizability: null`)
+  // is re-checked for what it asked: its watchers.
+  if (watchesFile !== undefined && (await savedResult(target))?.linearizability === null)
+    return writeWatchOutcome(target, records, watchesFile, options, write, []);
   const timeLimitMs = options.timeLimitMs ?? saved?.timeLimitMs;
   const outcome = checkRecordedHistory(records, {
     initial: saved?.initial ?? null,
@@ -152,15 +163,29 @@ export async function checkCommand(
     write(options.json === true ? `${JSON.stringify(outcome, null, 2)}\n` : `${outcomeText(outcome)}\n`);
     return exitOf(outcome.status);
   }
+  write(options.json === true ? '' : `${outcomeText(outcome)}\n\n`);
+  return writeWatchOutcome(target, records, watchesFile, options, write, [exitOf(outcome.status)], outcome);
+}
+
+/** Re-checks watches.jsonl, writes the answer, returns the worst exit code with `others`. */
+async function writeWatchOutcome(
+  dir: string,
+  records: readonly OperationRecord[],
+  watchesFile: string,
+  options: CheckCommandOptions,
+  write: (text: string) => void,
+  others: readonly number[],
+  linearizability?: unknown,
+): Promise<number> {
   const { readWatches } = await import('../../history/watch-file.ts');
   const { watchOutcomeText } = await import('../../checks/watch-history.ts');
-  const watch = await checkWatchesOf(target, records, await readWatches(watchesFile));
+  const watch = await checkWatchesOf(dir, records, await readWatches(watchesFile));
   write(
     options.json === true
-      ? `${JSON.stringify({ linearizability: outcome, watch }, null, 2)}\n`
-      : `${outcomeText(outcome)}\n\n${watchOutcomeText(watch)}\n`,
+      ? `${JSON.stringify({ ...(linearizability === undefined ? {} : { linearizability }), watch }, null, 2)}\n`
+      : `${watchOutcomeText(watch)}\n`,
   );
-  return worstExit([exitOf(outcome.status), exitOf(watch.status)]);
+  return worstExit([...others, exitOf(watch.status)]);
 }
 
 /** `etcd-lab check`. Exit codes: 0 linearizable, 1 violation, 3 unknown (time limit), 2 bad input. */
