@@ -255,5 +255,25 @@ function leaseSection(result: ExperimentResult): string[] {
         `| ${r.ttlSeconds} | ${r.trials} | ${ms(r.failoverMs)} | ${ms(r.failoverMs - r.ttlSeconds * 1000)} | ${r.keepAlivesPerSecond.toFixed(2)} |`,
     ),
     '',
+    ...exclusivityRows(result.leaseElection),
+  ];
+}
+
+/** Per failover: each candidate's believed tenure and how long two believed at once. */
+function exclusivityRows(failovers: NonNullable<ExperimentResult['leaseElection']>): string[] {
+  const measured = failovers.filter((f) => f.exclusivity !== undefined);
+  if (measured.length === 0) return [];
+  const tenure = (t: { candidate: string; acquiredMs: number; lostMs: number | null; endedBy?: string }) =>
+    `${t.candidate} ${ms(t.acquiredMs)}–${t.lostMs === null ? 'still believing' : `${ms(t.lostMs)} (${t.endedBy ?? '?'})`}`;
+  return [
+    'Believed tenures (from etcd3\'s "elected" callback to its "lost" callback, the crash, or the end of the measurement; ms on the run clock) and their overlap:',
+    '',
+    '| TTL (s) | holder | tenures | longest overlap (ms) |',
+    '| --- | --- | --- | --- |',
+    ...measured.map(
+      (f) =>
+        `| ${f.ttlSeconds} | ${f.holderFault ?? 'crash'} | ${(f.tenures ?? []).map(tenure).join('; ')} | ${ms(f.exclusivity?.maxOverlapMs)}${f.exclusivity?.maxOverlapOpenEnded === true ? ' (open-ended)' : ''} |`,
+    ),
+    '',
   ];
 }

@@ -301,12 +301,22 @@ const leaseElectionExperiment = z
     /** Failovers measured per TTL. */
     trials: z.number().int().min(1).max(20).default(1),
     loadWindowMs: positiveMs.default(3_000),
+    /**
+     * What happens to the elected candidate: 'crash' (its process dies) or 'isolate' (it keeps
+     * running, cut off from etcd, and believes it leads until etcd3 says it lost).
+     */
+    holderFault: z.enum(['crash', 'isolate']).default('crash'),
     hypothesis: z
       .object({
         /** Failover ≤ TTL + this much (etcd's expiry check and an election on the lease holder's side). */
         maxFailoverBeyondTtlMs: positiveMs.optional(),
         /** A longer TTL never fails over faster, and never costs more keep-alives per second. */
         tradeOffHolds: z.boolean().optional(),
+        /**
+         * Two candidates believed at once that they led for at most this long, per failover
+         * (src/checks/exclusivity/ says why overlaps are expected and measured, not forbidden).
+         */
+        maxExclusivityOverlapMs: nonNegativeMs.optional(),
       })
       .strict(),
   })
