@@ -345,7 +345,8 @@ describe('etcd-lab check on a results directory with watches.jsonl', () => {
   it('re-checks the watchers with the truth the run built; the exit code is the worse of the two', async () => {
     const ok = await run(await results([watcher('w0'), watcher('w1')]));
     expect(ok.out).toContain('watch: ok: reliable, unique kept');
-    // The history alone has an indeterminate put: linearizable, so the worse is the watch's.
+    // result.json says the run did not ask for linearizability: only the watchers are re-checked.
+    expect(ok.out).not.toContain('linearizable');
     expect(ok.code).toBe(0);
 
     const twice = watcher('w1', [...EVENTS.slice(0, 3), EVENTS[2]!, EVENTS[3]!]);
@@ -356,6 +357,8 @@ describe('etcd-lab check on a results directory with watches.jsonl', () => {
     // Without result.json: nothing was read back, so revision 5 is unknown — never "ok".
     const bare = await run(await results([watcher('w0')], false));
     expect(bare.code).toBe(3);
+    // …and the history is checked for linearizability as before (it is: 0), the worse code wins.
+    expect(bare.out).toMatch(/^linearizable \(/);
   });
 
   it('refuses a watches.jsonl that is not one', async () => {
