@@ -11,7 +11,7 @@ import { FAULT_CATALOG, FAULT_KINDS, type FaultKind } from '../../faults/catalog
 import { etcdOptionsSchema, resolveEtcdOptions } from '../../cluster/etcd-options.ts';
 import { respellLoadStep } from './load-steps.ts';
 import { etcdFieldConflict, etcdRequestOrListField } from '../../host/etcd-choice.ts';
-import { GUARANTEES, type Guarantee } from '../../checks/watch/types.ts';
+import { watchersSchema, watchHypothesisSchema } from './watch-spec.ts';
 
 /**
  * An experiment is plain data (Chaos Toolkit style): the cluster, a workload, the method
@@ -197,13 +197,8 @@ const hypothesis = z
     linearizable: z
       .union([z.boolean(), z.object({ timeLimitMs: positiveMs.max(3_600_000) }).strict()])
       .optional(),
-    /**
-     * Every watcher of `workload.watchers` keeps etcd's watch guarantees (src/checks/watch-history.ts
-     * says against what truth): `true` for all six, or a list of them.
-     */
-    watch: z
-      .union([z.boolean(), z.array(z.enum(GUARANTEES as [Guarantee, ...Guarantee[]])).min(1)])
-      .optional(),
+    /** Every watcher of `workload.watchers` keeps etcd's watch guarantees (watch-spec.ts). */
+    watch: watchHypothesisSchema,
     /** After healing, the members converge (equal applied index) within this long. */
     maxRecoveryMs: positiveMs.optional(),
     /** A member brought back after a process fault has applied everything committed while it was away within this long. */
@@ -260,21 +255,7 @@ const faultExperiment = z
         mix: mix.default({ put: 1 }),
         retry: retry.optional(),
         connectTo: z.enum(['cluster', 'spread']).default('cluster'),
-        /** Watchers on the workload's key prefix, recorded to watches.jsonl (src/workload/watch-recorder.ts). */
-        watchers: z
-          .object({
-            count: z.number().int().min(1).max(32),
-            /** Watchers two by two on one client (one gRPC stream); otherwise each has its own. */
-            sharedStreams: z.boolean().default(false),
-            /** 'spread': client k only to member k mod n (a fault on it breaks its stream); 'cluster': any. */
-            connectTo: z.enum(['cluster', 'spread']).default('spread'),
-            progressNotify: z.boolean().default(true),
-            prevKv: z.boolean().default(false),
-            /** From the revision after the one read just before the workload, or from the watch's creation. */
-            startFrom: z.enum(['initial', 'now']).default('initial'),
-          })
-          .strict()
-          .optional(),
+        watchers: watchersSchema,
       })
       .strict()
       .refine((w) => w.mode === 'closed-loop' || w.ratePerSecond !== undefined, {
