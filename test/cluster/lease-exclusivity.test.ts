@@ -40,7 +40,7 @@ describe('maxExclusivityOverlapMs against real etcd', () => {
     const run = await cli('run', file, '--out', out);
     expect(run.exitCode, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(run.stdout).toMatch(
-      /✓ lock exclusivity \(overlap of believed tenures\) with TTL 1 s \(isolate\): longest overlap \d+ ms/,
+      /✓ lock exclusivity \(overlap of believed tenures\) with TTL 1 s \(isolate\): longest overlap [\d.]+ ms/,
     );
 
     const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as {
