@@ -11,6 +11,12 @@ export interface ClientOptions {
   readonly callTimeoutMs?: number;
   /** How long to wait for a connection. Default 2 s. */
   readonly dialTimeoutMs?: number;
+  /**
+   * Give streams (watches, lease keep-alives) the call deadline too. Default true, as before:
+   * etcd3 passes its default call options to streams as well, so a watch would end every
+   * `callTimeoutMs` with DEADLINE_EXCEEDED and reconnect. A watch recorder sets false.
+   */
+  readonly deadlineOnStreams?: boolean;
 }
 
 /**
@@ -24,12 +30,13 @@ const FAST_RECONNECT = {
 } as const;
 
 export function createEtcdClient(endpoints: readonly string[], options: ClientOptions = {}): Etcd3 {
-  const { retries = false, callTimeoutMs = 5_000, dialTimeoutMs = 2_000 } = options;
+  const { retries = false, callTimeoutMs = 5_000, dialTimeoutMs = 2_000, deadlineOnStreams = true } = options;
   const clientOptions: IOptions = {
     hosts: [...endpoints],
     dialTimeout: dialTimeoutMs,
     grpcOptions: FAST_RECONNECT,
-    defaultCallOptions: () => ({ deadline: Date.now() + callTimeoutMs }),
+    defaultCallOptions: (context) =>
+      context.isStream && !deadlineOnStreams ? {} : { deadline: Date.now() + callTimeoutMs },
     ...(retries ? {} : { faultHandling: { host: () => noop, global: noop } }),
   };
   return new Etcd3(clientOptions);

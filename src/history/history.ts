@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { BadInputError, LabError } from '../errors.ts';
 import { ERROR_CLASSES } from './error-class.ts';
 import { OPERATION_KINDS, type ClientRole, type OperationRecord } from './operation-record.ts';
+import type { WatcherHistory } from '../checks/watch/types.ts';
 
 /**
  * The operations of a run, in the order they completed. Ids come from `nextId()` when a
@@ -14,6 +15,11 @@ export class History implements Iterable<OperationRecord> {
   private readonly list: OperationRecord[] = [];
   private readonly listeners = new Set<(record: OperationRecord) => void>();
   private idCounter = 0;
+  /**
+   * The run's watch streams (an experiment's `workload.watchers`), saved beside the operations
+   * as watches.jsonl. Empty when the run had no watchers.
+   */
+  readonly watches: WatcherHistory[] = [];
 
   constructor(records: Iterable<OperationRecord> = []) {
     for (const record of records) this.append(record);

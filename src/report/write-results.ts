@@ -4,6 +4,8 @@ import { mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { effectiveAt, type ExperimentResult } from '../plans/experiment/run-experiment.ts';
 import { saveHistory, type History } from '../history/history.ts';
+import { saveWatches } from '../history/watch-file.ts';
+import { blameText, violationText } from '../checks/watch/index.ts';
 import type { OperationsSummary } from '../measure/latency-stats.ts';
 import { leaseElectionByTtl } from '../plans/experiment/run-lease-election.ts';
 import { writeCharts } from './charts.ts';
@@ -23,10 +25,15 @@ export async function writeResults(
   const resultFile = await writeResultJson(dir, result);
   const historyFile = join(dir, 'history.jsonl');
   await saveHistory(historyFile, [...history]);
+  const watchFiles: string[] = [];
+  if (history.watches.length > 0) {
+    watchFiles.push(join(dir, 'watches.jsonl'));
+    await saveWatches(join(dir, 'watches.jsonl'), history.watches);
+  }
   const charts = await writeCharts(dir, result);
   const svgs = charts.filter((file) => file.endsWith('.svg')).map((file) => basename(file));
   const rest = await writeJunitAndReport(dir, result, renderReport(result, svgs));
-  return [resultFile, historyFile, ...rest, ...charts];
+  return [resultFile, historyFile, ...watchFiles, ...rest, ...charts];
 }
 
 const ms = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toFixed(1));
@@ -68,6 +75,7 @@ export function renderReport(result: ExperimentResult, charts: readonly string[]
       `Acknowledged writes: ${result.acknowledgedWrites?.message ?? 'not checked'}.`,
       '',
       ...linearizabilitySection(result),
+      ...watchSection(result),
     );
   }
   return lines.filter((line, i, all) => !(line === '' && all[i - 1] === '')).join('\n');
@@ -86,6 +94,39 @@ function linearizabilitySection(result: ExperimentResult): string[] {
     `Checked ${l.operations} operations (${l.workloadRecords} workload records, ${l.otherWrites} load-step writes kept for the revision) from ${l.initial === null ? 'absent keys, the revision inferred from the first response' : `revision ${l.initial.revision} with the experiment's keys absent`}; ${l.steps} search steps, ${l.memoEntries} memo entries, ${l.elapsedMs} ms of a ${(l.timeLimitMs / 1000).toFixed(0)} s limit. Left out: ${d.failed} failed, ${d.serializableReads} serializable reads, ${d.indeterminateReads} reads without an answer, ${d.leaseOperations} lease operations, ${d.otherReads} load-step reads.`,
     '',
     ...(l.violation === undefined ? [] : ['```text', l.violation, '```', '']),
+  ];
+}
+
+/** The watch check's answer: per guarantee, where the truth came from, each violation with who broke it. */
+function watchSection(result: ExperimentResult): string[] {
+  const w = result.watch;
+  if (w === undefined || w === null) return [];
+  const r = w.result;
+  const t = w.truth;
+  const c = r.counts;
+  return [
+    '## Watch guarantees',
+    '',
+    `${w.message}.`,
+    '',
+    `Watchers on \`${w.prefix}\` from revision ${w.initialRevision === null ? 'of their creation' : w.initialRevision + 1}; the truth covers revisions ${t.fromRevision}–${t.toRevision} (${t.events} changes): the history's writes, and ${t.resolvedByRead} revisions its timed-out writes or its end left unknown, read back by range reads after the run; ${t.unknownRevisions.length} still unknown. ${c.eventsDelivered} events delivered, ${c.eventsExpected} expected, ${c.progressNotifications} progress notifications, ${c.reconnects} reconnects of the client library.`,
+    '',
+    '| guarantee | status | violations | why not decided |',
+    '| --- | --- | --- | --- |',
+    ...Object.entries(r.perGuarantee).map(
+      ([g, v]) => `| ${g} | ${v.status} | ${v.violations} | ${v.reasons.slice(0, 2).join('; ')} |`,
+    ),
+    '',
+    ...(r.violations.length === 0
+      ? []
+      : [
+          `Violations (${c.violationsByServer} by the server, ${c.violationsByClientLibrary} by the client library; ${r.violations[0] === undefined ? '' : `the first by ${blameText(r.violations[0].blame)}`}):`,
+          '',
+          '```text',
+          ...r.violations.map(violationText),
+          '```',
+          '',
+        ]),
   ];
 }
 
@@ -212,6 +253,26 @@ function leaseSection(result: ExperimentResult): string[] {
     ...leaseElectionByTtl(result.leaseElection).map(
       (r) =>
         `| ${r.ttlSeconds} | ${r.trials} | ${ms(r.failoverMs)} | ${ms(r.failoverMs - r.ttlSeconds * 1000)} | ${r.keepAlivesPerSecond.toFixed(2)} |`,
+    ),
+    '',
+    ...exclusivityRows(result.leaseElection),
+  ];
+}
+
+/** Per failover: each candidate's believed tenure and how long two believed at once. */
+function exclusivityRows(failovers: NonNullable<ExperimentResult['leaseElection']>): string[] {
+  const measured = failovers.filter((f) => f.exclusivity !== undefined);
+  if (measured.length === 0) return [];
+  const tenure = (t: { candidate: string; acquiredMs: number; lostMs: number | null; endedBy?: string }) =>
+    `${t.candidate} ${ms(t.acquiredMs)}–${t.lostMs === null ? 'still believing' : `${ms(t.lostMs)} (${t.endedBy ?? '?'})`}`;
+  return [
+    'Believed tenures (from etcd3\'s "elected" callback to its "lost" callback, the crash, or the end of the measurement; ms on the run clock) and their overlap:',
+    '',
+    '| TTL (s) | holder | tenures | longest overlap (ms) |',
+    '| --- | --- | --- | --- |',
+    ...measured.map(
+      (f) =>
+        `| ${f.ttlSeconds} | ${f.holderFault ?? 'crash'} | ${(f.tenures ?? []).map(tenure).join('; ')} | ${ms(f.exclusivity?.maxOverlapMs)}${f.exclusivity?.maxOverlapOpenEnded === true ? ' (open-ended)' : ''} |`,
     ),
     '',
   ];

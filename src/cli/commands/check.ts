@@ -5,6 +5,8 @@ import { BadInputError } from '../../errors.ts';
 import { EXIT } from '../exit-codes.ts';
 import type { InitialStore, LinearizabilityOutcome } from '../../checks/linearizable-history.ts';
 import type { OperationRecord } from '../../history/operation-record.ts';
+import type { WatchOutcome } from '../../checks/watch-history.ts';
+import type { WatcherHistory } from '../../checks/watch/types.ts';
 
 export interface CheckCommandOptions {
   /** The checker's time limit (ms); default: the run's, else 60 s. */
@@ -47,11 +49,66 @@ async function savedCheck(dir: string): Promise<SavedCheck | undefined> {
   return { initial, ...(typeof l.timeLimitMs === 'number' ? { timeLimitMs: l.timeLimitMs } : {}) };
 }
 
+/** What a run's result.json says about its watch check: where the truth came from. */
+async function savedWatch(dir: string): Promise<Partial<WatchOutcome> | undefined> {
+  return (await savedResult(dir))?.watch ?? undefined;
+}
+
+async function savedResult(dir: string): Promise<{
+  linearizability?: unknown;
+  watch?: Partial<WatchOutcome> | null;
+} | null> {
+  try {
+    return JSON.parse(await readFile(join(dir, 'result.json'), 'utf8')) as {
+      linearizability?: unknown;
+      watch?: Partial<WatchOutcome> | null;
+    } | null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The watchers of a results directory against its history, the truth as the run built it
+ * (result.json's `watch`: prefix, initial and final revision, the revisions read back); without
+ * it, from the watchers' own request (prefix, start revision) and nothing read back.
+ */
+async function checkWatchesOf(
+  dir: string,
+  records: readonly OperationRecord[],
+  watchers: readonly WatcherHistory[],
+): Promise<WatchOutcome> {
+  const { checkRecordedWatches } = await import('../../checks/watch-history.ts');
+  const saved = await savedWatch(dir);
+  const first = watchers[0]?.request;
+  const start = first?.startRevision;
+  return checkRecordedWatches(records, watchers, {
+    prefix: saved?.prefix ?? first?.range.key ?? '',
+    initialRevision: saved?.initialRevision ?? (typeof start === 'number' ? start - 1 : null),
+    finalRevision: saved?.finalRevision ?? null,
+    ...(saved?.resolved === undefined ? {} : { resolved: saved.resolved }),
+    ...(saved?.guarantees === undefined ? {} : { guarantees: saved.guarantees }),
+  });
+}
+
+const exitOf = (status: 'ok' | 'failed' | 'violation' | 'unknown'): number =>
+  status === 'ok' ? EXIT.ok : status === 'unknown' ? EXIT.inconclusive : EXIT.deviated;
+
+/** The worst of several exit codes: a deviation, then an unknown, then success. */
+const worstExit = (codes: readonly number[]): number =>
+  codes.includes(EXIT.deviated)
+    ? EXIT.deviated
+    : codes.includes(EXIT.inconclusive)
+      ? EXIT.inconclusive
+      : EXIT.ok;
+
 /**
  * `etcd-lab check <results dir | history.jsonl>`: re-checks a saved history for
  * linearizability (src/checks/linearizable-history.ts says which operations, and why). A results
  * directory's result.json gives the store the run started from and its time limit, so the run's
  * verdict is reproduced; a bare history.jsonl is checked from absent keys, the revision inferred.
+ * A results directory with watches.jsonl has its watchers re-checked too (src/checks/watch-history.ts),
+ * the truth as the run built it; the exit code is then the worse of the two.
  * Returns the exit code (0 linearizable, 1 violation, 3 unknown) and writes the answer through
  * `write`; bad input (missing, unreadable, not a history, not one cluster's) throws
  * BadInputError naming the argument.
@@ -71,7 +128,10 @@ export async function checkCommand(
   });
   let file = target;
   let saved: SavedCheck | undefined;
+  let watchesFile: string | undefined;
   if (info.isDirectory()) {
+    const watches = join(target, 'watches.jsonl');
+    if ((await stat(watches).catch(() => undefined))?.isFile() === true) watchesFile = watches;
     file = join(target, 'history.jsonl');
     const history = await stat(file).catch(() => undefined);
     if (history === undefined || !history.isFile())
@@ -90,13 +150,42 @@ export async function checkCommand(
   if (records.length === 0) throw new BadInputError(`check ${target}: the history holds no operations`);
   const selection = selectRecords(records);
   if ('problem' in selection) throw new BadInputError(`check ${target}: ${selection.problem}`);
+  // A run that watched and did not ask for linearizability (result.json: `linearizability: null`)
+  // is re-checked for what it asked: its watchers.
+  if (watchesFile !== undefined && (await savedResult(target))?.linearizability === null)
+    return writeWatchOutcome(target, records, watchesFile, options, write, []);
   const timeLimitMs = options.timeLimitMs ?? saved?.timeLimitMs;
   const outcome = checkRecordedHistory(records, {
     initial: saved?.initial ?? null,
     ...(timeLimitMs === undefined ? {} : { timeLimitMs }),
   });
-  write(options.json === true ? `${JSON.stringify(outcome, null, 2)}\n` : `${outcomeText(outcome)}\n`);
-  return outcome.status === 'ok' ? EXIT.ok : outcome.status === 'failed' ? EXIT.deviated : EXIT.inconclusive;
+  if (watchesFile === undefined) {
+    write(options.json === true ? `${JSON.stringify(outcome, null, 2)}\n` : `${outcomeText(outcome)}\n`);
+    return exitOf(outcome.status);
+  }
+  write(options.json === true ? '' : `${outcomeText(outcome)}\n\n`);
+  return writeWatchOutcome(target, records, watchesFile, options, write, [exitOf(outcome.status)], outcome);
+}
+
+/** Re-checks watches.jsonl, writes the answer, returns the worst exit code with `others`. */
+async function writeWatchOutcome(
+  dir: string,
+  records: readonly OperationRecord[],
+  watchesFile: string,
+  options: CheckCommandOptions,
+  write: (text: string) => void,
+  others: readonly number[],
+  linearizability?: unknown,
+): Promise<number> {
+  const { readWatches } = await import('../../history/watch-file.ts');
+  const { watchOutcomeText } = await import('../../checks/watch-history.ts');
+  const watch = await checkWatchesOf(dir, records, await readWatches(watchesFile));
+  write(
+    options.json === true
+      ? `${JSON.stringify({ ...(linearizability === undefined ? {} : { linearizability }), watch }, null, 2)}\n`
+      : `${watchOutcomeText(watch)}\n`,
+  );
+  return worstExit([...others, exitOf(watch.status)]);
 }
 
 /** `etcd-lab check`. Exit codes: 0 linearizable, 1 violation, 3 unknown (time limit), 2 bad input. */
@@ -104,7 +193,7 @@ export function registerCheck(program: Command): void {
   program
     .command('check')
     .description(
-      're-check a saved history for linearizability: a results directory (from its result.json: the store the run started from) or a history.jsonl',
+      "re-check a saved history for linearizability: a results directory (from its result.json: the store the run started from) or a history.jsonl; a results directory's watches.jsonl for etcd's watch guarantees too",
     )
     .argument('<history>', 'results directory or history.jsonl')
     .option(
@@ -117,8 +206,8 @@ export function registerCheck(program: Command): void {
       'after',
       `
 Exit codes:
-  0    linearizable
-  1    not linearizable: the violation is printed (operations, the store, a timeline)
+  0    linearizable (and, with watches.jsonl, every watch guarantee kept)
+  1    not linearizable, or a watch guarantee broken: the violation is printed
   2    bad input: missing, unreadable, not a history, or not one cluster's history
   3    unknown: the time limit ran out, or nothing acknowledged to check — never "linearizable"
 `,

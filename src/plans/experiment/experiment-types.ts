@@ -1,5 +1,6 @@
 import type { AcknowledgedWritesResult } from '../../checks/acknowledged-writes.ts';
 import type { LinearizabilityOutcome } from '../../checks/linearizable-history.ts';
+import type { WatchOutcome } from '../../checks/watch-history.ts';
 import type { FaultHandle, FaultRecord } from '../../faults/fault.ts';
 import type { History } from '../../history/history.ts';
 import type { LeaderChange, LeaderObservation } from '../../measure/leader-tracker.ts';
@@ -76,6 +77,12 @@ export interface ExperimentPayload {
   readonly acknowledgedWrites: AcknowledgedWritesResult | null;
   /** `linearizable` in the hypothesis: the checker's answer (null: not asked for, or no workload ran; absent in older results). */
   readonly linearizability?: LinearizabilityOutcome | null;
+  /**
+   * `workload.watchers`: the watch checker's answer over the guarantees `watch` names (all six
+   * when not asked); the streams themselves are in watches.jsonl. null: no watchers, or no
+   * workload ran; absent in older results.
+   */
+  readonly watch?: WatchOutcome | null;
   readonly leaderObservations: readonly LeaderObservation[];
   /** Lease-election experiments: one failover per TTL and trial. */
   readonly leaseElection: readonly LeaseElectionFailover[] | null;

@@ -1,5 +1,7 @@
 import { acknowledgedWritesCheck, type AcknowledgedWritesResult } from '../../checks/acknowledged-writes.ts';
 import { linearizabilityCheck, type LinearizabilityOutcome } from '../../checks/linearizable-history.ts';
+import { watchCheck, type WatchOutcome } from '../../checks/watch-history.ts';
+import { GUARANTEES } from '../../checks/watch/types.ts';
 import type { Check, CheckStatistics } from '../../checks/check.ts';
 import type { ExperimentResult, StepResult } from './experiment-types.ts';
 import { effectiveAt } from './step-timing.ts';
@@ -256,6 +258,7 @@ export function checkHypothesis(
   samples: ClaimSamples,
   status: RunStatus = 'completed',
   linearizability: LinearizabilityOutcome | null = null,
+  watch: WatchOutcome | null = null,
 ): HypothesisCheck[] {
   const cutShort = cutShortBy(status);
   const h = spec.hypothesis;
@@ -393,5 +396,7 @@ export function checkHypothesis(
   // recorded); runVerdict makes anything else of such a run inconclusive.
   if (h.linearizable !== undefined && h.linearizable !== false)
     checks.push(linearizabilityCheck(linearizability));
+  if (h.watch !== undefined && h.watch !== false)
+    checks.push(watchCheck(watch, h.watch === true ? GUARANTEES : h.watch));
   return checks;
 }

@@ -12,6 +12,10 @@ import { History } from '../../history/history.ts';
 import { agreedLeaderships, LeaderTracker } from '../../measure/leader-tracker.ts';
 import { memberLogs } from '../../measure/election-explain.ts';
 import { runWorkload } from '../../workload/run-workload.ts';
+import type { WatchRecorder } from '../../workload/watch-recorder.ts';
+import { checkRecordedWatches, type WatchOutcome } from '../../checks/watch-history.ts';
+import { GUARANTEES } from '../../checks/watch/types.ts';
+import { finishWatchers, startWatchers, type WatchRecording } from './run-watchers.ts';
 import { clientOperations } from '../../workload/retry-policy.ts';
 import { RunClock, sleep } from '../../util/clock.ts';
 import { progress } from '../../util/log.ts';
@@ -71,13 +75,18 @@ export async function runFaultExperiment(
   const linearizable = spec.hypothesis.linearizable;
   const checkLinearizable = linearizable !== undefined && linearizable !== false;
   let initialStore: InitialStore | null = null;
+  const prefix = `${spec.name}/`;
+  let recorder: WatchRecorder | null = null;
+  let watchRecording: WatchRecording | null = null;
   try {
     options.signal?.throwIfAborted();
     await cluster.waitForStableLeader();
     options.signal?.throwIfAborted();
     // The linearizability check starts from the store as it is now: nothing writes to the
     // cluster between this read and the workload's first call.
-    if (checkLinearizable) initialStore = await readInitialStore(cluster, `${spec.name}/`);
+    if (checkLinearizable || spec.workload.watchers !== undefined)
+      initialStore = await readInitialStore(cluster, prefix);
+    recorder = await startWatchers(spec, cluster, clock, initialStore?.revision ?? null);
     tracker.start();
     progress(`${spec.name}: steady state reached, starting the workload`);
     let onStart: (startedMs: number) => void = () => undefined;
@@ -130,11 +139,27 @@ export async function runFaultExperiment(
       recoveryMs = null; // the cluster did not recover in time: a deviation, not a lab failure
     }
     await sleep(spec.settleMs);
+    if (recorder !== null) {
+      progress(`${spec.name}: stopping the watchers, reading the revisions the history leaves unknown`);
+      watchRecording = await finishWatchers(
+        recorder,
+        cluster,
+        [...history],
+        prefix,
+        initialStore?.revision ?? null,
+      );
+      recorder = null;
+    }
     acknowledged = checkAcknowledgedWrites(history, await readFinalValues(cluster, `${spec.name}/`));
   } catch (caught) {
     ({ status, error } = endedBy(caught, options.signal));
   } finally {
     await tracker.stop();
+    // A run that stopped early keeps what its watchers received (nothing resolved by reads).
+    if (recorder !== null) {
+      const watchers = await recorder.stop(null).catch(() => []);
+      watchRecording = { watchers, finalRevision: null, resolved: { revisions: [], events: [] } };
+    }
     for (const a of active) await a.handle?.heal().catch(() => undefined);
   }
 
@@ -158,6 +183,22 @@ export async function runFaultExperiment(
       ...(typeof linearizable === 'object' ? { timeLimitMs: linearizable.timeLimitMs } : {}),
     });
     progress(`${spec.name}: ${linearizability.message}`);
+  }
+  let watch: WatchOutcome | null = null;
+  if (watchRecording !== null) {
+    history.watches.push(...watchRecording.watchers);
+    const asked = spec.hypothesis.watch;
+    if (workloadWindow.toMs !== 0) {
+      progress(`${spec.name}: checking the watchers' streams`);
+      watch = checkRecordedWatches(records, watchRecording.watchers, {
+        prefix,
+        initialRevision: initialStore?.revision ?? null,
+        finalRevision: watchRecording.finalRevision,
+        resolved: watchRecording.resolved,
+        guarantees: Array.isArray(asked) ? asked : GUARANTEES,
+      });
+      progress(`${spec.name}: watch: ${watch.message}`);
+    }
   }
   const mainOperations = clientOperations(records.filter(isWorkloadOperation));
   const workload =
@@ -194,6 +235,7 @@ export async function runFaultExperiment(
     { baselineLatenciesMs: baselineLatencies(mainOperations, active, workloadWindow) },
     status,
     linearizability,
+    watch,
   );
   const result: ExperimentResult = {
     ...envelope({
@@ -213,6 +255,7 @@ export async function runFaultExperiment(
     recoveryMs,
     acknowledgedWrites: acknowledged,
     linearizability,
+    watch,
     leaderObservations: tracker.observations,
     leaseElection: null,
   };

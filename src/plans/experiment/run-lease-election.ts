@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { History } from '../../history/history.ts';
 import { measureLeaseElectionFailover, type LeaseElectionFailover } from '../../measure/lease-election.ts';
+import { checkExclusivity, exclusivityCheck } from '../../checks/exclusivity/index.ts';
 import { RunClock } from '../../util/clock.ts';
 import { progress } from '../../util/log.ts';
 import type { HypothesisCheck } from './hypothesis.ts';
@@ -42,11 +43,15 @@ export async function runLeaseElectionExperiment(
           ttlSeconds,
           candidates: spec.candidates,
           loadWindowMs: spec.loadWindowMs,
+          holderFault: spec.holderFault,
         });
         progress(
           `${spec.name}: TTL ${ttlSeconds} s: failover ${failover.failoverMs.toFixed(0)} ms, ${failover.keepAlivesPerSecond.toFixed(2)} renewals/s`,
         );
-        failovers.push(failover);
+        failovers.push({
+          ...failover,
+          exclusivity: checkExclusivity(failover.tenures ?? [], { endMs: clock.now() }),
+        });
       }
     }
   } catch (caught) {
@@ -115,6 +120,16 @@ export function checkLeaseElection(
         expected: `≤ TTL + ${h.maxFailoverBeyondTtlMs} ms = ${limit} ms`,
         observed: `${f.failoverMs.toFixed(0)} ms`,
         verdict: f.failoverMs <= limit ? 'held' : 'deviated',
+      });
+    }
+  }
+  if (h.maxExclusivityOverlapMs !== undefined) {
+    for (const f of failovers) {
+      if (f.exclusivity === undefined) continue;
+      const check = exclusivityCheck(f.exclusivity, h.maxExclusivityOverlapMs);
+      checks.push({
+        ...check,
+        name: `${check.name} with TTL ${f.ttlSeconds} s (${f.holderFault ?? 'crash'})`,
       });
     }
   }

@@ -11,6 +11,7 @@ import { FAULT_CATALOG, FAULT_KINDS, type FaultKind } from '../../faults/catalog
 import { etcdOptionsSchema, resolveEtcdOptions } from '../../cluster/etcd-options.ts';
 import { respellLoadStep } from './load-steps.ts';
 import { etcdFieldConflict, etcdRequestOrListField } from '../../host/etcd-choice.ts';
+import { watchersSchema, watchHypothesisSchema } from './watch-spec.ts';
 
 /**
  * An experiment is plain data (Chaos Toolkit style): the cluster, a workload, the method
@@ -196,6 +197,8 @@ const hypothesis = z
     linearizable: z
       .union([z.boolean(), z.object({ timeLimitMs: positiveMs.max(3_600_000) }).strict()])
       .optional(),
+    /** Every watcher of `workload.watchers` keeps etcd's watch guarantees (watch-spec.ts). */
+    watch: watchHypothesisSchema,
     /** After healing, the members converge (equal applied index) within this long. */
     maxRecoveryMs: positiveMs.optional(),
     /** A member brought back after a process fault has applied everything committed while it was away within this long. */
@@ -252,6 +255,7 @@ const faultExperiment = z
         mix: mix.default({ put: 1 }),
         retry: retry.optional(),
         connectTo: z.enum(['cluster', 'spread']).default('cluster'),
+        watchers: watchersSchema,
       })
       .strict()
       .refine((w) => w.mode === 'closed-loop' || w.ratePerSecond !== undefined, {
@@ -278,12 +282,22 @@ const leaseElectionExperiment = z
     /** Failovers measured per TTL. */
     trials: z.number().int().min(1).max(20).default(1),
     loadWindowMs: positiveMs.default(3_000),
+    /**
+     * What happens to the elected candidate: 'crash' (its process dies) or 'isolate' (it keeps
+     * running, cut off from etcd, and believes it leads until etcd3 says it lost).
+     */
+    holderFault: z.enum(['crash', 'isolate']).default('crash'),
     hypothesis: z
       .object({
         /** Failover ≤ TTL + this much (etcd's expiry check and an election on the lease holder's side). */
         maxFailoverBeyondTtlMs: positiveMs.optional(),
         /** A longer TTL never fails over faster, and never costs more keep-alives per second. */
         tradeOffHolds: z.boolean().optional(),
+        /**
+         * Two candidates believed at once that they led for at most this long, per failover
+         * (src/checks/exclusivity/ says why overlaps are expected and measured, not forbidden).
+         */
+        maxExclusivityOverlapMs: nonNegativeMs.optional(),
       })
       .strict(),
   })
@@ -365,6 +379,9 @@ export function validateExperiment(
   const spec = { ...parsed.data, cluster: { ...parsed.data.cluster, members } };
   if (spec.kind === 'lease-election') return spec;
   const problems: string[] = [];
+  const watch = spec.hypothesis.watch;
+  if (watch !== undefined && watch !== false && spec.workload.watchers === undefined)
+    problems.push('  hypothesis.watch: needs workload.watchers (the watchers whose streams are checked)');
   spec.method.forEach((step, i) =>
     problems.push(...stepProblems(step, i, members, spec.workload.durationMs)),
   );
