@@ -4,7 +4,6 @@ import { etcdRequestProblem } from '../host/etcd-choice.ts';
 import { prepareHost } from '../host/prepare-host.ts';
 import { newRunId, runLabels } from '../host/run-labels.ts';
 import { progress } from '../util/log.ts';
-import type { EtcdMember } from './etcd-member.ts';
 import {
   PEER_PORT,
   etcdMemberFlags,
@@ -12,6 +11,7 @@ import {
   validateEtcdOptions,
   type EtcdOptions,
 } from './etcd-options.ts';
+import { bootMembers } from './member-boot.ts';
 import { MemberLauncher, type DataDirKind } from './member-launcher.ts';
 import { StartedEtcdCluster } from './started-etcd-cluster.ts';
 
@@ -119,7 +119,7 @@ export class EtcdCluster {
         .map((name) => `${name}=http://${launcher.containerName(name)}:${PEER_PORT}`)
         .join(',');
       progress(`starting ${this.members}-member etcd cluster ${runId}…`);
-      const members = await launchAll(launcher, names, initialCluster);
+      const members = await bootMembers(launcher, names, initialCluster);
       const cluster = new StartedEtcdCluster(runId, host, launcher, members, this.etcdOptions, unregister);
       await cluster.identifyMembers();
       progress(`cluster ${runId} ready in ${((performance.now() - startedAt) / 1000).toFixed(1)} s`);
@@ -131,33 +131,6 @@ export class EtcdCluster {
       throw new ClusterError(`etcd cluster did not start: ${(error as Error).message}`, { cause: error });
     }
   }
-}
-
-/**
- * Launches the members in parallel. When one fails (e.g. etcd rejects a flag and exits), the
- * others are aborted, and this waits until every launch has settled before rejecting with the
- * first failure: the caller's sweep must not run while a container is still being created, or
- * that container appears after the sweep and outlives the failed start.
- */
-async function launchAll(
-  launcher: MemberLauncher,
-  names: readonly string[],
-  initialCluster: string,
-): Promise<EtcdMember[]> {
-  const abort = new AbortController();
-  const failures: unknown[] = [];
-  const settled = await Promise.allSettled(
-    names.map((name) =>
-      launcher.launch(name, initialCluster, 'new', { signal: abort.signal }).catch((error: unknown) => {
-        // The first failure is the cause; the others are mostly the abort it triggers.
-        failures.push(error);
-        abort.abort(new ClusterError(`start of member ${name} abandoned: another member failed`));
-        throw error;
-      }),
-    ),
-  );
-  if (failures.length > 0) throw failures[0];
-  return settled.map((result) => (result as PromiseFulfilledResult<EtcdMember>).value);
 }
 
 const memberFlagProbe = {

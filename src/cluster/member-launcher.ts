@@ -26,8 +26,7 @@ export const DATA_MOUNT = '/var/lib/etcd';
 export interface LaunchOptions {
   /**
    * Stops a launch that has not finished: no further Docker call is made, a container it
-   * created is removed, and the launch rejects with the signal's reason. A cluster start aborts
-   * its other launches as soon as one member fails.
+   * created is removed, and the launch rejects with the signal's reason.
    */
   readonly signal?: AbortSignal;
 }
@@ -39,6 +38,14 @@ export interface LaunchOptions {
  * GenericContainer waits 10 s for ports that an exited container never binds, then rejects
  * without removing it.
  */
+/** A member whose container exists but has not been started. */
+export interface CreatedMember {
+  readonly name: string;
+  readonly containerName: string;
+  readonly hostPort: number;
+  readonly container: Dockerode.Container;
+}
+
 export class MemberLauncher {
   readonly networkName: string;
 
@@ -88,13 +95,35 @@ export class MemberLauncher {
     return volume;
   }
 
-  /** Creates and starts one member and resolves once it serves clients. */
+  /**
+   * Creates and starts one member and resolves once it serves clients. For a member joining a
+   * running cluster; a new cluster's members are booted together by {@link bootMembers}.
+   */
   async launch(
     name: string,
     initialCluster: string,
     state: 'new' | 'existing',
     options: LaunchOptions = {},
   ): Promise<EtcdMember> {
+    const created = await this.create(name, initialCluster, state, options);
+    try {
+      options.signal?.throwIfAborted();
+      await created.container.start();
+      await waitForReadyLogLine(created.container, name, this.startupTimeoutMs, 0, options.signal);
+      return await this.memberOf(created);
+    } catch (error) {
+      await removeQuietly(created.container);
+      throw error;
+    }
+  }
+
+  /** Creates a member's container (and its data directory or volume) without starting it. */
+  async create(
+    name: string,
+    initialCluster: string,
+    state: 'new' | 'existing',
+    options: LaunchOptions = {},
+  ): Promise<CreatedMember> {
     const { signal } = options;
     const containerName = this.containerName(name);
     const flags = etcdMemberFlags(
@@ -128,17 +157,14 @@ export class MemberLauncher {
         PortBindings: { [port]: [{ HostPort: String(hostPort) }] },
       },
     });
-    try {
-      signal?.throwIfAborted();
-      await container.start();
-      await waitForReadyLogLine(container, name, this.startupTimeoutMs, 0, signal);
-      const member = new EtcdMember(name, containerName, hostPort, container);
-      await member.refreshRuntime(this.networkName);
-      return member;
-    } catch (error) {
-      await removeQuietly(container);
-      throw error;
-    }
+    return { name, containerName, hostPort, container };
+  }
+
+  /** The handle of a created member once its container runs. */
+  async memberOf(created: CreatedMember): Promise<EtcdMember> {
+    const member = new EtcdMember(created.name, created.containerName, created.hostPort, created.container);
+    await member.refreshRuntime(this.networkName);
+    return member;
   }
 
   /**
@@ -152,7 +178,7 @@ export class MemberLauncher {
   }
 }
 
-async function removeQuietly(container: Dockerode.Container): Promise<void> {
+export async function removeQuietly(container: Dockerode.Container): Promise<void> {
   // Already removed (e.g. by a sweep) or being removed: either way it is going.
   await container.remove({ force: true, v: true }).catch(() => undefined);
 }
