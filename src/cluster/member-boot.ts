@@ -41,7 +41,7 @@ export async function bootMembers(
     );
     for (const creation of creations) if (creation.status === 'fulfilled') created.push(creation.value);
     const failed = creations.find((creation) => creation.status === 'rejected');
-    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+    if (failed !== undefined) throw failed.reason;
 
     const timeoutMs = launcher.startupTimeoutMs;
     for (const member of created) {

@@ -79,7 +79,8 @@ export class MemberLogFollower {
         if (line !== undefined) finish(() => resolve(line));
         else if (this.ended) finish(() => void this.exitError().then(reject, reject));
       };
-      const onAbort = (): void => finish(() => reject(signal?.reason));
+      const onAbort = (): void =>
+        finish(() => reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted')));
       const timer = setTimeout(
         () =>
           finish(() =>
