@@ -10,6 +10,11 @@ import { summarizeElectionTrials, type Distribution } from '../src/measure/elect
 import type { LeaderFault } from '../src/measure/election-trials.ts';
 import { RunClock } from '../src/util/clock.ts';
 import { trialsReusingCluster, trialsWithFreshClusters } from './lib/election-throughput.ts';
+import { reportGoal } from './lib/goals.ts';
+
+// Issue #17's goals for trial turnaround and leader-detection precision.
+const GOAL_TRIALS_PER_MINUTE = 30;
+const GOAL_DETECTION_ERROR_MS = 10;
 
 const fastTrials = Number(process.argv[2] ?? 10);
 const slowTrials = Number(process.argv[3] ?? Math.ceil(fastTrials / 2));
@@ -48,6 +53,21 @@ for (const timing of TIMINGS) {
     const s = summarizeElectionTrials(results, { electionTimeoutMs, heartbeatMs });
     const perMinute = rate.perMinute;
     if (fault === 'kill' && heartbeatMs === 10) reusePerMinute = perMinute;
+    if (heartbeatMs === 10) {
+      reportGoal({
+        what: `election trials per minute, ${fault}, HB/ET 10/100, one cluster reused`,
+        goal: `≥ ${GOAL_TRIALS_PER_MINUTE}`,
+        measured: `${perMinute.toFixed(1)} (${results.length} trials)`,
+        met: perMinute >= GOAL_TRIALS_PER_MINUTE,
+      });
+      const error = s.trackerError.median;
+      reportGoal({
+        what: `leader detection error (tracker − members' logs), ${fault}, HB/ET 10/100, median`,
+        goal: `≤ ${GOAL_DETECTION_ERROR_MS} ms`,
+        measured: `${ms(error)} ms (p95 ${ms(s.trackerError.p95)} ms, ${s.trackerError.count} trials)`,
+        met: error === null ? undefined : Math.abs(error) <= GOAL_DETECTION_ERROR_MS,
+      });
+    }
     console.log(
       [
         `${fault.padEnd(7)} HB/ET ${heartbeatMs}/${electionTimeoutMs}, ${results.length} trials:`,

@@ -2,9 +2,12 @@
 // `npm run bench -- all` runs every benchmark in turn, each with its default arguments.
 // Benchmarks print figures; they are not timed tests and never fail on a number.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { takeEtcdArg } from './lib/etcd-arg.ts';
+import { GOALS_FILE_ENV, printGoals, readGoals } from './lib/goals.ts';
 
 // `--etcd <version|image>`, anywhere, for any benchmark: it runs with ETCD_IMAGE set to that.
 const taken = takeEtcdArg(process.argv.slice(2));
@@ -19,6 +22,9 @@ const available = readdirSync(new URL('.', import.meta.url))
   .map((file) => file.replace(/\.ts$/, ''));
 
 if (name === 'all') {
+  // Every benchmark appends its "goal:" lines here; the table at the end puts them together.
+  const goalsFile = join(mkdtempSync(join(tmpdir(), 'etcd-lab-bench-')), 'goals.jsonl');
+  process.env[GOALS_FILE_ENV] = goalsFile;
   // One process per benchmark: each starts from a clean process (no cached host probe, no open clients).
   for (const bench of available) {
     console.log(`\n=== ${bench} ===`);
@@ -28,6 +34,8 @@ if (name === 'all') {
     });
     if (run.status !== 0) console.log(`=== ${bench} ended with status ${run.status ?? run.signal} ===`);
   }
+  console.log(`\n=== goals (issue #17), measured in this run, ${new Date().toISOString()} ===`);
+  printGoals(readGoals(goalsFile));
   process.exit(0);
 }
 if (!name || !available.includes(name)) {

@@ -9,6 +9,7 @@ import { progress } from '../../src/util/log.ts';
 import { runWorkload } from '../../src/workload/run-workload.ts';
 import { summaryRow } from '../lib/bench-output.ts';
 import { fdatasyncLatencies, tcpConnectRtts } from '../lib/floor.ts';
+import { reportGoal } from '../lib/goals.ts';
 import { serverStatsBetween } from '../lib/server-metrics.ts';
 import { lat, ms, scrape, workloadFigures, type OverheadRun } from './run-state.ts';
 
@@ -76,6 +77,13 @@ export async function partB(run: OverheadRun, cluster: StartedEtcdCluster, kind:
     `  floor = host RTT + peer RTT + fsync = ${ms(floorMs)} ms → lab p50 / floor ${((put.latency.p50 ?? NaN) / floorMs).toFixed(2)}; ` +
       `RPC floor = get + peer RTT + fsync = ${ms(rpcFloorMs)} ms; server-side Put mean ${ms(server.putMeanMs)} ms`,
   );
+  const ratio = (put.latency.p50 ?? NaN) / floorMs;
+  reportGoal({
+    what: `single-client put p50 ÷ floor (host RTT + peer RTT + fsync), ${kind} data dir`,
+    goal: '≤ 2×',
+    measured: `${ratio.toFixed(2)}× (${ms(put.latency.p50)} ms ÷ ${ms(floorMs)} ms)`,
+    met: Number.isFinite(ratio) ? ratio <= 2 : undefined,
+  });
   run.rows.push(
     summaryRow('b', `${kind}: 1-client put p50 vs floor (RTT+peer RTT+fsync), ms`, put.latency.p50, floorMs),
     summaryRow(
