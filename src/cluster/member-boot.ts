@@ -2,12 +2,11 @@ import { ClusterError } from '../errors.ts';
 import type { EtcdMember } from './etcd-member.ts';
 import { MemberLogFollower } from './member-log-follower.ts';
 import { removeQuietly, type CreatedMember, type MemberLauncher } from './member-launcher.ts';
+import { READY_LOG_LINE } from './member-ready-wait.ts';
 
 // etcd logs the first once it has asked its peers whether it was bootstrapped already (see
 // bootMembers), the second once its peer listener answers; 3.4 (zap) and 3.5 alike.
 const PAST_BOOTSTRAP_PROBE = /"msg":"(?:starting local member|serving peer traffic)"/;
-// Logged once the member has joined the cluster and serves clients (3.4 zap logs the second form).
-const READY = /ready to serve client requests|serving client traffic (?:in)?securely/;
 
 /**
  * Boots a new cluster's members: creates every container at once, then starts them one after
@@ -53,7 +52,7 @@ export async function bootMembers(
     // The first failure aborts the other waits, so a member that exits fails the start at once.
     await Promise.all(
       followers.map((follower) =>
-        follower.waitFor(READY, 'ready', timeoutMs, abort.signal).catch((error: unknown) => {
+        follower.waitFor(READY_LOG_LINE, 'ready', timeoutMs, abort.signal).catch((error: unknown) => {
           abort.abort(new ClusterError('start abandoned: another member failed'));
           throw error;
         }),

@@ -25,14 +25,24 @@ export class MemberLogFollower {
   ) {}
 
   /**
-   * Follows the container's log from its first line, so lines written before this call are
-   * seen too (Docker keeps them), and a container that already exited yields its whole log.
+   * Follows the container's log from its first line — or from `sinceWallMs`, a wall-clock time
+   * (Docker timestamps lines as it receives them, on this host's clock) — so lines written
+   * before this call are seen too (Docker keeps them), and a container that already exited
+   * yields its whole log.
    */
-  static async follow(container: Dockerode.Container, memberName: string): Promise<MemberLogFollower> {
+  static async follow(
+    container: Dockerode.Container,
+    memberName: string,
+    options: { readonly sinceWallMs?: number } = {},
+  ): Promise<MemberLogFollower> {
     const raw = (await container.logs({
       follow: true,
       stdout: true,
       stderr: true,
+      // Docker reads "seconds.nanoseconds"; dockerode passes the string through.
+      ...(options.sinceWallMs === undefined
+        ? {}
+        : { since: (options.sinceWallMs / 1_000).toFixed(6) as unknown as number }),
     })) as unknown as NodeJS.ReadableStream & { destroy?: () => void };
     const follower = new MemberLogFollower(container, memberName, raw);
     // A non-TTY container's log is multiplexed (8-byte frame headers); both streams go to one text.

@@ -4,9 +4,9 @@
  * cluster's status calls and the faults know what is running.
  */
 import { BadInputError } from '../errors.ts';
-import { readMemberLog } from './etcd-log.ts';
 import type { EtcdMember } from './etcd-member.ts';
-import { countReadyLines, waitForReadyLogLine } from './member-ready-wait.ts';
+import { MemberLogFollower } from './member-log-follower.ts';
+import { READY_LOG_LINE } from './member-ready-wait.ts';
 
 function requireRunning(member: EtcdMember, action: string): EtcdMember {
   if (member.state !== 'running') {
@@ -74,12 +74,17 @@ export async function startMember(
   if (member.state !== 'stopped')
     throw new BadInputError(`member ${member.name} is ${member.state}, not stopped`);
   // The log keeps every start's lines: only a ready line after this start counts.
-  const readyBefore = countReadyLines(await readMemberLog(member));
+  const startedAtWallMs = Date.now();
   await member.container.start();
   member.state = 'running';
   await member.refreshRuntime(networkName);
   if (options.waitReady ?? true) {
-    await waitForReadyLogLine(member.container, member.name, options.timeoutMs ?? 60_000, readyBefore);
+    const log = await MemberLogFollower.follow(member.container, member.name, { sinceWallMs: startedAtWallMs });
+    try {
+      await log.waitFor(READY_LOG_LINE, 'ready', options.timeoutMs ?? 60_000);
+    } finally {
+      log.close();
+    }
   }
 }
 

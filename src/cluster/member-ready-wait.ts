@@ -5,10 +5,11 @@ import { demuxDockerLogs } from '../host/one-shot.ts';
 
 // Logged once the member has joined the cluster and serves clients. 3.4 with zap logs only the
 // second form; capnslog and 3.5+ log the first (too).
-const READY_LOG_LINE = /ready to serve client requests|serving client traffic (?:in)?securely/g;
+export const READY_LOG_LINE = /ready to serve client requests|serving client traffic (?:in)?securely/;
 
 /** How many times the member has logged that it is ready (once per start of its container). */
-export const countReadyLines = (logs: string): number => logs.match(READY_LOG_LINE)?.length ?? 0;
+export const countReadyLines = (logs: string): number =>
+  logs.match(new RegExp(READY_LOG_LINE.source, 'g'))?.length ?? 0;
 
 /**
  * Waits for etcd's "ready to serve client requests" log line (or its 3.4 equivalent), but fails
