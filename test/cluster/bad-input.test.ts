@@ -3,14 +3,15 @@ import { EtcdCluster } from '../../src/cluster/etcd-cluster.ts';
 import { BadInputError, ClusterError, EtcdImageError } from '../../src/errors.ts';
 import { findLeftovers } from '../support/leftovers.ts';
 
-/** Runs `attempt`, returns its error, and checks that no labelled resource was added meanwhile. */
+/** Runs `attempt`, returns its error, and checks that this process added no labelled resource meanwhile. */
 async function failsLeavingNothing(attempt: () => Promise<unknown>): Promise<Error> {
-  const before = await findLeftovers();
+  const mine = { ownerPids: [process.pid] };
+  const before = await findLeftovers(mine);
   const error = await attempt().then(
     () => new Error('expected a failure, but it started'),
     (e: unknown) => e as Error,
   );
-  expect(await findLeftovers()).toEqual(before);
+  expect(await findLeftovers(mine)).toEqual(before);
   return error;
 }
 

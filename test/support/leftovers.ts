@@ -16,16 +16,25 @@ export interface LeftoverQuery {
   readonly runId?: string;
   /** Only resources whose owning process has exited (what a finished test run leaked). */
   readonly orphansOnly?: boolean;
+  /**
+   * Only resources these processes created (their pid label): what a test's own code or its
+   * CLI children made, whatever else uses the lab on this machine at the same time (the
+   * long-test tier runs beside the cluster tests).
+   */
+  readonly ownerPids?: readonly number[];
 }
 
 /**
- * Everything labelled as the lab's that still exists: one run's, orphans only, or all (the
- * latter is affected by anything else using the lab on this machine at the same time).
+ * Everything labelled as the lab's that still exists: one run's, orphans only, some processes'
+ * or all (the latter is affected by anything else using the lab on this machine at the same time).
  */
 export async function findLeftovers(query: LeftoverQuery = {}): Promise<Leftovers> {
-  const { runId, orphansOnly = false } = query;
+  const { runId, orphansOnly = false, ownerPids } = query;
   const filters = { label: [runId ? `${LABEL.run}=${runId}` : `${LABEL.lab}=true`] };
-  const keep = (labels: Record<string, string> | undefined) => !orphansOnly || !ownerAlive(labels);
+  const owners = ownerPids?.map(String);
+  const keep = (labels: Record<string, string> | undefined) =>
+    (!orphansOnly || !ownerAlive(labels)) &&
+    (owners === undefined || owners.includes(labels?.[LABEL.pid] ?? ''));
   const containers = (await docker().listContainers({ all: true, filters }))
     .filter((c) => keep(c.Labels))
     .map((c) => c.Names[0] ?? c.Id);
