@@ -10,7 +10,10 @@ export default defineConfig({
   test: {
     // The JSON report is what CI reads for its "N passed, N failed" line.
     // scripts/test.ts points the two processes it runs at two files (ETCD_LAB_VITEST_JSON) and merges them.
-    reporters: ['default', ['json', { outputFile: process.env.ETCD_LAB_VITEST_JSON ?? 'results/vitest.json' }]],
+    reporters: [
+      'default',
+      ['json', { outputFile: process.env.ETCD_LAB_VITEST_JSON ?? 'results/vitest.json' }],
+    ],
     fileParallelism: false,
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },

@@ -60,11 +60,13 @@ for (const timing of TIMINGS) {
         measured: `${perMinute.toFixed(1)} (${results.length} trials)`,
         met: perMinute >= GOAL_TRIALS_PER_MINUTE,
       });
-      const error = s.trackerError.median;
+      const error = s.logStreamError.median;
       reportGoal({
-        what: `leader detection error (tracker − members' logs), ${fault}, HB/ET 10/100, median`,
+        what: `leader detection error (streamed "elected" line: arrival − member's timestamp), ${fault}, HB/ET 10/100, median`,
         goal: `≤ ${GOAL_DETECTION_ERROR_MS} ms`,
-        measured: `${ms(error)} ms (p95 ${ms(s.trackerError.p95)} ms, ${s.trackerError.count} trials)`,
+        measured:
+          `${ms(error)} ms (p95 ${ms(s.logStreamError.p95)} ms, ${s.logStreamError.count} trials; ` +
+          `status-poll tracker every 10 ms: median ${ms(s.trackerError.median)} ms)`,
         met: error === null ? undefined : Math.abs(error) <= GOAL_DETECTION_ERROR_MS,
       });
     }
@@ -72,7 +74,7 @@ for (const timing of TIMINGS) {
       [
         `${fault.padEnd(7)} HB/ET ${heartbeatMs}/${electionTimeoutMs}, ${results.length} trials:`,
         `  campaign ${dist(s.firstCampaign)} | elected (logs) ${dist(s.logElected)} | majority ${dist(s.majorityAgrees)} | first write ${dist(s.firstWriteOk)}`,
-        `  tracker detection ${dist(s.trackerDetection)} | tracker − logs ${dist(s.trackerError)} | fault spread ${dist(s.faultSpread)}`,
+        `  tracker detection ${dist(s.trackerDetection)} | tracker − logs ${dist(s.trackerError)} | streamed log arrival − its timestamp ${dist(s.logStreamError)} | fault spread ${dist(s.faultSpread)}`,
         `  model: window [${s.model.windowMs[0]}, ${s.model.windowMs[1]}), first-timer median ${ms(s.model.firstTimeoutMedianMs)} (from the fault ${ms(s.model.medianAfterFaultMs)}), mean ${ms(s.model.firstTimeoutMeanMs)} for k=${s.model.survivors}` +
           ` | campaign inside ${pct(s.campaignInsideWindow)}, elected inside ${pct(s.electedInsideWindow)}`,
         `  /metrics: ${s.cleanElections}/${s.trials} clean (each survivor saw 1 leader change), ${s.survivorsHaveLeader}/${s.trials} with has_leader=1 on all survivors`,

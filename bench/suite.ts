@@ -54,7 +54,9 @@ console.log(`${report.numPassedTests} passed, ${report.numFailedTests} failed; w
 for (const [tier, { files, ms }] of [...tiers].sort()) {
   console.log(`  ${tier.padEnd(8)} ${String(files).padStart(3)} files, ${minutes(ms)} in test files`);
 }
-console.log('  (wall minus the files: global setup, image builds, collection and hooks vitest does not time)');
+console.log(
+  '  (wall minus the files: global setup, image builds, collection and hooks vitest does not time)',
+);
 reportGoal({
   what: 'full suite (unit + host + cluster), test time',
   goal: `≤ ${GOAL_MINUTES} min`,

@@ -11,7 +11,9 @@ import { prepareHost } from '../src/host/prepare-host.ts';
 const args = process.argv.slice(2);
 const children = new Set<ChildProcess>();
 const ended = (child: ChildProcess): Promise<number> =>
-  new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal === 'SIGINT' ? 130 : 1))));
+  new Promise((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? (signal === 'SIGINT' ? 130 : 1))),
+  );
 
 // Ctrl-C reaches the children through the terminal; a signal sent to this process alone is passed on.
 let interrupted = false;

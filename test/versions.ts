@@ -46,10 +46,14 @@ for (const version of versions) {
   rmSync(report, { force: true });
   console.log(`\n=== etcd ${version}: ${VERSION_TIER_FILES.length} cluster test files ===`);
   const started = performance.now();
-  const run = spawnSync('npx', ['vitest', 'run', '--project', 'cluster', '--project', 'cluster-long', ...VERSION_TIER_FILES], {
-    stdio: 'inherit',
-    env: { ...process.env, ETCD_IMAGE: version },
-  });
+  const run = spawnSync(
+    'npx',
+    ['vitest', 'run', '--project', 'cluster', '--project', 'cluster-long', ...VERSION_TIER_FILES],
+    {
+      stdio: 'inherit',
+      env: { ...process.env, ETCD_IMAGE: version },
+    },
+  );
   const seconds = (performance.now() - started) / 1000;
   let tally: Tally = { version, passed: 0, failed: 1, skipped: 0, seconds };
   try {

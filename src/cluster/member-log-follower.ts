@@ -17,6 +17,7 @@ export class MemberLogFollower {
   private partial = '';
   private ended = false;
   private readonly waiters = new Set<() => void>();
+  private readonly listeners = new Set<(line: string, arrivedAtPerfMs: number) => void>();
 
   private constructor(
     private readonly container: Dockerode.Container,
@@ -60,12 +61,7 @@ export class MemberLogFollower {
    * Resolves with the first line (already written or still to come) that matches `pattern`;
    * `what` names the awaited state in the timeout's message ("did not log that it is …").
    */
-  async waitFor(
-    pattern: RegExp,
-    what: string,
-    timeoutMs: number,
-    signal?: AbortSignal,
-  ): Promise<string> {
+  async waitFor(pattern: RegExp, what: string, timeoutMs: number, signal?: AbortSignal): Promise<string> {
     signal?.throwIfAborted();
     let seen = 0;
     const scan = (): string | undefined => {
@@ -108,6 +104,24 @@ export class MemberLogFollower {
     });
   }
 
+  /**
+   * Hears every line as it arrives (`performance.now()` of its arrival), from now on; lines
+   * already received are in {@link received}.
+   */
+  onLine(listener: (line: string, arrivedAtPerfMs: number) => void): void {
+    this.listeners.add(listener);
+  }
+
+  /** The lines received so far. */
+  get received(): readonly string[] {
+    return this.lines;
+  }
+
+  /** Whether the stream has ended (the container stopped, or {@link close}). */
+  get hasEnded(): boolean {
+    return this.ended;
+  }
+
   /** Stops following; the container is untouched. */
   close(): void {
     this.stream.destroy?.();
@@ -118,7 +132,9 @@ export class MemberLogFollower {
     const parts = (this.partial + text).split('\n');
     this.partial = parts.pop() ?? '';
     if (parts.length === 0) return;
+    const arrivedAtPerfMs = performance.now();
     this.lines.push(...parts);
+    for (const listener of this.listeners) for (const line of parts) listener(line, arrivedAtPerfMs);
     for (const waiter of [...this.waiters]) waiter();
   }
 

@@ -79,7 +79,9 @@ export async function startMember(
   member.state = 'running';
   await member.refreshRuntime(networkName);
   if (options.waitReady ?? true) {
-    const log = await MemberLogFollower.follow(member.container, member.name, { sinceWallMs: startedAtWallMs });
+    const log = await MemberLogFollower.follow(member.container, member.name, {
+      sinceWallMs: startedAtWallMs,
+    });
     try {
       await log.waitFor(READY_LOG_LINE, 'ready', options.timeoutMs ?? 60_000);
     } finally {

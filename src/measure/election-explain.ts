@@ -2,11 +2,10 @@
  * Reading an election back from the members' own logs: who campaigned, who voted, why votes were
  * refused (src/measure/election-rounds.ts does the explaining; this file reads the logs, and
  * reads them again while Docker is still copying the lines that matter out of the container).
+ * Election trials stream the logs instead (live-raft-log.ts).
  */
-import type { EtcdMember } from '../cluster/etcd-member.ts';
 import type { EtcdLogEntry, MemberRef, StartedEtcdCluster } from '../cluster/started-etcd-cluster.ts';
-import { sleep, type RunClock } from '../util/clock.ts';
-import { raftEvents, type RaftLogEvent } from './election-log.ts';
+import { sleep } from '../util/clock.ts';
 import {
   explainElectionFromLogs,
   type ElectionExplanation,
@@ -14,33 +13,8 @@ import {
   type MemberLog,
 } from './election-rounds.ts';
 
+/** How long to read the logs again for a leader the tracker has seen but the logs not yet. */
 const LOG_CATCH_UP_MS = 2_000;
-
-/**
- * The survivors' raft events after the fault with a term above the old one, on the run clock,
- * and the log lines they came from. Under load the new leader's line was sometimes missing from
- * the container log when first read (the log is copied out of the container asynchronously), so
- * when the tracker has seen a new leader the logs are read again until the line shows up, or
- * LOG_CATCH_UP_MS passes (leaving the log-based times undefined).
- */
-export async function electionEvents(
-  cluster: StartedEtcdCluster,
-  survivors: readonly EtcdMember[],
-  options: { clock: RunClock; sinceMs: number; afterTerm: number; expectElected: boolean },
-): Promise<{ events: (RaftLogEvent & { atMs: number })[]; logs: MemberLog[] }> {
-  const deadline = performance.now() + LOG_CATCH_UP_MS;
-  for (;;) {
-    const logs = await memberLogs(cluster, survivors);
-    const events = logs
-      .flatMap((l) => raftEvents(l.member, l.entries))
-      .map((e) => ({ ...e, atMs: options.clock.fromWall(e.tsMs) }))
-      // etcd logs whole milliseconds: allow 1 ms of rounding before the fault.
-      .filter((e) => e.atMs >= options.sinceMs - 1 && e.term > options.afterTerm);
-    const elected = events.some((e) => e.kind === 'elected' || e.kind === 'leader');
-    if (elected || !options.expectElected || performance.now() > deadline) return { events, logs };
-    await sleep(100);
-  }
-}
 
 /** Every given member's log lines with its name and raft ID, for {@link explainElectionFromLogs}. */
 export async function memberLogs(

@@ -50,6 +50,8 @@ export interface ElectionSummary {
   readonly firstWriteOk: Distribution;
   /** Tracker minus logs for the new leader (can be slightly negative: logs are whole ms). */
   readonly trackerError: Distribution;
+  /** Arrival of the streamed "elected" line minus the member's timestamp on it. */
+  readonly logStreamError: Distribution;
   /** How long the fault took to be fully in place (isolate: rule installation); times may be late by this. */
   readonly faultSpread: Distribution;
   readonly model: ElectionModel;
@@ -91,6 +93,7 @@ export function summarizeElectionTrials(
     majorityAgrees: distribution(trials.map((t) => t.majorityAgreesAfterFaultMs)),
     firstWriteOk: distribution(trials.map((t) => t.firstWriteOkAfterFaultMs)),
     trackerError: signedDistribution(trials.map((t) => t.trackerErrorMs)),
+    logStreamError: signedDistribution(trials.map((t) => t.logStreamErrorMs)),
     faultSpread: distribution(trials.map((t) => t.faultSpreadMs)),
     model,
     campaignInsideWindow: inside(trials.map((t) => t.firstCampaignAfterFaultMs)),

@@ -7,10 +7,18 @@ import type { FaultHandle } from '../faults/fault.ts';
 import { isolate } from '../faults/network/partition.ts';
 import { sleep, type RunClock } from '../util/clock.ts';
 import { progress } from '../util/log.ts';
-import { electionEvents } from './election-explain.ts';
 import { explainElectionFromLogs, type ElectionExplanation } from './election-rounds.ts';
 import { deriveLeaderChange, LeaderTracker } from './leader-tracker.ts';
+import { isElection, LiveRaftLog } from './live-raft-log.ts';
 import { metricValue } from './metrics.ts';
+
+/** How much of the survivors' logs before a trial is kept, as context for explaining the election. */
+const LOG_CONTEXT_MS = 1_000;
+/**
+ * How long to wait for the new leader's log line once the tracker has seen the new leader:
+ * Docker hands the lines over asynchronously, later on a loaded machine.
+ */
+const LOG_CATCH_UP_MS = 2_000;
 
 /**
  * How the leader is taken away in a trial: SIGKILL, cgroup freeze, graceful stop (SIGTERM,
@@ -59,6 +67,12 @@ export interface ElectionTrial {
   readonly firstWriteOkAfterFaultMs: number | undefined;
   /** Tracker's new-leader time minus the log's (positive: the tracker saw it later). */
   readonly trackerErrorMs: number | undefined;
+  /**
+   * The streamed logs' detection error: when the first line naming the new leader reached the
+   * lab minus the member's own timestamp on it. Undefined when that line came before following
+   * began or not at all. Optional: trials recorded before logs were streamed do not have it.
+   */
+  readonly logStreamErrorMs?: number | undefined;
   readonly newLeader: string | undefined;
   readonly newTerm: number | undefined;
   /**
@@ -124,6 +138,8 @@ export async function runElectionTrials(
       await sleep(Math.max(50, electionTimeoutMs / 2));
       const survivors = cluster.members.filter((m) => m !== leader && m.isUp);
       const changesBefore = await leaderChangesSeen(cluster, survivors);
+      // The survivors' logs, streamed from a little before the fault: the election's lines arrive as written.
+      const live = await LiveRaftLog.follow(survivors, { clock, sinceWallMs: Date.now() - LOG_CONTEXT_MS });
       const probe = new WriteProbe(cluster, survivors, clock, electionTimeoutMs);
 
       const faultRequestedAtMs = clock.now();
@@ -178,14 +194,13 @@ export async function runElectionTrials(
         await probe.stop();
         const after = await settledLeaderMetrics(cluster, survivors, 2 * electionTimeoutMs + 1_000);
 
-        const { events, logs } = await electionEvents(cluster, survivors, {
-          clock,
-          sinceMs: faultAtMs,
-          afterTerm: term,
-          // The tracker saw a new leader: its "elected" line is in some survivor's log, even if
-          // Docker's log copier has not handed it over yet.
-          expectElected: change.newLeaderId !== undefined,
-        });
+        // The tracker saw a new leader: its "elected" line is in some survivor's log, even if
+        // Docker's log copier has not handed it over yet.
+        const events =
+          change.newLeaderId !== undefined
+            ? await live.waitForElected(faultAtMs, term, LOG_CATCH_UP_MS)
+            : live.events(faultAtMs, term);
+        const logs = live.memberLogs();
         const explanation = explainElectionFromLogs(logs, {
           faultAtWallMs: clock.toWall(faultAtMs),
           previousTerm: term,
@@ -198,9 +213,9 @@ export async function runElectionTrials(
             .filter((e) => ['pre-candidate', 'candidate', 'campaign'].includes(e.kind))
             .map((e) => e.atMs),
         );
-        const logElected = min(
-          events.filter((e) => e.kind === 'elected' || e.kind === 'leader').map((e) => e.atMs),
-        );
+        const elections = events.filter(isElection).sort((a, b) => a.atMs - b.atMs);
+        const logElected = elections[0]?.atMs;
+        const firstElectionLine = elections[0];
         const relative = (t: number | undefined) => (t === undefined ? undefined : t - faultAtMs);
         const result: ElectionTrial = {
           trial,
@@ -220,6 +235,10 @@ export async function runElectionTrials(
             change.newLeaderAtMs !== undefined && logElected !== undefined
               ? change.newLeaderAtMs - logElected
               : undefined,
+          logStreamErrorMs:
+            firstElectionLine?.arrivedAtMs === undefined
+              ? undefined
+              : firstElectionLine.arrivedAtMs - firstElectionLine.atMs,
           newLeader:
             change.newLeaderId === undefined ? undefined : cluster.memberById(change.newLeaderId)?.name,
           newTerm: change.newTerm,
@@ -239,6 +258,7 @@ export async function runElectionTrials(
           `trial ${trial}/${trials}: ${fault} ${leader.name} → ${result.newLeader ?? '?'} elected after ${result.majorityAgreesAfterFaultMs?.toFixed(0) ?? '?'} ms (${explanation.summary})`,
         );
       } finally {
+        live.close();
         await probe.stop();
         await bringBack(cluster, leader, fault, isolation);
       }

@@ -103,6 +103,15 @@ describe('leader elections measured over 20 leader kills (heartbeat 10 ms, elect
     expect(summarizeLatencies(errors).p50 ?? Infinity).toBeLessThan(6 * TRACKER_INTERVAL_MS + 20);
   });
 
+  it('hears the new leader from the streamed logs as etcd writes the line', () => {
+    for (const t of trials) {
+      // Streamed from before the fault, so the line's arrival is known in every trial…
+      expect(t.logStreamErrorMs, `trial ${t.trial}`).toBeDefined();
+      // …and it cannot arrive before etcd wrote it (etcd logs whole milliseconds).
+      expect(t.logStreamErrorMs ?? -Infinity, `trial ${t.trial}`).toBeGreaterThanOrEqual(-1);
+    }
+  });
+
   it('sees the first successful write only after the new leader was elected', () => {
     for (const t of trials) {
       expect(t.firstWriteOkAfterFaultMs, `trial ${t.trial}`).toBeDefined();
