@@ -6,8 +6,9 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { prepareHost } from '../src/host/prepare-host.ts';
 import { takeEtcdArg } from './lib/etcd-arg.ts';
-import { GOALS_FILE_ENV, printGoals, readGoals } from './lib/goals.ts';
+import { GOALS_FILE_ENV, printGoals, readGoals, writeGoalsDoc } from './lib/goals.ts';
 
 // `--etcd <version|image>`, anywhere, for any benchmark: it runs with ETCD_IMAGE set to that.
 const taken = takeEtcdArg(process.argv.slice(2));
@@ -21,21 +22,33 @@ const available = readdirSync(new URL('.', import.meta.url))
   .filter((file) => file.endsWith('.ts') && file !== 'run.ts')
   .map((file) => file.replace(/\.ts$/, ''));
 
+/** Arguments under `all` for benchmarks that need some; the suite runs last (it takes longest). */
+const ALL_ARGS: Readonly<Record<string, readonly string[]>> = { 'verdict-stability': ['leader-loss', '3'] };
+const allOrder = [...available.filter((b) => b !== 'suite'), ...available.filter((b) => b === 'suite')];
+
 if (name === 'all') {
   // Every benchmark appends its "goal:" lines here; the table at the end puts them together.
   const goalsFile = join(mkdtempSync(join(tmpdir(), 'etcd-lab-bench-')), 'goals.jsonl');
   process.env[GOALS_FILE_ENV] = goalsFile;
+  const startedAt = new Date();
+  const { image } = await prepareHost(); // built or found once, before any figure
+  const etcd = `${image.etcdVersion} (${image.image})`;
   // One process per benchmark: each starts from a clean process (no cached host probe, no open clients).
-  for (const bench of available) {
-    console.log(`\n=== ${bench} ===`);
+  for (const bench of allOrder) {
+    const benchArgs = ALL_ARGS[bench] ?? [];
+    console.log(`\n=== ${[bench, ...benchArgs].join(' ')} ===`);
     // ETCD_IMAGE (set from --etcd above) is inherited.
-    const run = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), bench], {
-      stdio: 'inherit',
-    });
+    const run = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(import.meta.url), bench, ...benchArgs],
+      { stdio: 'inherit' },
+    );
     if (run.status !== 0) console.log(`=== ${bench} ended with status ${run.status ?? run.signal} ===`);
   }
+  const goals = readGoals(goalsFile);
   console.log(`\n=== goals (issue #17), measured in this run, ${new Date().toISOString()} ===`);
-  printGoals(readGoals(goalsFile));
+  printGoals(goals);
+  console.log(`\nwritten to ${writeGoalsDoc(goals, { startedAt, etcd })}`);
   process.exit(0);
 }
 if (!name || !available.includes(name)) {

@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { prepareHost } from '../src/host/prepare-host.ts';
+import { mergeVitestReports, type VitestReport } from './lib/vitest-reports.ts';
 
 const args = process.argv.slice(2);
 const children = new Set<ChildProcess>();
@@ -66,29 +67,12 @@ const longRun = await longDone;
 console.log(`\n--- long tier (test/cluster-long), run beside the others: ${LONG_LOG} ---`);
 if (existsSync(LONG_LOG)) process.stdout.write(readFileSync(LONG_LOG, 'utf8'));
 
-interface Report {
-  startTime: number;
-  success: boolean;
-  testResults: unknown[];
-  [count: `num${string}`]: number;
-}
-const reports = [MAIN_JSON, LONG_JSON]
-  .filter((file) => existsSync(file))
-  .map((file) => JSON.parse(readFileSync(file, 'utf8')) as Report);
-if (reports.length > 0) {
-  const merged: Report = { ...reports[0] } as Report;
-  for (const report of reports.slice(1)) {
-    for (const [key, value] of Object.entries(report)) {
-      if (key.startsWith('num') && typeof value === 'number') {
-        merged[key as `num${string}`] = (merged[key as `num${string}`] ?? 0) + value;
-      }
-    }
-    merged.startTime = Math.min(merged.startTime, report.startTime);
-    merged.success = merged.success && report.success;
-    merged.testResults = [...merged.testResults, ...report.testResults];
-  }
-  writeFileSync('results/vitest.json', JSON.stringify(merged));
-}
+const merged = mergeVitestReports(
+  [MAIN_JSON, LONG_JSON]
+    .filter((file) => existsSync(file))
+    .map((file) => JSON.parse(readFileSync(file, 'utf8')) as VitestReport),
+);
+if (merged !== undefined) writeFileSync('results/vitest.json', JSON.stringify(merged));
 console.log(
   `\ntiers: unit + host + cluster ${mainSeconds.toFixed(0)} s (exit ${mainStatus}); ` +
     `cluster-long ${longRun.seconds.toFixed(0)} s beside them (exit ${longRun.status}); ` +
