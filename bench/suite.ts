@@ -39,7 +39,7 @@ if (fromIndex >= 0) {
 }
 
 const report = JSON.parse(readFileSync(reportPath, 'utf8')) as VitestReport;
-const tierOf = (file: string): string => /\/test\/(\w+)\//.exec(file)?.[1] ?? 'other';
+const tierOf = (file: string): string => /\/test\/([\w-]+)\//.exec(file)?.[1] ?? 'other';
 const tiers = new Map<string, { files: number; ms: number }>();
 for (const file of report.testResults) {
   const tier = tiers.get(tierOf(file.name)) ?? { files: 0, ms: 0 };
