@@ -33,6 +33,7 @@ if (name === 'all') {
   const startedAt = new Date();
   const { image } = await prepareHost(); // built or found once, before any figure
   const etcd = `${image.etcdVersion} (${image.image})`;
+  const failed: string[] = [];
   // One process per benchmark: each starts from a clean process (no cached host probe, no open clients).
   for (const bench of allOrder) {
     const benchArgs = ALL_ARGS[bench] ?? [];
@@ -43,12 +44,15 @@ if (name === 'all') {
       ['--import', 'tsx', fileURLToPath(import.meta.url), bench, ...benchArgs],
       { stdio: 'inherit' },
     );
-    if (run.status !== 0) console.log(`=== ${bench} ended with status ${run.status ?? run.signal} ===`);
+    if (run.status !== 0) {
+      console.log(`=== ${bench} ended with status ${run.status ?? run.signal} ===`);
+      failed.push(`${bench} (${run.status === null ? String(run.signal) : `exit ${run.status}`})`);
+    }
   }
   const goals = readGoals(goalsFile);
   console.log(`\n=== goals (issue #17), measured in this run, ${new Date().toISOString()} ===`);
   printGoals(goals);
-  console.log(`\nwritten to ${writeGoalsDoc(goals, { startedAt, etcd })}`);
+  console.log(`\nwritten to ${writeGoalsDoc(goals, { startedAt, etcd, failed })}`);
   process.exit(0);
 }
 if (!name || !available.includes(name)) {

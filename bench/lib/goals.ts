@@ -63,7 +63,7 @@ export const GOALS_DOC = 'docs/bench-goals.md';
  */
 export function writeGoalsDoc(
   goals: readonly GoalFigure[],
-  run: { readonly startedAt: Date; readonly etcd: string },
+  run: { readonly startedAt: Date; readonly etcd: string; readonly failed: readonly string[] },
 ): string {
   const commit = (() => {
     try {
@@ -89,6 +89,12 @@ export function writeGoalsDoc(
     line((header ?? []).map(() => '---')),
     ...rows.map(line),
     '',
+    ...(run.failed.length > 0
+      ? [
+          `Benchmarks that did not finish in this run (their goals are missing above): ${run.failed.join(', ')}.`,
+          '',
+        ]
+      : []),
   ].join('\n');
   writeFileSync(GOALS_DOC, text);
   return GOALS_DOC;

@@ -10,6 +10,7 @@ import { ROLES } from '../../faults/targets.ts';
 import { FAULT_CATALOG, FAULT_KINDS, type FaultKind } from '../../faults/catalog.ts';
 import { etcdOptionsSchema, resolveEtcdOptions } from '../../cluster/etcd-options.ts';
 import { respellLoadStep } from './load-steps.ts';
+import { expandRandomSteps } from './random-steps.ts';
 import { etcdFieldConflict, etcdRequestOrListField } from '../../host/etcd-choice.ts';
 import { watchersSchema, watchHypothesisSchema } from './watch-spec.ts';
 
@@ -262,7 +263,8 @@ const faultExperiment = z
         message: 'an open-loop workload needs ratePerSecond',
         path: ['ratePerSecond'],
       }),
-    method: z.array(z.preprocess(respellLoadStep, faultStep)).min(1),
+    /** Fault steps, in any order; `random:` entries expand to seeded schedules (random-steps.ts). */
+    method: z.preprocess(expandRandomSteps, z.array(z.preprocess(respellLoadStep, faultStep)).min(1)),
     hypothesis,
     /** Extra time after the workload for recovery checks. */
     settleMs: nonNegativeMs.default(2_000),
