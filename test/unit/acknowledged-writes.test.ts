@@ -64,9 +64,28 @@ describe('every acknowledged write is still there', () => {
       endMs: 21,
       outcome: 'ok',
     } as OperationRecord;
-    const result = checkAcknowledgedWrites([put('k', 'a', 0, 5), del], new Map());
+    const result = checkAcknowledgedWrites(
+      [put('k', 'a', 0, 5), del, put('j', 'b', 0, 5)],
+      new Map([['j', 'b']]),
+    );
     expect(result.status).toBe('ok');
     expect(result.keysSkipped).toBe(1);
+    expect(result.keysChecked).toBe(1);
+  });
+
+  it('answers unknown, not ok, when every key was left out (nothing was checked)', () => {
+    const del = {
+      id: nextId++,
+      clientId: 'c',
+      kind: 'delete',
+      key: 'k',
+      startMs: 20,
+      endMs: 21,
+      outcome: 'ok',
+    } as OperationRecord;
+    const result = checkAcknowledgedWrites([put('k', 'a', 0, 5), del], new Map());
+    expect(result.status).toBe('unknown');
     expect(result.keysChecked).toBe(0);
+    expect(result.message).toMatch(/no key was written by puts alone/);
   });
 });

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import type { StartedEtcdCluster } from '../../cluster/started-etcd-cluster.ts';
 import { checkAcknowledgedWrites, type AcknowledgedWritesResult } from '../../checks/acknowledged-writes.ts';
@@ -54,6 +55,9 @@ export async function runFaultExperiment(
   // A Ctrl-C during the probes or the cluster's start stops the run there: before a cluster
   // exists nothing is written (the CLI says so); once it exists, the try below records 'aborted'.
   options.signal?.throwIfAborted();
+  // Every step waits for its time on this signal, and watchers and clients listen too: a long
+  // method (a random schedule of 15 faults) passes Node's default of 10 listeners, which is no leak.
+  if (options.signal !== undefined) setMaxListeners(spec.method.length + 32, options.signal);
   const caps = await probeHostCapabilities();
   options.signal?.throwIfAborted();
   const faults = new Map<number, Fault>();
