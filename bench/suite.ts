@@ -54,7 +54,7 @@ const minutes = (ms: number): string => `${(ms / 60_000).toFixed(1)} min`;
 console.log(`suite report: ${source}`);
 console.log(`${report.numPassedTests} passed, ${report.numFailedTests} failed; wall ${minutes(wallMs)}`);
 for (const [tier, { files, ms }] of [...tiers].sort()) {
-  console.log(`  ${tier.padEnd(8)} ${String(files).padStart(3)} files, ${minutes(ms)} in test files`);
+  console.log(`  ${tier.padEnd(12)} ${String(files).padStart(3)} files, ${minutes(ms)} in test files`);
 }
 console.log(
   '  (wall minus the files: global setup, image builds, collection and hooks vitest does not time)',
