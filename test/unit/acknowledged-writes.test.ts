@@ -11,6 +11,9 @@ const put = (
   outcome: OperationRecord['outcome'] = 'ok',
 ) => ({ id: nextId++, clientId: 'c1', kind: 'put', key, value, startMs, endMs, outcome }) as OperationRecord;
 
+const deleteOf = (key: string, startMs: number, endMs: number) =>
+  ({ id: nextId++, clientId: 'c', kind: 'delete', key, startMs, endMs, outcome: 'ok' }) as OperationRecord;
+
 describe('every acknowledged write is still there', () => {
   it('accepts the last acknowledged value', () => {
     const result = checkAcknowledgedWrites(
@@ -55,15 +58,7 @@ describe('every acknowledged write is still there', () => {
   });
 
   it('leaves out keys also written by deletes or transactions', () => {
-    const del = {
-      id: nextId++,
-      clientId: 'c',
-      kind: 'delete',
-      key: 'k',
-      startMs: 20,
-      endMs: 21,
-      outcome: 'ok',
-    } as OperationRecord;
+    const del = deleteOf('k', 20, 21);
     const result = checkAcknowledgedWrites(
       [put('k', 'a', 0, 5), del, put('j', 'b', 0, 5)],
       new Map([['j', 'b']]),
@@ -74,15 +69,7 @@ describe('every acknowledged write is still there', () => {
   });
 
   it('answers unknown, not ok, when every key was left out (nothing was checked)', () => {
-    const del = {
-      id: nextId++,
-      clientId: 'c',
-      kind: 'delete',
-      key: 'k',
-      startMs: 20,
-      endMs: 21,
-      outcome: 'ok',
-    } as OperationRecord;
+    const del = deleteOf('k', 20, 21);
     const result = checkAcknowledgedWrites([put('k', 'a', 0, 5), del], new Map());
     expect(result.status).toBe('unknown');
     expect(result.keysChecked).toBe(0);
