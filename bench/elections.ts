@@ -7,7 +7,7 @@ import { ETCD_DEFAULTS } from '../src/cluster/etcd-options.ts';
 import { probeHostCapabilities } from '../src/faults/capabilities.ts';
 import { prepareHost } from '../src/host/prepare-host.ts';
 import { summarizeElectionTrials, type Distribution } from '../src/measure/election-summary.ts';
-import type { LeaderFault } from '../src/measure/election-trials.ts';
+import type { LeaderFault } from '../src/measure/election-trial.ts';
 import { RunClock } from '../src/util/clock.ts';
 import { trialsReusingCluster, trialsWithFreshClusters } from './lib/election-throughput.ts';
 import { reportGoal } from './lib/goals.ts';

@@ -7,9 +7,9 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { electionMs, tookLeader } from '../src/plans/experiment/hypothesis.ts';
 import { runExperiment, type ExperimentResult } from '../src/plans/experiment/run-experiment.ts';
-import { loadExperiment } from '../src/plans/experiment/spec.ts';
+import { loadExperiment } from '../src/plans/experiment/experiment-files.ts';
 import { installExitHandlers } from '../src/host/cleanup.ts';
-import { renderRepetitionSummary, summarizeRepetitions } from '../src/report/repetitions.ts';
+import { renderRepetitionSummary, summarizeRepetitions } from '../src/plans/experiment/report/repetitions.ts';
 
 const args = process.argv.slice(2);
 const outIndex = args.indexOf('--out');

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { runExperiment, type ExperimentResult } from '../src/plans/experiment/run-experiment.ts';
-import { listExperimentFiles, loadExperiment } from '../src/plans/experiment/spec.ts';
+import { listExperimentFiles, loadExperiment } from '../src/plans/experiment/experiment-files.ts';
 import { installExitHandlers } from '../src/host/cleanup.ts';
 import {
   describeCounts,
@@ -15,7 +15,7 @@ import {
   describeSpread,
   summarizeRepetitions,
   type RepetitionSummary,
-} from '../src/report/repetitions.ts';
+} from '../src/plans/experiment/report/repetitions.ts';
 
 const args = process.argv.slice(2);
 const option = (name: string): string | undefined => {

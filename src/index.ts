@@ -69,7 +69,7 @@ export {
 } from './faults/catalog.ts';
 export { findFaultResidue, assertNoFaultResidue, type Residue } from './faults/residue.ts';
 export { LeaderTracker, deriveLeaderChange, type LeaderObservation } from './measure/leader-tracker.ts';
-export { runElectionTrials, type ElectionTrial, type LeaderFault } from './measure/election-trials.ts';
+export { runElectionTrials, type ElectionTrial, type LeaderFault } from './run/leader-loss-trials.ts';
 export { explainElection, type ExplainElectionOptions } from './measure/election-explain.ts';
 export {
   explainElectionFromLogs,
@@ -80,7 +80,7 @@ export {
   type RoundsSummary,
 } from './measure/election-rounds.ts';
 export { measureLeaseExpiry, type LeaseExpiry } from './measure/lease-expiry.ts';
-export { measureLeaseElectionFailover, type LeaseElectionFailover } from './measure/lease-election.ts';
+export { measureLeaseElectionFailover, type LeaseElectionFailover } from './run/lease-election-failover.ts';
 export { runWorkload } from './workload/run-workload.ts';
 export { History, saveHistory, loadHistory } from './history/history.ts';
 export type { OperationRecord } from './history/operation-record.ts';
@@ -88,8 +88,9 @@ export { summarizeElectionTrials, electionModel } from './measure/election-summa
 export { measureClientLeaseLoss } from './measure/lease-loss.ts';
 export { measureLeaseCheckpoint } from './measure/lease-checkpoint.ts';
 export { runExperiment, type ExperimentResult } from './plans/experiment/run-experiment.ts';
-export { loadExperiment, validateExperiment, type ExperimentSpec } from './plans/experiment/spec.ts';
-export { writeResults } from './report/write-results.ts';
+export { loadExperiment } from './plans/experiment/experiment-files.ts';
+export { validateExperiment, type ExperimentSpec } from './plans/experiment/spec.ts';
+export { writeResults } from './plans/experiment/report/write-results.ts';
 export {
   runVersionMatrix,
   type VersionRun,
@@ -101,8 +102,8 @@ export {
   type VersionComparison,
   type VersionColumn,
   type ComparedRun,
-} from './report/version-comparison.ts';
-export { writeVersionComparison } from './report/write-version-comparison.ts';
+} from './plans/experiment/report/version-comparison.ts';
+export { writeVersionComparison } from './plans/experiment/report/write-version-comparison.ts';
 export { checkAcknowledgedWrites, acknowledgedWritesCheck } from './checks/acknowledged-writes.ts';
 export {
   combineVerdicts,

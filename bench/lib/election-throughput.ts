@@ -4,11 +4,7 @@
 import { EtcdCluster } from '../../src/cluster/etcd-cluster.ts';
 import type { StartedEtcdCluster } from '../../src/cluster/started-etcd-cluster.ts';
 import type { HostCapabilities } from '../../src/faults/capabilities.ts';
-import {
-  runElectionTrials,
-  type ElectionTrial,
-  type LeaderFault,
-} from '../../src/measure/election-trials.ts';
+import { runElectionTrials, type ElectionTrial, type LeaderFault } from '../../src/run/leader-loss-trials.ts';
 import type { RunClock } from '../../src/util/clock.ts';
 
 export interface TrialRate {

@@ -1,7 +1,8 @@
 // `etcd-lab/plans`: experiments, sweeps and the quorum validation as functions, as the CLI runs them.
 export { runExperiment, type ExperimentResult } from '../plans/experiment/run-experiment.ts';
-export { loadExperiment, validateExperiment, type ExperimentSpec } from '../plans/experiment/spec.ts';
-export { writeResults } from '../report/write-results.ts';
+export { loadExperiment } from '../plans/experiment/experiment-files.ts';
+export { validateExperiment, type ExperimentSpec } from '../plans/experiment/spec.ts';
+export { writeResults } from '../plans/experiment/report/write-results.ts';
 export {
   runVersionMatrix,
   type VersionRun,
@@ -13,8 +14,8 @@ export {
   type VersionComparison,
   type VersionColumn,
   type ComparedRun,
-} from '../report/version-comparison.ts';
-export { writeVersionComparison } from '../report/write-version-comparison.ts';
+} from '../plans/experiment/report/version-comparison.ts';
+export { writeVersionComparison } from '../plans/experiment/report/write-version-comparison.ts';
 export {
   loadSweep,
   validateSweep,

@@ -29,6 +29,13 @@ export interface FaultContext {
   readonly seed?: number;
   /** How long role resolution may wait for a stable leader. Default 10 s. */
   readonly leaderTimeoutMs?: number;
+  /**
+   * Hears when a fault whose whole effect is one instant took effect, on the run clock, as soon
+   * as it did: a kill's signal, a graceful stop's SIGTERM. Their injection returns only after
+   * Docker's teardown (seconds, sometimes); a caller measuring what follows the fault (leader-loss
+   * trials) starts at this instant instead. Faults that go in step by step do not call it.
+   */
+  readonly onTookEffect?: (atRunMs: number) => void;
 }
 
 /** What an injected fault was and did, as plain data for results. */

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import type { StartedEtcdCluster } from '../cluster/started-etcd-cluster.ts';
 import { FaultError } from '../errors.ts';
 import { RULE_TAG_PREFIX, TABLES, taggedRules } from './network/iptables.ts';
-import { delayHelpersInNetns, recordedHelperPids } from './network/nfq-delay-process.ts';
+import { recordedHelperPids } from '../host/helper-processes.ts';
+import { delayHelpersInNetns } from './network/nfq-delay-process.ts';
 import { labQdiscs } from './network/tc.ts';
 
 /** Something a fault left behind. */

@@ -1,6 +1,7 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { progress, warn } from '../util/log.ts';
+import { sweepHelperProcesses } from './helper-processes.ts';
 import { LABEL, ownerAlive } from './run-labels.ts';
 
 /**
@@ -139,13 +140,6 @@ export interface LeftoverRemovalResult {
   readonly other: number;
 }
 
-/** Extra sweepers (e.g. fault helpers running outside containers) plug in here. */
-type Sweeper = (options: SweepOptions) => Promise<number>;
-const sweepers: Sweeper[] = [];
-export function registerSweeper(sweeper: Sweeper): void {
-  sweepers.push(sweeper);
-}
-
 export interface SweepOptions {
   /** Also remove resources of runs that are still alive (`etcd-lab clean --all`). */
   readonly includeLive?: boolean;
@@ -155,15 +149,13 @@ export interface SweepOptions {
 
 /**
  * Removes every labelled resource whose owning run is gone (or all of them, see options), and
- * what faults leave outside containers (nfq-delay helpers): the fault sweepers register
- * themselves here, so a library user calling this alone sweeps them too.
+ * the helper processes faults start outside containers (nfq-delay; src/host/helper-processes.ts),
+ * so a library user calling this alone sweeps them too.
  */
 export async function sweepLeftovers(options: SweepOptions = {}): Promise<LeftoverRemovalResult> {
   // Loaded here, not at the top: the CLI installs its exit handlers from this module, and a
-  // command refusing bad input should not wait for the Docker client (or the faults) to load.
+  // command refusing bad input should not wait for the Docker client to load.
   const { docker } = await import('./docker.ts');
-  const { registerFaultSweepers } = await import('../faults/sweepers.ts');
-  registerFaultSweepers();
   const filters = { label: [options.runId ? `${LABEL.run}=${options.runId}` : `${LABEL.lab}=true`] };
   const doomed = (labels: Record<string, string> | undefined) =>
     options.includeLive === true || options.runId !== undefined || !ownerAlive(labels);
@@ -213,8 +205,7 @@ export async function sweepLeftovers(options: SweepOptions = {}): Promise<Leftov
       .catch((error: Error) => warn(`could not remove volume ${volume.Name}: ${error.message}`));
   }
   const dataDirs = await sweepMemoryDataDirs(options, doomed);
-  let other = 0;
-  for (const sweeper of sweepers) other += await sweeper(options);
+  const other = await sweepHelperProcesses(options);
 
   const total = containers.length + networks.length + volumes.length + dataDirs + other;
   if (total > 0 && options.runId === undefined) {

@@ -1,4 +1,4 @@
-import type { ElectionTrial, LeaderFault } from './election-trials.ts';
+import type { ElectionTrial, LeaderFault } from './election-trial.ts';
 import { latencyPercentiles, summarizeLatencies } from './latency-stats.ts';
 
 /** min / median / p95 / max of one measured quantity over the trials that have it. */

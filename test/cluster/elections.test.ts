@@ -4,11 +4,7 @@ import type { StartedEtcdCluster } from '../../src/cluster/started-etcd-cluster.
 import { judgeFraction } from '../../src/checks/distribution-claims.ts';
 import { sampleQuantile } from '../../src/measure/confidence.ts';
 import { summarizeElectionTrials } from '../../src/measure/election-summary.ts';
-import {
-  runElectionTrials,
-  type ElectionTrial,
-  type LeaderFault,
-} from '../../src/measure/election-trials.ts';
+import { runElectionTrials, type ElectionTrial, type LeaderFault } from '../../src/run/leader-loss-trials.ts';
 import { summarizeLatencies } from '../../src/measure/latency-stats.ts';
 import { RunClock } from '../../src/util/clock.ts';
 

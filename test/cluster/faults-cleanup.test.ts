@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sweepLeftovers } from '../../src/host/cleanup.ts';
 import { processStartTime } from '../../src/host/run-labels.ts';
-import { HELPER_RUN_DIR } from '../../src/faults/network/nfq-delay-process.ts';
+import { HELPER_RUN_DIR } from '../../src/host/helper-processes.ts';
 import { findLeftovers, NOTHING_LEFT } from '../support/leftovers.ts';
 
 const SRC = path.resolve(import.meta.dirname, '../../src');

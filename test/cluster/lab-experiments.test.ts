@@ -11,8 +11,8 @@ import {
 import { electionMs } from '../../src/plans/experiment/hypothesis.ts';
 import { leaseElectionByTtl } from '../../src/plans/experiment/run-lease-election.ts';
 import type { History } from '../../src/history/history.ts';
-import { loadExperiment } from '../../src/plans/experiment/spec.ts';
-import { writeResults } from '../../src/report/write-results.ts';
+import { loadExperiment } from '../../src/plans/experiment/experiment-files.ts';
+import { writeResults } from '../../src/plans/experiment/report/write-results.ts';
 
 /**
  * Every experiment shipped in lab/ runs here as shipped, on real etcd, and its hypothesis must

@@ -4,7 +4,7 @@ import type { StartedEtcdCluster } from '../../src/cluster/started-etcd-cluster.
 import {
   measureLeaseElectionFailover,
   type LeaseElectionFailover,
-} from '../../src/measure/lease-election.ts';
+} from '../../src/run/lease-election-failover.ts';
 import { RunClock } from '../../src/util/clock.ts';
 
 const TTLS_SECONDS = [2, 4, 8];

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import type { LeaseElectionFailover } from '../../src/measure/lease-election.ts';
+import type { LeaseElectionFailover } from '../../src/run/lease-election-failover.ts';
 
 /**
  * `maxExclusivityOverlapMs` on real etcd: the lease-election kind with short TTLs (1 and 2 s),

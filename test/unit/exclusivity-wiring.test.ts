@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkExclusivity } from '../../src/checks/exclusivity/index.ts';
 import { BadInputError } from '../../src/errors.ts';
-import type { LeaseElectionFailover } from '../../src/measure/lease-election.ts';
+import type { LeaseElectionFailover } from '../../src/run/lease-election-failover.ts';
 import { checkLeaseElection } from '../../src/plans/experiment/run-lease-election.ts';
 import { validateExperiment, type LeaseElectionSpec } from '../../src/plans/experiment/spec.ts';
 

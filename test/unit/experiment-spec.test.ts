@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  listExperimentFiles,
-  loadExperiment,
-  resolveTolerance,
-  validateExperiment,
-} from '../../src/plans/experiment/spec.ts';
+import { listExperimentFiles, loadExperiment } from '../../src/plans/experiment/experiment-files.ts';
+import { resolveTolerance, validateExperiment } from '../../src/plans/experiment/spec.ts';
 import { BadInputError } from '../../src/errors.ts';
 
 const valid = {

@@ -15,7 +15,7 @@ import {
 } from '../../src/faults/catalog.ts';
 import { validateExperiment, type FaultStep } from '../../src/plans/experiment/spec.ts';
 import { LEADER_TAKING } from '../../src/plans/experiment/hypothesis.ts';
-import { LEADER_FAULTS } from '../../src/measure/election-trials.ts';
+import { LEADER_FAULTS } from '../../src/measure/election-trial.ts';
 import { MECHANISMS } from '../../src/plans/quorum/matrix.ts';
 import { LEADER_LOSS_FAULTS } from '../../src/plans/sweep/spec.ts';
 

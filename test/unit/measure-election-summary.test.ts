@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/faults/targets.ts';
 import { electionModel, summarizeElectionTrials } from '../../src/measure/election-summary.ts';
-import type { ElectionTrial } from '../../src/measure/election-trials.ts';
+import type { ElectionTrial } from '../../src/measure/election-trial.ts';
 import { latencyPercentiles } from '../../src/measure/latency-stats.ts';
 
 function trial(

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NFQ_DELAY_SOURCE } from '../../src/faults/network/nfq-delay-build.ts';
-import { listExperimentFiles } from '../../src/plans/experiment/spec.ts';
+import { listExperimentFiles } from '../../src/plans/experiment/experiment-files.ts';
 import { listSweepFiles } from '../../src/plans/sweep/spec.ts';
 import { findPackageRoot, PACKAGE_ROOT, PACKAGE_VERSION } from '../../src/util/package-root.ts';
 

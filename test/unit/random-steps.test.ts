@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  loadExperiment,
-  validateExperiment,
-  type FaultExperimentSpec,
-} from '../../src/plans/experiment/spec.ts';
+import { loadExperiment } from '../../src/plans/experiment/experiment-files.ts';
+import { validateExperiment, type FaultExperimentSpec } from '../../src/plans/experiment/spec.ts';
 import { randomSteps } from '../../src/plans/experiment/random-steps.ts';
 
 const block = {

@@ -5,7 +5,7 @@ import {
   renderRepetitionSummary,
   spreadOf,
   summarizeRepetitions,
-} from '../../src/report/repetitions.ts';
+} from '../../src/plans/experiment/report/repetitions.ts';
 
 /** A leader kill step as the runner records it: only the fields the summary reads. */
 function killStep(electedAfterMs: number | undefined, termBefore: number, newTerm: number) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from 'vega-lite';
-import { electionChartSpec } from '../../src/report/charts.ts';
+import { electionChartSpec } from '../../src/plans/experiment/report/charts.ts';
 
 /** Every inline dataset of a (layered, concatenated) Vega-Lite spec. */
 function datasets(spec: unknown): Record<string, unknown>[][] {

@@ -6,12 +6,14 @@ import type { ExperimentResult } from '../../src/plans/experiment/experiment-typ
 import { History } from '../../src/history/history.ts';
 import { writeQuorumClaimsResults } from '../../src/plans/quorum/report.ts';
 import type { QuorumClaimsResult } from '../../src/plans/quorum/run-quorum-claims.ts';
-import { writeResults } from '../../src/report/write-results.ts';
+import { writeResults } from '../../src/plans/experiment/report/write-results.ts';
 import { writeSweepOutputs, type SweepResult } from '../../src/plans/sweep/report.ts';
 
 // Every chart fails: rendering is slow and can throw, and result.json must be on disk by then.
-vi.mock('../../src/report/charts.ts', () => ({
+vi.mock('../../src/report/render-chart.ts', () => ({
   renderChart: () => Promise.reject(new Error('chart failed')),
+}));
+vi.mock('../../src/plans/experiment/report/charts.ts', () => ({
   writeCharts: () => Promise.reject(new Error('chart failed')),
 }));
 // A sweep with no cells draws no chart; give it one to draw.

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { runFaultExperiment } from '../../src/plans/experiment/run-fault-experiment.ts';
 import { runLeaseElectionExperiment } from '../../src/plans/experiment/run-lease-election.ts';
-import { loadExperiment } from '../../src/plans/experiment/spec.ts';
+import { loadExperiment } from '../../src/plans/experiment/experiment-files.ts';
 
 // Neither the host nor Docker is touched: a run stopped before it starts must not reach them.
 const calls = vi.hoisted(() => [] as string[]);

@@ -9,20 +9,19 @@ vi.mock('../../src/host/docker.ts', () => {
 });
 // A delay helper left running outside any container by a killed run.
 const swept = vi.hoisted(() => [] as unknown[]);
-vi.mock('../../src/faults/network/nfq-delay-process.ts', () => ({
-  sweepDelayHelpers: (options: unknown) => {
+vi.mock('../../src/host/helper-processes.ts', () => ({
+  sweepHelperProcesses: (options: unknown) => {
     swept.push(options);
     return Promise.resolve(1);
   },
 }));
 
 describe('sweepLeftovers', () => {
-  it('sweeps fault helpers too, without anyone registering the fault sweepers first (a library user)', async () => {
+  it('sweeps fault helpers too, with nothing of faults/ loaded first (a library user)', async () => {
     // Only this (nonexistent) run's resources: nothing real on the host is touched.
     const options = { runId: 'unit-test-no-such-run' };
     const first = await sweepLeftovers(options);
     expect(first.other).toBe(1);
-    // Registered once, however many sweeps.
     const second = await sweepLeftovers(options);
     expect(second.other).toBe(1);
     expect(swept).toEqual([options, options]);

@@ -5,14 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { readComparedRuns } from '../../src/cli/commands/compare.ts';
 import { matrixExitCode } from '../../src/cli/commands/run.ts';
 import { EXIT } from '../../src/cli/exit-codes.ts';
-import { versionElectionChartSpec } from '../../src/report/charts.ts';
+import { versionElectionChartSpec } from '../../src/plans/experiment/report/charts.ts';
 import type { ExperimentResult } from '../../src/plans/experiment/run-experiment.ts';
 import {
   compareVersionLabels,
   compareVersions,
   comparisonProblem,
   renderVersionComparison,
-} from '../../src/report/version-comparison.ts';
+} from '../../src/plans/experiment/report/version-comparison.ts';
 
 /** A leader kill as the runner records it: only the fields the comparison reads. */
 function killStep(electedAfterMs: number, rounds: number, stallMs: number) {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { BadInputError } from '../../errors.ts';
 import type { ExperimentResult } from '../../plans/experiment/run-experiment.ts';
-import type { ComparedRun } from '../../report/version-comparison.ts';
+import type { ComparedRun } from '../../plans/experiment/report/version-comparison.ts';
 import { checkWritableDir } from '../options.ts';
 
 /** One experiment result.json, or a BadInputError naming the file and what is wrong with it. */
@@ -79,8 +79,9 @@ export function registerCompare(program: Command): void {
       if (options.out !== undefined) await checkWritableDir('--out', options.out);
       const runs = await readComparedRuns(targets);
       const { comparisonProblem, compareVersions, renderVersionComparison } =
-        await import('../../report/version-comparison.ts');
-      const { writeVersionComparison } = await import('../../report/write-version-comparison.ts');
+        await import('../../plans/experiment/report/version-comparison.ts');
+      const { writeVersionComparison } =
+        await import('../../plans/experiment/report/write-version-comparison.ts');
       const problem = comparisonProblem(runs);
       if (problem !== undefined) throw new BadInputError(`compare: ${problem}`);
       if (options.out !== undefined) {

@@ -80,7 +80,7 @@ async function writeModelFiles(
 ): Promise<void> {
   // The chart renderer is heavy to load: only when a chart is asked for.
   const { chartProbabilities, unavailabilityChartSpec } = await import('../../plans/quorum/report.ts');
-  const { renderChart } = await import('../../report/charts.ts');
+  const { renderChart } = await import('../../report/render-chart.ts');
   await mkdir(dir, { recursive: true });
   const sizes = [1, 2, 3, 4, 5, 6, 7];
   const chartPs = chartProbabilities();

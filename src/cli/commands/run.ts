@@ -24,7 +24,8 @@ export function registerRun(program: Command): void {
     .command('list')
     .description('list the experiments shipped in lab/')
     .action(async () => {
-      const { listExperimentFiles, loadExperiment } = await import('../../plans/experiment/spec.ts');
+      const { listExperimentFiles, loadExperiment } =
+        await import('../../plans/experiment/experiment-files.ts');
       for (const [name] of listExperimentFiles()) {
         const { spec } = await loadExperiment(name);
         process.stdout.write(`${name.padEnd(24)} ${spec.title}\n`);
@@ -54,7 +55,7 @@ export function registerRun(program: Command): void {
         options.out ?? 'results',
       );
       // and the experiment, with the size override, so targets are checked against it.
-      const { loadExperiment } = await import('../../plans/experiment/spec.ts');
+      const { loadExperiment } = await import('../../plans/experiment/experiment-files.ts');
       const loaded = await loadExperiment(
         experiment,
         options.members === undefined ? {} : { members: options.members },
@@ -74,7 +75,7 @@ export function registerRun(program: Command): void {
       await obtainChosenEtcd(choice);
       // The lab itself is loaded only now: refusing bad input takes a moment, not seconds.
       const { runExperiment } = await import('../../plans/experiment/run-experiment.ts');
-      const { writeResults } = await import('../../report/write-results.ts');
+      const { writeResults } = await import('../../plans/experiment/report/write-results.ts');
       const { result, history } = await runExperiment(spec, {
         ...(options.seed === undefined ? {} : { seed: options.seed }),
         // Ctrl-C aborts this: the run stops in order and its aborted result is written below.
@@ -115,8 +116,9 @@ async function runMatrix(
 ): Promise<void> {
   for (const choice of choices) await obtainChosenEtcd(choice);
   const { runVersionMatrix } = await import('../../plans/experiment/run-version-matrix.ts');
-  const { writeResults } = await import('../../report/write-results.ts');
-  const { writeVersionComparison } = await import('../../report/write-version-comparison.ts');
+  const { writeResults } = await import('../../plans/experiment/report/write-results.ts');
+  const { writeVersionComparison } =
+    await import('../../plans/experiment/report/write-version-comparison.ts');
   const startedAt = new Date().toISOString();
   const dir = options.out ?? join('results', `${loadedSpec.name}-matrix-${startedAt.replace(/[:.]/g, '-')}`);
   const directories: string[] = [];
@@ -148,7 +150,7 @@ async function runMatrix(
     runs.map((r, i) => ({ result: r.result, directory: directories[i] ?? dir })),
   );
   if (options.json) {
-    const { compareVersions } = await import('../../report/version-comparison.ts');
+    const { compareVersions } = await import('../../plans/experiment/report/version-comparison.ts');
     process.stdout.write(
       `${JSON.stringify(compareVersions(runs.map((r) => ({ result: r.result }))), null, 2)}\n`,
     );

@@ -1,24 +1,17 @@
 import { execa } from 'execa';
 import type { Readable } from 'node:stream';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
-import path from 'node:path';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { FaultError } from '../../errors.ts';
-import type { SweepOptions } from '../../host/cleanup.ts';
-import { LABEL, ownerAlive, processStartTime } from '../../host/run-labels.ts';
-import { sleep } from '../../util/clock.ts';
-import { packagePath } from '../../util/package-root.ts';
+import { recordHelper } from '../../host/helper-processes.ts';
 import { buildNfqDelayHelper, NFQ_DELAY_BINARY_PREFIX } from './nfq-delay-build.ts';
 
 /**
  * The nfq-delay helper, run inside a member's network namespace. Three things make sure it dies:
  * heal stops it; `--parent-pid <this process>` ends it with the lab process, even a SIGKILLed one
  * (the kernel sends it SIGTERM when its parent dies, and it refuses to start unless this process is
- * its parent); and a pidfile under .lab/run lets the next run's sweep kill helpers whose owning run
- * is gone, should one survive anyway.
+ * its parent); and a record under .lab/run (src/host/helper-processes.ts) lets the next run's sweep
+ * kill helpers whose owning run is gone, should one survive anyway.
  */
-export const HELPER_RUN_DIR = packagePath('.lab', 'run');
 const READY_TIMEOUT_MS = 5_000;
 const STOP_GRACE_MS = 2_000;
 
@@ -31,10 +24,6 @@ export interface DelayHelperOptions {
   readonly delayMs: number;
   readonly jitterMs: number;
   readonly seed?: number;
-}
-
-interface PidFile {
-  readonly [key: string]: string;
 }
 
 export interface DelayHelper {
@@ -76,19 +65,7 @@ export async function startDelayHelper(options: DelayHelperOptions): Promise<Del
   const pid = child.pid;
   if (pid === undefined) throw new FaultError('could not spawn nfq-delay');
   await waitReady(child);
-  const pidFile = path.join(HELPER_RUN_DIR, `nfq-delay-${pid}.json`);
-  await mkdir(HELPER_RUN_DIR, { recursive: true });
-  const record: PidFile = {
-    [LABEL.lab]: 'true',
-    [LABEL.run]: options.runId,
-    [LABEL.pid]: String(process.pid),
-    [LABEL.pidStart]: processStartTime(process.pid) ?? '',
-    [LABEL.host]: hostname(),
-    faultId: options.faultId,
-    helperPid: String(pid),
-    helperStart: processStartTime(pid) ?? '',
-  };
-  await writeFile(pidFile, JSON.stringify(record));
+  const record = await recordHelper('nfq-delay', pid, { runId: options.runId, faultId: options.faultId });
   let stopping: Promise<string> | undefined;
   return {
     pid,
@@ -99,7 +76,7 @@ export async function startDelayHelper(options: DelayHelperOptions): Promise<Del
         const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
         const result = await child;
         clearTimeout(timer);
-        await rm(pidFile, { force: true });
+        await record.forget();
         const stderr = typeof result.stderr === 'string' ? result.stderr.trim() : '';
         return stderr.split('\n').at(-1) ?? '';
       })();
@@ -137,75 +114,6 @@ function waitReady(child: Spawned): Promise<void> {
     });
     child.once('exit', (code) => fail(`exited (${code}) before it was ready`));
   });
-}
-
-/** Helper processes (pid → pidfile data) recorded under .lab/run. */
-async function recordedHelpers(): Promise<{ file: string; data: PidFile }[]> {
-  let names: string[];
-  try {
-    names = await readdir(HELPER_RUN_DIR);
-  } catch {
-    return [];
-  }
-  const out: { file: string; data: PidFile }[] = [];
-  for (const name of names.filter((n) => /^nfq-delay-\d+\.json$/.test(n))) {
-    const file = path.join(HELPER_RUN_DIR, name);
-    try {
-      out.push({ file, data: JSON.parse(await readFile(file, 'utf8')) as PidFile });
-    } catch {
-      await rm(file, { force: true }); // half-written by a killed run
-    }
-  }
-  return out;
-}
-
-/** PIDs of helpers a run has recorded and not yet stopped (their pidfiles are still there). */
-export async function recordedHelperPids(runId: string): Promise<number[]> {
-  return (await recordedHelpers())
-    .filter(({ data }) => data[LABEL.run] === runId)
-    .map(({ data }) => Number(data.helperPid));
-}
-
-/**
- * Kills recorded helpers whose run is gone (or this run's / all, see SweepOptions); returns how
- * many. Part of the host's leftover sweep through registerFaultSweepers (../sweepers.ts).
- */
-export async function sweepDelayHelpers(options: SweepOptions = {}): Promise<number> {
-  let killed = 0;
-  for (const { file, data } of await recordedHelpers()) {
-    const doomed =
-      options.includeLive === true ||
-      (options.runId !== undefined ? data[LABEL.run] === options.runId : !ownerAlive(data));
-    if (!doomed) continue;
-    const pid = Number(data.helperPid);
-    // Only the very process recorded: a pid reused by something else is left alone.
-    if (Number.isInteger(pid) && pid > 0 && stillRunning(pid, data.helperStart)) {
-      try {
-        process.kill(pid, 'SIGTERM');
-        killed += 1;
-        for (let i = 0; i < 20 && stillRunning(pid, data.helperStart); i++) await sleep(50);
-        if (stillRunning(pid, data.helperStart)) process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    await rm(file, { force: true });
-  }
-  return killed;
-}
-
-/**
- * The recorded helper still runs: same pid and start time, and not a zombie. A helper that died
- * with its lab stays a zombie until its new parent reaps it; it holds no queue and needs no kill.
- */
-function stillRunning(pid: number, startTime: string | undefined): boolean {
-  if (processStartTime(pid) !== startTime) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.charAt(stat.lastIndexOf(')') + 2) !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 /** PIDs of nfq-delay processes running in the network namespace of `netnsPid`. */

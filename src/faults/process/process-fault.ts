@@ -89,8 +89,15 @@ export class ProcessFault implements Fault {
             switch (this.options.action) {
               case 'kill':
               case 'stop':
-                if (this.options.action === 'kill') await cluster.kill(member);
-                else await cluster.stop(member, grace);
+                if (this.options.action === 'kill') {
+                  await cluster.kill(member, {
+                    onSignalled: (at) => ctx.onTookEffect?.(ctx.clock.fromPerformanceNow(at)),
+                  });
+                } else {
+                  // A stopping leader starts handing over on SIGTERM, sent at once.
+                  ctx.onTookEffect?.(ctx.clock.now());
+                  await cluster.stop(member, grace);
+                }
                 // Not waiting for "ready": with a majority down no restarted member is ready on its own.
                 undo.push(`start ${member.name}`, async () => {
                   if (member.state === 'stopped') await cluster.start(member, { waitReady: false });

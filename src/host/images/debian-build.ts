@@ -7,7 +7,7 @@ import { EtcdImageError } from '../../errors.ts';
 import { progress } from '../../util/log.ts';
 import { buildImageFromContext } from '../docker-build.ts';
 import { docker } from '../docker.ts';
-import { ETCD_BINARY, ETCDCTL_BINARY } from '../etcd-image.ts';
+import { ETCD_BINARY, ETCDCTL_BINARY } from './image-sources.ts';
 import type { PrivateAptRoot } from './apt-root.ts';
 import { packageOfFile, type DebianCandidate, type DebianPackageName } from './debian-index.ts';
 import {

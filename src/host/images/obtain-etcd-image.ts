@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import { BadInputError, EtcdImageError } from '../../errors.ts';
 import { progress } from '../../util/log.ts';
 import { docker } from '../docker.ts';
-import { buildImageFromHostBinaries, HOST_ETCD, imagePresent, tryPull } from '../etcd-image.ts';
+import { buildImageFromHostBinaries, HOST_ETCD, imagePresent, tryPull } from './image-sources.ts';
 import { PrivateAptRoot } from './apt-root.ts';
 import {
   cachedEtcdImages,

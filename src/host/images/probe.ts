@@ -1,5 +1,5 @@
 import { EtcdImageError } from '../../errors.ts';
-import { ETCD_BINARY, ETCDCTL_BINARY } from '../etcd-image.ts';
+import { ETCD_BINARY, ETCDCTL_BINARY } from './image-sources.ts';
 import { runOneShot } from '../one-shot.ts';
 import { parseEtcdctlVersionOutput, parseEtcdVersionOutput } from './provenance.ts';
 

@@ -10,7 +10,7 @@ import type {
   TimeBucket,
   WindowComparison,
 } from '../../measure/latency-stats.ts';
-import type { LeaseElectionFailover } from '../../measure/lease-election.ts';
+import type { LeaseElectionFailover } from '../../run/lease-election-failover.ts';
 import type { ElectionExplanation } from '../../measure/election-rounds.ts';
 import type { ResultsEnvelope } from '../../run/results-envelope.ts';
 import type { KindOfInterest, PeerRttObservation, SuccessRatio } from './step-measurements.ts';

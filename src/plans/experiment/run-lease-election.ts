@@ -1,6 +1,9 @@
 import os from 'node:os';
 import { History } from '../../history/history.ts';
-import { measureLeaseElectionFailover, type LeaseElectionFailover } from '../../measure/lease-election.ts';
+import {
+  measureLeaseElectionFailover,
+  type LeaseElectionFailover,
+} from '../../run/lease-election-failover.ts';
 import { checkExclusivity, exclusivityCheck } from '../../checks/exclusivity/index.ts';
 import { RunClock } from '../../util/clock.ts';
 import { progress } from '../../util/log.ts';

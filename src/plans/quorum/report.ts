@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { saveHistory } from '../../history/history.ts';
-import { renderChart } from '../../report/charts.ts';
+import { renderChart } from '../../report/render-chart.ts';
 import {
   checksTable,
   runLine,

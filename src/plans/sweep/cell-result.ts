@@ -1,7 +1,7 @@
 import type { EtcdOptions } from '../../cluster/etcd-options.ts';
 import type { FaultRecord } from '../../faults/fault.ts';
 import type { ElectionSummary } from '../../measure/election-summary.ts';
-import type { ElectionTrial } from '../../measure/election-trials.ts';
+import type { ElectionTrial } from '../../measure/election-trial.ts';
 import { CELL_SCHEMA_VERSION, type SweepCell, type SweepCondition, type SweepFault } from './spec.ts';
 
 /** Writes during the quiet window: latency of the ok ones, and how many went through per second. */

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { renderChart } from '../../report/charts.ts';
+import { renderChart } from '../../report/render-chart.ts';
 import { writeJunitAndReport, writeResultJson } from '../../run/results-envelope.ts';
 import { cellRow, toCsv } from './cell-table.ts';
 import { sweepChartSpecs } from './report-charts.ts';

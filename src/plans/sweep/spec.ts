@@ -14,7 +14,7 @@ import {
 import { BadInputError } from '../../errors.ts';
 import { etcdFieldConflict, etcdRequestField, fileEtcdRequest } from '../../host/etcd-choice.ts';
 import { ROLES } from '../../faults/targets.ts';
-import type { LeaderFault } from '../../measure/election-trials.ts';
+import type { LeaderFault } from '../../measure/election-trial.ts';
 import { cellLabel } from './cell-labels.ts';
 import { conditionFault, conditionSchema, type SweepCondition } from './conditions.ts';
 import { packagePath } from '../../util/package-root.ts';
@@ -50,7 +50,7 @@ const matrixDimensions = {
 const matrixSchema = z.object(matrixDimensions).strict();
 
 /**
- * Sweep faults that take the leader away, `trials` times per cell (src/measure/election-trials.ts),
+ * Sweep faults that take the leader away, `trials` times per cell (src/run/leader-loss-trials.ts),
  * by the catalog kind each applies to the leader.
  */
 export const LEADER_LOSS_FAULTS = {

@@ -1,15 +1,20 @@
-import { summarizeRounds } from '../measure/election-rounds.ts';
+import { summarizeRounds } from '../../../measure/election-rounds.ts';
 import { describeRounds } from './repetitions.ts';
 import { mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { effectiveAt, type ExperimentResult } from '../plans/experiment/run-experiment.ts';
-import { saveHistory, type History } from '../history/history.ts';
-import { saveWatches } from '../history/watch-file.ts';
-import { blameText, violationText } from '../checks/watch/index.ts';
-import type { OperationsSummary } from '../measure/latency-stats.ts';
-import { leaseElectionByTtl } from '../plans/experiment/run-lease-election.ts';
+import { effectiveAt, type ExperimentResult } from '../run-experiment.ts';
+import { saveHistory, type History } from '../../../history/history.ts';
+import { saveWatches } from '../../../history/watch-file.ts';
+import { blameText, violationText } from '../../../checks/watch/index.ts';
+import type { OperationsSummary } from '../../../measure/latency-stats.ts';
+import { leaseElectionByTtl } from '../run-lease-election.ts';
 import { writeCharts } from './charts.ts';
-import { checksTable, verdictLine, writeJunitAndReport, writeResultJson } from '../run/results-envelope.ts';
+import {
+  checksTable,
+  verdictLine,
+  writeJunitAndReport,
+  writeResultJson,
+} from '../../../run/results-envelope.ts';
 
 /**
  * Writes an experiment's results directory: result.json first (atomically: a chart that fails

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { renderChart, versionElectionChartSpec } from './charts.ts';
+import { renderChart } from '../../../report/render-chart.ts';
+import { versionElectionChartSpec } from './charts.ts';
 import { compareVersions, renderVersionComparison, type ComparedRun } from './version-comparison.ts';
 
 /**

@@ -4,7 +4,7 @@ import type { ExclusivityResult, Tenure } from '../checks/exclusivity/index.ts';
 import { isolate } from '../faults/network/partition.ts';
 import { LabTimeoutError } from '../errors.ts';
 import { sleep, type RunClock } from '../util/clock.ts';
-import { metricValue } from './metrics.ts';
+import { metricValue } from '../measure/metrics.ts';
 
 export interface LeaseElectionOptions {
   readonly clock: RunClock;

@@ -1,6 +1,6 @@
-import { electionMs, tookLeader } from '../plans/experiment/hypothesis.ts';
-import { summarizeRounds, type RoundsSummary } from '../measure/election-rounds.ts';
-import type { ExperimentResult } from '../plans/experiment/run-experiment.ts';
+import { electionMs, tookLeader } from '../hypothesis.ts';
+import { summarizeRounds, type RoundsSummary } from '../../../measure/election-rounds.ts';
+import type { ExperimentResult } from '../run-experiment.ts';
 
 /**
  * What several runs of one experiment say together: how often each verdict came out, and the

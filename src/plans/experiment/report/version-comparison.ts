@@ -1,6 +1,6 @@
-import { verdictMark, type Verdict } from '../checks/check.ts';
-import { tookLeader } from '../plans/experiment/hypothesis.ts';
-import type { ExperimentResult } from '../plans/experiment/run-experiment.ts';
+import { verdictMark, type Verdict } from '../../../checks/check.ts';
+import { tookLeader } from '../hypothesis.ts';
+import type { ExperimentResult } from '../run-experiment.ts';
 import {
   describeCounts,
   describeRounds,

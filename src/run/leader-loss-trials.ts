@@ -1,16 +1,18 @@
-import type { Etcd3 } from 'etcd3';
 import type { EtcdMember } from '../cluster/etcd-member.ts';
 import type { StartedEtcdCluster } from '../cluster/started-etcd-cluster.ts';
 import type { HostCapabilities } from '../faults/capabilities.ts';
-import type { FaultKind } from '../faults/catalog.ts';
+import { createFault } from '../faults/catalog.ts';
 import type { FaultHandle } from '../faults/fault.ts';
-import { isolate } from '../faults/network/partition.ts';
+import { explainElectionFromLogs } from '../measure/election-rounds.ts';
+import type { ElectionTrial, LeaderFault } from '../measure/election-trial.ts';
+import { deriveLeaderChange, LeaderTracker } from '../measure/leader-tracker.ts';
+import { isElection, LiveRaftLog } from '../measure/live-raft-log.ts';
+import { metricValue } from '../measure/metrics.ts';
 import { sleep, type RunClock } from '../util/clock.ts';
 import { progress } from '../util/log.ts';
-import { explainElectionFromLogs, type ElectionExplanation } from './election-rounds.ts';
-import { deriveLeaderChange, LeaderTracker } from './leader-tracker.ts';
-import { isElection, LiveRaftLog } from './live-raft-log.ts';
-import { metricValue } from './metrics.ts';
+import { WriteProbe } from './write-probe.ts';
+
+export { LEADER_FAULTS, type ElectionTrial, type LeaderFault } from '../measure/election-trial.ts';
 
 /** How much of the survivors' logs before a trial is kept, as context for explaining the election. */
 const LOG_CONTEXT_MS = 1_000;
@@ -19,78 +21,6 @@ const LOG_CONTEXT_MS = 1_000;
  * Docker hands the lines over asynchronously, later on a loaded machine.
  */
 const LOG_CATCH_UP_MS = 2_000;
-
-/**
- * How the leader is taken away in a trial: SIGKILL, cgroup freeze, graceful stop (SIGTERM,
- * the leader hands over first), or network isolation from the other members (the process
- * keeps running and still answers the lab; it steps down by CheckQuorum after an election
- * timeout).
- */
-export type LeaderFault = Extract<FaultKind, 'kill' | 'pause' | 'stop' | 'isolate'>;
-
-/** Catalog kinds whose trait is to take the leader they hit (test/unit/fault-catalog.test.ts checks it). */
-export const LEADER_FAULTS: readonly LeaderFault[] = ['kill', 'pause', 'stop', 'isolate'];
-
-/** One leader-loss trial; times are ms on the run clock, `…AfterFaultMs` relative to the fault. */
-export interface ElectionTrial {
-  readonly trial: number;
-  readonly fault: LeaderFault;
-  readonly oldLeader: string;
-  readonly previousTerm: number;
-  /** Members that stayed up and connected: the ones that elect the next leader. */
-  readonly survivors: readonly string[];
-  /** When the lab asked for the fault (Docker call, signal, or iptables rules). */
-  readonly faultRequestedAtMs: number;
-  /**
-   * The reference for every `…AfterFaultMs`: for kill, when the signal was sent; for pause,
-   * when the lab asked Docker to freeze it (the freeze held within `faultSpreadMs`); for a
-   * graceful stop, the request, since the leader starts handing over at once; for isolate,
-   * when the lab started installing the DROP rules (each follower was cut off when its own
-   * rule landed, within `faultSpreadMs` after this).
-   */
-  readonly faultAtMs: number;
-  /**
-   * How long the fault took to be fully in place after `faultAtMs`: 0 for a signal or a stop,
-   * Docker's pause call for pause, the rule installation for isolate. Times after the fault
-   * may be late by up to this.
-   */
-  readonly faultSpreadMs: number;
-  /** From the members' logs: first survivor to start campaigning (pre-vote or vote). */
-  readonly firstCampaignAfterFaultMs: number | undefined;
-  /** From the members' logs: first survivor to log the new leader. */
-  readonly logElectedAfterFaultMs: number | undefined;
-  /** From the tracker: first poll showing a member following a new leader. */
-  readonly trackerNewLeaderAfterFaultMs: number | undefined;
-  /** From the tracker: a majority of the membership follows the new leader. */
-  readonly majorityAgreesAfterFaultMs: number | undefined;
-  /** First write sent after the fault that succeeded, at its return. */
-  readonly firstWriteOkAfterFaultMs: number | undefined;
-  /** Tracker's new-leader time minus the log's (positive: the tracker saw it later). */
-  readonly trackerErrorMs: number | undefined;
-  /**
-   * The streamed logs' detection error: when the first line naming the new leader reached the
-   * lab minus the member's own timestamp on it. Undefined when that line came before following
-   * began or not at all. Optional: trials recorded before logs were streamed do not have it.
-   */
-  readonly logStreamErrorMs?: number | undefined;
-  readonly newLeader: string | undefined;
-  readonly newTerm: number | undefined;
-  /**
-   * Ground truth from each survivor's /metrics: `etcd_server_leader_changes_seen_total` after
-   * the election minus before the fault. One clean election is exactly 1 per survivor (etcd
-   * counts a change to a non-empty leader; the leaderless gap does not count). Null when the
-   * member's metrics could not be read.
-   */
-  readonly leaderChangesSeen: Readonly<Record<string, number | null>>;
-  /** `etcd_server_has_leader` was 1 on every survivor after the election. */
-  readonly survivorsHaveLeader: boolean;
-  /**
-   * From the survivors' logs: the election's rounds (terms), who campaigned, who voted for whom
-   * and why votes were refused. Always set by runElectionTrials; optional so that trials recorded
-   * before it existed (older result files) still read.
-   */
-  readonly explanation?: ElectionExplanation;
-}
 
 export interface ElectionTrialOptions {
   readonly trials: number;
@@ -151,29 +81,25 @@ export async function runElectionTrials(
         // Only writes sent once the fault is fully in place count: before, the old leader may still commit.
         probe.start(faultAtMs + spreadMs);
       };
-      let isolation: FaultHandle | undefined;
+      // The fault comes from the catalog, like an experiment's step: the same kill, freeze, stop
+      // or isolation, healed by its own undo. A kill or stop reports the instant it took effect
+      // (the signal) before Docker's teardown returns, so the probe starts at the fault, not after.
+      let handle: FaultHandle | undefined;
+      let probeStarted = false;
       try {
-        if (fault === 'kill') {
-          await cluster.kill(leader, { onSignalled: (at) => startProbe(clock.fromPerformanceNow(at)) });
-        } else if (fault === 'pause') {
-          // The freeze takes hold somewhere between the request and Docker's answer (tens of ms
-          // under load, long enough for followers to campaign before the answer): measure from
-          // the request, and record the answer's delay as the uncertainty.
-          const requestedAt = performance.now();
-          const { frozenAt } = await cluster.pause(leader);
-          startProbe(clock.fromPerformanceNow(requestedAt), frozenAt - requestedAt);
-        } else if (fault === 'isolate') {
-          isolation = await isolate(leader.name).inject({
-            cluster,
-            clock,
-            ...(options.caps === undefined ? {} : { caps: options.caps }),
-          });
-          startProbe(isolation.injectedAtMs, isolation.injectionLatencyMs);
-        } else {
-          // A graceful stop starts handing over at once and returns only when the member has exited.
-          startProbe(clock.now());
-          await cluster.stop(leader);
-        }
+        handle = await createFault(fault, { target: leader.name }).inject({
+          cluster,
+          clock,
+          ...(options.caps === undefined ? {} : { caps: options.caps }),
+          onTookEffect: (atRunMs) => {
+            probeStarted = true;
+            startProbe(atRunMs);
+          },
+        });
+        // A freeze or an isolation is in place somewhere between the request and its answer
+        // (tens of ms under load, long enough for followers to campaign before the answer):
+        // measure from the request, and record the rest as the uncertainty.
+        if (!probeStarted) startProbe(handle.injectedAtMs, handle.injectionLatencyMs);
 
         const deadline = faultAtMs + trialTimeoutMs;
         const changeSince = () =>
@@ -260,7 +186,7 @@ export async function runElectionTrials(
       } finally {
         live.close();
         await probe.stop();
-        await bringBack(cluster, leader, fault, isolation);
+        await bringBack(cluster, handle, trialTimeoutMs);
       }
     }
   } finally {
@@ -269,15 +195,18 @@ export async function runElectionTrials(
   return results;
 }
 
+/**
+ * Heals the trial's fault and waits until every member serves and has caught up: the catalog's
+ * heal starts a killed or stopped member without waiting for it (in an experiment a majority
+ * may be down), while the next trial, or whoever reuses the cluster, needs it back.
+ */
 async function bringBack(
   cluster: StartedEtcdCluster,
-  member: EtcdMember,
-  fault: LeaderFault,
-  isolation: FaultHandle | undefined,
+  handle: FaultHandle | undefined,
+  timeoutMs: number,
 ): Promise<void> {
-  if (fault === 'isolate') await isolation?.heal();
-  else if (member.state === 'paused') await cluster.unpause(member);
-  else if (member.state === 'stopped') await cluster.start(member);
+  await handle?.heal();
+  await cluster.waitForConvergence({ timeoutMs });
 }
 
 const LEADER_CHANGES = 'etcd_server_leader_changes_seen_total';
@@ -328,71 +257,3 @@ async function settledLeaderMetrics(
 
 const min = (values: readonly number[]): number | undefined =>
   values.length === 0 ? undefined : Math.min(...values);
-
-/**
- * Sends a small write every few milliseconds (open loop, not waiting for answers), rotating
- * over the surviving members, and remembers when the first write *sent after the fault*
- * returned successfully. Open loop matters: a single write stuck behind the dead leader
- * would otherwise hide the moment the new leader starts taking writes, and a short deadline
- * to avoid that would, on a loaded machine, time out writes that were about to succeed.
- */
-class WriteProbe {
-  firstOkAtMs: number | undefined;
-  private stopped = false;
-  private loop: Promise<void> = Promise.resolve();
-  private readonly inFlight = new Set<Promise<void>>();
-  private readonly clients: Etcd3[];
-  private static readonly SEND_EVERY_MS = 5;
-  private static readonly MAX_IN_FLIGHT = 400;
-
-  constructor(
-    cluster: StartedEtcdCluster,
-    survivors: readonly EtcdMember[],
-    private readonly clock: RunClock,
-    electionTimeoutMs: number,
-  ) {
-    const callTimeoutMs = 2 * electionTimeoutMs + 1_000;
-    this.clients = survivors.map((m) => cluster.memberClient(m, { callTimeoutMs }));
-  }
-
-  /** Starts sending; only writes sent at or after `countFromMs` can be the first ok one. */
-  start(countFromMs: number): void {
-    this.loop = (async () => {
-      let i = 0;
-      while (!this.stopped && this.firstOkAtMs === undefined) {
-        const client = this.clients[i++ % this.clients.length];
-        if (!client) return;
-        if (this.inFlight.size < WriteProbe.MAX_IN_FLIGHT) {
-          const sentAt = this.clock.now();
-          const write = client
-            .put('etcd-lab/election-probe')
-            .value(String(sentAt))
-            .then(
-              () => {
-                const returnedAt = this.clock.now();
-                if (
-                  sentAt >= countFromMs &&
-                  (this.firstOkAtMs === undefined || returnedAt < this.firstOkAtMs)
-                ) {
-                  this.firstOkAtMs = returnedAt;
-                }
-              },
-              () => undefined, // expected while there is no leader
-            )
-            .finally(() => this.inFlight.delete(write));
-          this.inFlight.add(write);
-        }
-        await sleep(WriteProbe.SEND_EVERY_MS);
-      }
-    })();
-  }
-
-  /** Idempotent. */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    await this.loop;
-    await Promise.all(this.inFlight);
-    for (const client of this.clients) client.close();
-  }
-}

@@ -1,22 +1,9 @@
-import { writeFile } from 'node:fs/promises';
-import { Resvg } from '@resvg/resvg-js';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
-import type { ExperimentResult } from '../plans/experiment/run-experiment.ts';
-import { leaseElectionByTtl } from '../plans/experiment/run-lease-election.ts';
-import { electionMs, tookLeader } from '../plans/experiment/hypothesis.ts';
+import type { TopLevelSpec } from 'vega-lite';
+import { renderChart } from '../../../report/render-chart.ts';
+import type { ExperimentResult } from '../run-experiment.ts';
+import { leaseElectionByTtl } from '../run-lease-election.ts';
+import { electionMs, tookLeader } from '../hypothesis.ts';
 import { runsInColumn, type ComparedRun, type VersionComparison } from './version-comparison.ts';
-
-/** Renders a Vega-Lite spec to SVG (Vega's headless renderer) and to PNG (resvg). */
-export async function renderChart(spec: TopLevelSpec, basePath: string): Promise<string[]> {
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-  const svg = await view.toSVG();
-  view.finalize();
-  const png = new Resvg(svg, { background: 'white', fitTo: { mode: 'zoom', value: 2 } }).render().asPng();
-  await writeFile(`${basePath}.svg`, svg);
-  await writeFile(`${basePath}.png`, png);
-  return [`${basePath}.svg`, `${basePath}.png`];
-}
 
 const seconds = (ms: number, originMs: number) => Math.round(ms - originMs) / 1000;
 
