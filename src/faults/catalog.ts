@@ -86,7 +86,7 @@ export interface FaultKindEntry<S extends z.ZodRawShape = z.ZodRawShape> {
 const entry = <const S extends z.ZodRawShape>(e: FaultKindEntry<S>): FaultKindEntry<S> => e;
 
 const processEntry = (
-  action: Exclude<ProcessAction, 'restart'>,
+  action: ProcessAction,
   summary: string,
   traits: Pick<FaultTraits, 'process' | 'mechanisms'>,
 ) =>
@@ -131,6 +131,12 @@ export const FAULT_CATALOG = {
     process: 'frozen',
     mechanisms: ['sigstop-sigcont'],
   }),
+  // A rolling restart's step: over when injected (the member serves again), heal has nothing to undo.
+  restart: processEntry(
+    'restart',
+    'SIGTERM the target (a leader hands over first) and start it again at once, waiting until it serves',
+    { process: 'restarted', mechanisms: ['docker-stop-start'] },
+  ),
   isolate: entry({
     summary: 'cut the target off from every other member (iptables DROP); heal reconnects it',
     settings: { target: targetSchema },

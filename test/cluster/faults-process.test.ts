@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdCluster } from '../../src/cluster/etcd-cluster.ts';
 import type { StartedEtcdCluster } from '../../src/cluster/started-etcd-cluster.ts';
 import { probeHostCapabilities } from '../../src/faults/capabilities.ts';
+import { createFault } from '../../src/faults/catalog.ts';
 import type { FaultContext, FaultHandle } from '../../src/faults/fault.ts';
 import {
   kill,
@@ -144,6 +145,40 @@ describe('process faults on a 3-member cluster', () => {
     expect(write).not.toBe('ok');
     await handle.heal();
     await cluster.waitForStableLeader({ timeoutMs: 40 * ELECTION_TIMEOUT_MS });
+  });
+
+  it('restart of the leader, as the catalog builds it for an experiment step: handed over in one term, back and serving once injected', async () => {
+    const before = await cluster.waitForStableLeader();
+    let tookEffectAtMs: number | undefined;
+    const handle = await createFault('restart', { target: 'leader' }).inject({
+      ...ctx,
+      onTookEffect: (at) => (tookEffectAtMs = at),
+    });
+    open.push(handle);
+    expect(handle.targets).toEqual([before.leader.name]);
+    // SIGTERM went out at the start of the injection, long before the member was back.
+    expect(tookEffectAtMs).toBeGreaterThanOrEqual(handle.injectedAtMs);
+    expect(tookEffectAtMs).toBeLessThan(handle.injectedAtMs + handle.injectionLatencyMs);
+    expect(before.leader.state).toBe('running');
+    const after = await cluster.waitForStableLeader({ timeoutMs: 20 * ELECTION_TIMEOUT_MS });
+    expect(after.leader).not.toBe(before.leader);
+    // The stopping leader handed over: one term, no election.
+    expect(after.term).toBe(before.term + 1);
+    await cluster.memberClient(before.leader).put('restarted').value('1');
+    await handle.heal();
+    expect(handle.record()).toMatchObject({ mechanism: 'docker-stop-start', endedBy: 'heal' });
+  });
+
+  it('SIGKILL reports when its signal went out, before Docker has finished with the container', async () => {
+    let tookEffectAtMs: number | undefined;
+    const handle = await createFault('kill', { target: 'follower' }).inject({
+      ...ctx,
+      onTookEffect: (at) => (tookEffectAtMs = at),
+    });
+    open.push(handle);
+    expect(tookEffectAtMs).toBeGreaterThanOrEqual(handle.injectedAtMs);
+    expect(tookEffectAtMs).toBeLessThanOrEqual(handle.injectedAtMs + handle.injectionLatencyMs);
+    await handle.heal();
   });
 
   it('restart of a follower is over once injected', async () => {

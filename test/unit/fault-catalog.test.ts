@@ -61,12 +61,13 @@ function stepOf(kind: FaultKind, extra: Record<string, unknown> = {}): FaultStep
 }
 
 describe('the fault catalog', () => {
-  it('has the kinds experiments have always had, and move-leader', () => {
+  it('has the kinds experiments have always had, move-leader and restart', () => {
     expect(FAULT_KINDS).toEqual([
       'kill',
       'stop',
       'pause',
       'sigstop',
+      'restart',
       'isolate',
       'delay',
       'client-delay',
@@ -119,9 +120,10 @@ describe('the fault catalog', () => {
     }
   });
 
-  it('takes the leader with the faults that always did, and moves it with move-leader', () => {
-    expect([...LEADER_TAKING].sort()).toEqual(['isolate', 'kill', 'pause', 'sigstop', 'stop']);
-    expect(LEADER_TAKING_KINDS).toEqual(['kill', 'stop', 'pause', 'sigstop', 'isolate']);
+  it('takes the leader with the faults that always did and restart, and moves it with move-leader', () => {
+    expect([...LEADER_TAKING].sort()).toEqual(['isolate', 'kill', 'pause', 'restart', 'sigstop', 'stop']);
+    expect(LEADER_TAKING_KINDS).toEqual(['kill', 'stop', 'pause', 'sigstop', 'restart', 'isolate']);
+    expect(tookLeadership('restart', true)).toBe(true);
     expect(tookLeadership('kill', true)).toBe(true);
     expect(tookLeadership('kill', false)).toBe(false);
     expect(tookLeadership('delay', true)).toBe(false);

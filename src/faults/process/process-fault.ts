@@ -116,6 +116,7 @@ export class ProcessFault implements Fault {
                 });
                 return;
               case 'restart':
+                ctx.onTookEffect?.(ctx.clock.now());
                 await cluster.restart(member, grace);
                 return;
             }
