@@ -8,3 +8,4 @@ export {
 export { fromOperationRecords, type AdaptedHistory } from './from-records.ts';
 export { operationText, resultText, timeline, violationText } from './render.ts';
 export { generateHistory, type GeneratorOptions } from './generate.ts';
+export { patchWithTruth, type PatchOptions, type PatchOutcome } from './patch.ts';
