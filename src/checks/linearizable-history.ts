@@ -7,6 +7,9 @@ import {
   type AdaptedHistory,
   type InitialState,
 } from './linearizability/index.ts';
+import { patchWithTruth } from './linearizability/patch.ts';
+import { truthFromWatchers } from './watch/observed.ts';
+import type { WatcherHistory } from './watch/types.ts';
 
 /**
  * The linearizability checker (src/checks/linearizability/) on a run's recorded history: which
@@ -33,6 +36,17 @@ import {
  *   violation among the rest is still one), and they are not what the hypothesis is about;
  * - the quorum matrix's histories hold several clusters (one revision counter each) and are
  *   refused: they cannot be checked as one.
+ *
+ * Indeterminate writes and the watch truth. A write whose call errored may have applied at any
+ * revision after its call, or never; a few hundred of them (a run with faults) leave the search
+ * too many places to try. When the run had watchers over the experiment's prefix, the union of
+ * their events says what etcd applied at each revision (watch/observed.ts), and
+ * linearizability/patch.ts resolves those writes with it: pinned to the revision of their
+ * change, left out when the complete truth shows none, deletes narrowed to the revisions where a
+ * delete of their key nobody else made shows. That only restricts indeterminate operations, so
+ * it can never turn a violation into "linearizable"; it is not done when the watch check found
+ * the watchers' streams broken (reliable or atomic: events missing, invented or split), since a
+ * wrong truth could then make a false violation.
  *
  * Initial state: the experiment's cluster is new and the keys under its name are absent when
  * the workload starts; the run reads the store's revision then (and that no key under the
@@ -77,12 +91,89 @@ export interface LinearizabilityOutcome {
    * directory starts from it again.
    */
   readonly initial: InitialStore | null;
+  /** What the watch truth resolved (null: the run had no watchers, or none was given). */
+  readonly watchTruth?: WatchTruthUse | null;
+}
+
+/** The watchers whose events resolve indeterminate writes (see the module comment). */
+export interface WatchTruthInput {
+  readonly watchers: readonly WatcherHistory[];
+  /** The experiment's prefix: the key space the truth covers. */
+  readonly prefix: string;
+  /** Why the watchers' events must not be used (the watch check found their streams broken). */
+  readonly unusable?: string;
+}
+
+export interface WatchTruthUse {
+  readonly used: boolean;
+  /** Not used: why. */
+  readonly reason?: string;
+  readonly watchers: number;
+  readonly fromRevision: number;
+  readonly toRevision: number;
+  /** Revisions in range no watcher received a change at, or where watchers disagreed. */
+  readonly unknownRevisions: number;
+  /** Indeterminate writes in the history, and what the truth made of them. */
+  readonly indeterminate: number;
+  readonly applied: number;
+  readonly notApplied: number;
+  readonly narrowed: number;
+  readonly undecided: number;
 }
 
 export interface RecordedHistoryOptions {
   readonly timeLimitMs?: number;
   /** The store when the workload started; null or absent: keys absent, revision inferred. */
   readonly initial?: InitialStore | null;
+  /** The run's watchers: their events resolve indeterminate writes. */
+  readonly watch?: WatchTruthInput | null;
+}
+
+/** The history patched with the watchers' truth, and what that did (null: no watchers given). */
+function withWatchTruth(
+  history: AdaptedHistory['history'],
+  watch: WatchTruthInput | null | undefined,
+  initialRevision: number | undefined,
+): { history: AdaptedHistory['history']; use: WatchTruthUse | null } {
+  if (watch === undefined || watch === null || watch.watchers.length === 0) return { history, use: null };
+  const indeterminate = history.filter((op) => op.status === 'indeterminate').length;
+  const observed = truthFromWatchers(watch.watchers, { key: watch.prefix, prefix: true });
+  const t = observed.truth;
+  const base = {
+    watchers: observed.watchers,
+    fromRevision: t.fromRevision,
+    toRevision: t.toRevision,
+    unknownRevisions: t.unknownRevisions.length,
+    indeterminate,
+  };
+  const none = { applied: 0, notApplied: 0, narrowed: 0, undecided: indeterminate };
+  if (watch.unusable !== undefined)
+    return { history, use: { used: false, reason: watch.unusable, ...base, ...none } };
+  if (observed.watchers === 0 || t.events.length === 0)
+    return {
+      history,
+      use: { used: false, reason: `no watcher received changes under ${watch.prefix}`, ...base, ...none },
+    };
+  const patched = patchWithTruth(history, t, initialRevision === undefined ? {} : { initialRevision });
+  return {
+    history: patched.history,
+    use: {
+      used: true,
+      ...base,
+      applied: patched.applied,
+      notApplied: patched.notApplied,
+      narrowed: patched.narrowed,
+      undecided: patched.undecided,
+    },
+  };
+}
+
+/** What the watch truth did, for the outcome's message. */
+function watchTruthText(use: WatchTruthUse | null): string {
+  if (use === null || use.indeterminate === 0) return '';
+  if (!use.used) return `; watch truth not used: ${use.reason ?? '?'}`;
+  const resolved = use.applied + use.notApplied;
+  return `; ${resolved} of ${use.indeterminate} indeterminate writes resolved from the watch truth (${use.applied} applied at their revision, ${use.notApplied} never applied), ${use.narrowed} narrowed to a few revisions, ${use.undecided} undecided`;
 }
 
 const WRITES: ReadonlySet<OperationRecord['kind']> = new Set(['put', 'delete', 'txn']);
@@ -174,11 +265,12 @@ export function checkRecordedHistory(
   if (!adapted.history.some((op) => op.status === 'ok'))
     return unknown('not checked: the history holds no acknowledged operation', counts);
   const start: InitialState | undefined = initial === null ? undefined : { revision: initial.revision };
-  const result = checkLinearizability(adapted.history, {
+  const patched = withWatchTruth(adapted.history, options.watch, initial?.revision);
+  const result = checkLinearizability(patched.history, {
     timeLimitMs,
     ...(start === undefined ? {} : { initial: start }),
   });
-  const stats = `${result.operations} operations, ${result.steps} steps, ${Math.round(result.elapsedMs)} ms`;
+  const stats = `${result.operations} operations, ${result.steps} steps, ${Math.round(result.elapsedMs)} ms${watchTruthText(patched.use)}`;
   return {
     status: result.status,
     message:
@@ -195,6 +287,7 @@ export function checkRecordedHistory(
     elapsedMs: Math.round(result.elapsedMs),
     timeLimitMs,
     initial,
+    watchTruth: patched.use,
   };
 }
 

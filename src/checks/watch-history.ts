@@ -181,6 +181,20 @@ export function checkRecordedWatches(
   };
 }
 
+/**
+ * Why the watchers' events must not resolve the history's indeterminate writes
+ * (linearizable-history.ts): the watch check found events missing, invented, differing or split
+ * across responses, so their union may not be what etcd applied. Undefined: usable.
+ */
+export function watchTruthProblem(o: WatchOutcome): string | undefined {
+  const broken = (['reliable', 'atomic'] as const).filter(
+    (g) => o.result.perGuarantee[g].status === 'violation',
+  );
+  return broken.length === 0
+    ? undefined
+    : `the watch check found ${broken.join(' and ')} broken, so the watchers' events may not be what etcd applied`;
+}
+
 /** The outcome as `etcd-lab check` prints it: the checker's text, then where the truth came from. */
 export function watchOutcomeText(o: WatchOutcome): string {
   const t = o.truth;

@@ -26,7 +26,9 @@ import type { HistoryOperation, InitialState } from './types.ts';
  * operation that certainly bumped the revision (a put, a delete that deleted, a txn whose
  * branch taken puts) needs r − 1 before it, so its ceiling is r − 1. An indeterminate write
  * whose (unique) value was read back with mod revision m must have applied, at m: it is
- * pinned there, with ceiling m − 1 (see `pinnedRevisions`).
+ * pinned there, with ceiling m − 1 (see `pinnedRevisions`). So is one whose change the watch
+ * truth shows at m (`appliedAt`, set by patch.ts); one the truth narrows to a few revisions
+ * (`appliedAtOneOf`) is refused by the model anywhere else.
  * This is what keeps indeterminate writes from being tried everywhere: each can only be
  * placed where the acknowledged revisions leave a gap for it.
  *
@@ -248,9 +250,16 @@ function searchOne(history: readonly HistoryOperation[], o: SearchOptions): Sear
         ? NaN
         : op.status === 'ok'
           ? (op.response?.revision ?? NaN)
-          : (pins.get(op) ?? NaN);
-      const ceiling = Number.isNaN(revision) ? NaN : certainlyBumps(op) ? revision - 1 : revision;
-      return { index, op, ok: op.status === 'ok', revision, ceiling };
+          : (op.appliedAt ?? pins.get(op) ?? NaN);
+      // An indeterminate operation has a revision only when pinned: it applied there, changing
+      // something (its value was read back, or the watch truth shows its change), so it bumps.
+      const bumps = op.status !== 'ok' || certainlyBumps(op);
+      const ceiling = Number.isNaN(revision) ? NaN : bumps ? revision - 1 : revision;
+      const allowed =
+        o.checkRevisions && op.status !== 'ok' && op.appliedAtOneOf !== undefined
+          ? { allowed: new Set(op.appliedAtOneOf) }
+          : {};
+      return { index, op, ok: op.status === 'ok', revision, ceiling, ...allowed };
     });
   const n = ops.length;
 

@@ -29,9 +29,21 @@ interface Stored {
   version: number;
 }
 
+/** One change the generator's store applied: what a complete watch over every key would show. */
+export interface GeneratedChange {
+  readonly revision: number;
+  readonly key: string;
+  readonly type: 'put' | 'delete';
+  readonly value?: string;
+  /** The operation that made it. */
+  readonly by: number;
+}
+
 class Store {
   revision = 1;
   readonly kvs = new Map<string, Stored>();
+  readonly changes: GeneratedChange[] = [];
+  by = -1;
   kv(key: string): KeyValue | null {
     const s = this.kvs.get(key);
     return s ? { value: s.value, modRevision: s.mod, createRevision: s.create, version: s.version } : null;
@@ -66,11 +78,13 @@ class Store {
           create: s ? s.create : rev,
           version: s ? s.version + 1 : 1,
         });
+        this.changes.push({ revision: rev, key: q.key, type: 'put', value: q.value, by: this.by });
         changed = true;
         out.push({});
       } else if (q.type === 'delete') {
         if (s) {
           this.kvs.delete(q.key);
+          this.changes.push({ revision: rev, key: q.key, type: 'delete', by: this.by });
           changed = true;
         }
         out.push({ deleted: s ? 1 : 0 });
@@ -82,6 +96,14 @@ class Store {
 }
 
 export function generateHistory(options: GeneratorOptions): HistoryOperation[] {
+  return generateHistoryWithChanges(options).history;
+}
+
+/** A generated history with every change its store applied, in revision order (the truth). */
+export function generateHistoryWithChanges(options: GeneratorOptions): {
+  history: HistoryOperation[];
+  changes: GeneratedChange[];
+} {
   const rng: Rng = createRng(options.seed ?? 1);
   const clients = options.clients ?? 8;
   const keyCount = options.keys ?? 10;
@@ -148,6 +170,7 @@ export function generateHistory(options: GeneratorOptions): HistoryOperation[] {
   const responses = new Map<number, HistoryOperation['response']>();
   for (const p of byInstant) {
     const q = p.request;
+    store.by = p.id;
     let response: HistoryOperation['response'];
     if (q.type === 'txn') {
       const succeeded = q.compare.every((c) => store.holds(c));
@@ -159,9 +182,10 @@ export function generateHistory(options: GeneratorOptions): HistoryOperation[] {
     }
     responses.set(p.id, response);
   }
-  return planned.map((p) => {
+  const history = planned.map((p): HistoryOperation => {
     const base = { id: p.id, client: `c${p.client}`, call: p.call, return: p.ret, request: p.request };
     if (p.indeterminate) return { ...base, status: 'indeterminate' as const };
     return { ...base, status: 'ok' as const, response: responses.get(p.id) ?? {} };
   });
+  return { history, changes: store.changes };
 }

@@ -7,4 +7,10 @@ export {
 } from './check.ts';
 export { fromOperationRecords, type AdaptedHistory } from './from-records.ts';
 export { operationText, resultText, timeline, violationText } from './render.ts';
-export { generateHistory, type GeneratorOptions } from './generate.ts';
+export {
+  generateHistory,
+  generateHistoryWithChanges,
+  type GeneratedChange,
+  type GeneratorOptions,
+} from './generate.ts';
+export { patchWithTruth, type PatchOptions, type PatchOutcome } from './patch.ts';

@@ -44,6 +44,8 @@ export interface PreparedOperation {
   readonly revision: number;
   /** The highest revision the store may reach before this operation is placed (NaN: any). */
   readonly ceiling: number;
+  /** An indeterminate operation the watch truth bounds: the revisions it may apply at. */
+  readonly allowed?: ReadonlySet<number>;
 }
 
 function mix(h: number, v: number): number {
@@ -234,6 +236,10 @@ export class KvModel {
     else if (Number.isNaN(before)) this.revision = r;
     if (!p.ok && !changed)
       return explain ? 'an indeterminate operation that changes nothing need not be placed' : REFUSED;
+    if (p.allowed !== undefined && !Number.isNaN(this.revision) && !p.allowed.has(this.revision))
+      return explain
+        ? `the watch truth shows no change it could make at revision ${this.revision} (only at ${[...p.allowed].join(', ') || 'none'})`
+        : REFUSED;
     if (!Number.isNaN(r) && !Number.isNaN(this.revision) && r !== this.revision) {
       return explain ? `returned revision ${r} but the store would be at ${this.revision}` : REFUSED;
     }

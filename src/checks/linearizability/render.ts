@@ -13,7 +13,10 @@ function requestText(q: Request): string {
 /** One line per operation: id, client, interval, request and what came back. */
 export function operationText(op: HistoryOperation): string {
   const r = op.response;
-  let out = op.status === 'indeterminate' ? 'indeterminate' : '';
+  let out =
+    op.status === 'indeterminate'
+      ? `indeterminate${op.appliedAt === undefined ? '' : `, applied at ${op.appliedAt} (watch)`}`
+      : '';
   if (r) {
     const parts: string[] = [];
     if (r.succeeded !== undefined) parts.push(r.succeeded ? 'succeeded' : 'compare failed');

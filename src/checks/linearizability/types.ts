@@ -83,6 +83,17 @@ export interface HistoryOperation {
   readonly request: Request;
   /** ok operations only. */
   readonly response?: Response;
+  /**
+   * Indeterminate operations only: the revision it is known, from outside the history (the
+   * watch truth, see patch.ts), to have applied at. It is placed there or nowhere.
+   */
+  readonly appliedAt?: number;
+  /**
+   * Indeterminate operations only: the revisions at which the watch truth shows a change it
+   * could have made. If it changed anything the history saw, it did so at one of them: it is
+   * placed at one of them or nowhere.
+   */
+  readonly appliedAtOneOf?: readonly number[];
 }
 
 /** The store before the history's first call. */

@@ -19,6 +19,7 @@ export {
   type TruthFromEventsOptions,
   type TruthFromHistoryOptions,
 } from './truth.ts';
+export { truthFromWatchers, type ObservedTruth } from './observed.ts';
 export { blameText, resultText, violationText, watchGuaranteesCheck } from './render.ts';
 export {
   generateWatchHistory,

@@ -155,19 +155,48 @@ export async function checkCommand(
   if (watchesFile !== undefined && (await savedResult(target))?.linearizability === null)
     return writeWatchOutcome(target, records, watchesFile, options, write, []);
   const timeLimitMs = options.timeLimitMs ?? saved?.timeLimitMs;
+  // The watchers first: their events resolve the history's indeterminate writes, unless the
+  // watch check finds their streams broken (src/checks/linearizable-history.ts).
+  let watched: { watchers: WatcherHistory[]; outcome: WatchOutcome } | undefined;
+  if (watchesFile !== undefined) {
+    const { readWatches } = await import('../../history/watch-file.ts');
+    const watchers = await readWatches(watchesFile);
+    watched = { watchers, outcome: await checkWatchesOf(target, records, watchers) };
+  }
+  const { watchTruthProblem } = await import('../../checks/watch-history.ts');
+  const prefix = saved?.initial?.prefix ?? watched?.outcome.prefix ?? '';
+  const problem = watched === undefined ? undefined : watchTruthProblem(watched.outcome);
   const outcome = checkRecordedHistory(records, {
     initial: saved?.initial ?? null,
     ...(timeLimitMs === undefined ? {} : { timeLimitMs }),
+    ...(watched === undefined || prefix === ''
+      ? {}
+      : {
+          watch: {
+            watchers: watched.watchers,
+            prefix,
+            ...(problem === undefined ? {} : { unusable: problem }),
+          },
+        }),
   });
   if (watchesFile === undefined) {
     write(options.json === true ? `${JSON.stringify(outcome, null, 2)}\n` : `${outcomeText(outcome)}\n`);
     return exitOf(outcome.status);
   }
   write(options.json === true ? '' : `${outcomeText(outcome)}\n\n`);
-  return writeWatchOutcome(target, records, watchesFile, options, write, [exitOf(outcome.status)], outcome);
+  return writeWatchOutcome(
+    target,
+    records,
+    watchesFile,
+    options,
+    write,
+    [exitOf(outcome.status)],
+    outcome,
+    watched?.outcome,
+  );
 }
 
-/** Re-checks watches.jsonl, writes the answer, returns the worst exit code with `others`. */
+/** Re-checks watches.jsonl (unless already checked), writes the answer, returns the worst exit code with `others`. */
 async function writeWatchOutcome(
   dir: string,
   records: readonly OperationRecord[],
@@ -176,10 +205,11 @@ async function writeWatchOutcome(
   write: (text: string) => void,
   others: readonly number[],
   linearizability?: unknown,
+  checked?: WatchOutcome,
 ): Promise<number> {
   const { readWatches } = await import('../../history/watch-file.ts');
   const { watchOutcomeText } = await import('../../checks/watch-history.ts');
-  const watch = await checkWatchesOf(dir, records, await readWatches(watchesFile));
+  const watch = checked ?? (await checkWatchesOf(dir, records, await readWatches(watchesFile)));
   write(
     options.json === true
       ? `${JSON.stringify({ ...(linearizability === undefined ? {} : { linearizability }), watch }, null, 2)}\n`

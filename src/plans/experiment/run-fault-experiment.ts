@@ -14,7 +14,7 @@ import { agreedLeaderships, LeaderTracker } from '../../measure/leader-tracker.t
 import { memberLogs } from '../../measure/election-explain.ts';
 import { runWorkload } from '../../workload/run-workload.ts';
 import type { WatchRecorder } from '../../workload/watch-recorder.ts';
-import { checkRecordedWatches, type WatchOutcome } from '../../checks/watch-history.ts';
+import { checkRecordedWatches, watchTruthProblem, type WatchOutcome } from '../../checks/watch-history.ts';
 import { GUARANTEES } from '../../checks/watch/types.ts';
 import { finishWatchers, startWatchers, type WatchRecording } from './run-watchers.ts';
 import { clientOperations } from '../../workload/retry-policy.ts';
@@ -178,16 +178,6 @@ export async function runFaultExperiment(
   await cluster.dispose();
 
   const records = [...history];
-  // Pure CPU, after the cluster is gone: the search holds the event loop for up to its time limit.
-  let linearizability: LinearizabilityOutcome | null = null;
-  if (checkLinearizable && workloadWindow.toMs !== 0) {
-    progress(`${spec.name}: checking the history for linearizability`);
-    linearizability = checkRecordedHistory(records, {
-      initial: initialStore,
-      ...(typeof linearizable === 'object' ? { timeLimitMs: linearizable.timeLimitMs } : {}),
-    });
-    progress(`${spec.name}: ${linearizability.message}`);
-  }
   let watch: WatchOutcome | null = null;
   if (watchRecording !== null) {
     history.watches.push(...watchRecording.watchers);
@@ -203,6 +193,21 @@ export async function runFaultExperiment(
       });
       progress(`${spec.name}: watch: ${watch.message}`);
     }
+  }
+  // Pure CPU, after the cluster is gone: the search holds the event loop for up to its time limit.
+  const unusable = (why: string | undefined) => (why === undefined ? {} : { unusable: why });
+  let linearizability: LinearizabilityOutcome | null = null;
+  if (checkLinearizable && workloadWindow.toMs !== 0) {
+    progress(`${spec.name}: checking the history for linearizability`);
+    linearizability = checkRecordedHistory(records, {
+      initial: initialStore,
+      // The watchers' events resolve indeterminate writes, unless their streams were found broken.
+      ...(watchRecording === null || watch === null
+        ? {}
+        : { watch: { watchers: watchRecording.watchers, prefix, ...unusable(watchTruthProblem(watch)) } }),
+      ...(typeof linearizable === 'object' ? { timeLimitMs: linearizable.timeLimitMs } : {}),
+    });
+    progress(`${spec.name}: ${linearizability.message}`);
   }
   const mainOperations = clientOperations(records.filter(isWorkloadOperation));
   const workload =
