@@ -1,10 +1,5 @@
 export type * from './types.ts';
-export {
-  checkLinearizability,
-  type CheckOptions,
-  type LinearizabilityResult,
-  type Violation,
-} from './check.ts';
+export { checkLinearizability, type CheckOptions, type LinearizabilityResult } from './check.ts';
 export { fromOperationRecords, type AdaptedHistory } from './from-records.ts';
 export { operationText, resultText, timeline, violationText } from './render.ts';
 export {

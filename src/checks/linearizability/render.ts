@@ -1,4 +1,5 @@
-import type { LinearizabilityResult, Violation } from './check.ts';
+import type { LinearizabilityResult } from './check.ts';
+import type { Violation } from './types.ts';
 import type { HistoryOperation, KvRequest, Request } from './types.ts';
 
 const kvText = (q: KvRequest): string =>

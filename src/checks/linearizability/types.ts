@@ -104,3 +104,30 @@ export interface InitialState {
     { value: string; modRevision: number; createRevision: number; version: number }
   >;
 }
+
+/** Where the search got furthest before it had to give up on the history. */
+export interface Violation {
+  /** The acknowledged operation that returned before it could be placed. */
+  readonly stuck: HistoryOperation;
+  /** How many operations the longest linearizable prefix found holds. */
+  readonly prefixLength: number;
+  /** Its last operations, in linearization order (at most `prefixTail`). */
+  readonly prefixTail: readonly HistoryOperation[];
+  /** The store, after that prefix, on the keys the stuck operation and candidates touch. */
+  readonly state: readonly string[];
+  /** The revision after that prefix (null: unknown). */
+  readonly revision: number | null;
+  /**
+   * Operations called before `stuck` returned and not in the prefix: each could have come
+   * next, and why the model refused it there.
+   */
+  readonly candidates: readonly { readonly op: HistoryOperation; readonly refused: string }[];
+  /** Acknowledged operations, not yet placed, whose returned revisions refused a candidate. */
+  readonly blockers: readonly HistoryOperation[];
+  /**
+   * The operations whose intervals overlap the window from the earliest call among the
+   * stuck operation and candidates to the stuck operation's return, with the prefix tail:
+   * the smallest window of the history the search could not order (not minimised further).
+   */
+  readonly window: readonly HistoryOperation[];
+}
