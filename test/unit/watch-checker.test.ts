@@ -21,6 +21,7 @@ import {
   type WatcherHistory,
   type WatchMutation,
 } from '../../src/checks/watch/index.ts';
+import { watchTruthProblem } from '../../src/checks/watch-history.ts';
 
 // Hand-made key space: the store starts empty at revision 1.
 //   2 put a=1 · 3 put b=1 · 4 txn {put a=2; put b=2} · 5 delete a · 6 put c=1
@@ -159,6 +160,54 @@ describe('watch checker: hand-made streams', () => {
     expect(named(r)).toEqual(['reliable/missing@4']);
     expect(r.violations[0]?.blame).toMatchObject({ by: 'client-library', reconnect: { resumedFrom: 5 } });
     expect(resultText(r)).toContain('client library (reconnect resumed from revision 5)');
+  });
+
+  it('two reconnects in one seam: the last decides (etcd3 took a created header as seen, found on etcd 3.5.16)', () => {
+    // As in mixed-faults on 3.5.16: the stream asked from 4 was created (header revision 5) and
+    // cut before etcd sent 4 and 5 (its member killed again); etcd3 then resumed from 6, the
+    // created header's revision + 1, and never asked for 4 and 5 again.
+    const created = (atMs: number, revision: number): WatchResponse => ({ type: 'created', atMs, revision });
+    const r = check(
+      watcher([
+        created(5, 1),
+        events(10, E2, E3),
+        reconnect(15, 4),
+        created(16, 5),
+        reconnect(40, 6),
+        created(41, 6),
+        events(50, E6),
+      ]),
+    );
+    expect(named(r)).toEqual(['reliable/missing@4,5']);
+    const blame = r.violations[0]?.blame;
+    expect(blame).toMatchObject({ by: 'client-library', confirmed: true, reconnect: { resumedFrom: 6 } });
+    expect(blame?.why).toContain('1 earlier stream in the seam asked from revision 4 but was cut');
+    expect(blame?.why).toContain('after 25 ms');
+  });
+
+  it('two reconnects in one seam, the last asked early enough: the server', () => {
+    const r = check(watcher([events(10, E2, E3), reconnect(15, 6), reconnect(40, 4), events(50, E6)]));
+    // Asked from 4, the stream began at 6: resumable too.
+    expect(named(r)).toEqual(['reliable/missing@4,5', 'resumable/started-late@4,6']);
+    const missing = r.violations.find((v) => v.kind === 'missing');
+    expect(missing?.blame).toMatchObject({ by: 'server', reconnect: { resumedFrom: 4 } });
+  });
+
+  it("lets the watchers' events resolve a history when only the library skipped changes, not when the server lost them", () => {
+    const created = (atMs: number, revision: number): WatchResponse => ({ type: 'created', atMs, revision });
+    const skipped = check(
+      watcher([events(10, E2, E3), reconnect(15, 4), created(16, 5), reconnect(40, 6), events(50, E6)]),
+    );
+    expect(skipped.perGuarantee.reliable.status).toBe('violation');
+    expect(watchTruthProblem({ result: skipped })).toBeUndefined();
+    const lost = check(watcher([events(10, E2, E3), reconnect(15, 4), events(20, E5), events(30, E6)]));
+    expect(watchTruthProblem({ result: lost })).toContain('reliable broken by the server');
+    const split = check(watcher([events(10, E2, E3), events(20, E4a), events(21, E4b), events(30, E5, E6)]));
+    expect(split.perGuarantee.atomic.status).toBe('violation');
+    expect(watchTruthProblem({ result: split })).toContain('atomic broken');
+    expect(
+      watchTruthProblem({ result: check(watcher([events(10, E2, E3, E4a, E4b, E5, E6)])) }),
+    ).toBeUndefined();
   });
 
   it('a reconnect without a resume revision: anomaly at its seam is the library, unconfirmed; resumable unknown', () => {

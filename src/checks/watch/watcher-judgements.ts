@@ -56,44 +56,59 @@ export function judgeAfterWalk(scope: WatcherScope, state: WalkState): void {
     const after = sortedNew.find((x, k) => k >= lo && x > r);
     return `delivered ${before !== undefined ? `up to ${before}` : 'nothing before'}, then ${after !== undefined ? `from ${after}` : 'nothing after'}`;
   };
+  /**
+   * Who lost a change at r no stream delivered. The reconnects in its seam (after the last event
+   * before r, before the first new one after it) were each a request; the last of them is what
+   * the library asked for in the end, and the stream that delivered the events after r. Earlier
+   * ones were cut before they delivered anything (a member killed again, say), so what they were
+   * asked for does not decide it; they are named in the reason.
+   */
   const missingBlame = (r: number): Blame => {
-    for (const seg of segments) {
+    const seam = segments.flatMap((seg, k) => {
       const rc = seg.reconnect;
-      if (!rc) continue;
+      if (!rc) return [];
       const after = seg.firstNewRevision ?? Infinity;
-      if (!((rc.lastNewRevision ?? from - 1) < r && r < after)) continue;
-      const reconnect = {
-        atMs: rc.atMs,
-        resumedFrom: rc.resumedFrom,
-        lastDeliveredRevision: rc.lastNewRevision,
+      if (!((rc.lastNewRevision ?? from - 1) < r && r < after)) return [];
+      return [{ rc, endedAtMs: segments[k + 1]?.reconnect?.atMs ?? null }];
+    });
+    const last = seam.at(-1);
+    if (last === undefined) return { ...SERVER, why: 'not sent on any stream' };
+    const { rc } = last;
+    const reconnect = {
+      atMs: rc.atMs,
+      resumedFrom: rc.resumedFrom,
+      lastDeliveredRevision: rc.lastNewRevision,
+    };
+    const earlier = seam.slice(0, -1).filter((s) => s.rc.resumedFrom !== null && s.rc.resumedFrom <= r);
+    const cutShort =
+      earlier.length === 0
+        ? ''
+        : `; ${earlier.length} earlier ${earlier.length === 1 ? 'stream' : 'streams'} in the seam asked from revision ${earlier[0]?.rc.resumedFrom ?? '?'} but ${earlier.length === 1 ? 'was' : 'were'} cut before delivering anything (the first after ${Math.round((earlier[0]?.endedAtMs ?? rc.atMs) - (earlier[0]?.rc.atMs ?? rc.atMs))} ms)`;
+    if (rc.resumedFrom === null)
+      return {
+        by: 'client-library',
+        confirmed: false,
+        reconnect,
+        why: `missing exactly around a reconnect whose resume revision was not recorded${cutShort}`,
       };
-      if (rc.resumedFrom === null)
-        return {
-          by: 'client-library',
-          confirmed: false,
-          reconnect,
-          why: 'missing exactly around a reconnect whose resume revision was not recorded',
-        };
-      if (rc.resumedFrom > r && rc.coveredBefore !== null && r <= rc.coveredBefore)
-        return {
-          ...SERVER,
-          reconnect,
-          why: `missing before the reconnect already: the watcher had been told about revision ${rc.coveredBefore}, and the library resumed after that as it should`,
-        };
-      if (rc.resumedFrom > r)
-        return {
-          by: 'client-library',
-          confirmed: true,
-          reconnect,
-          why: `the reconnect resumed from revision ${rc.resumedFrom}, after this change (last delivered before it: ${rc.lastNewRevision ?? 'none'})`,
-        };
+    if (rc.resumedFrom > r && rc.coveredBefore !== null && r <= rc.coveredBefore)
       return {
         ...SERVER,
         reconnect,
-        why: `the reconnect asked from revision ${rc.resumedFrom}, at or before this change, and the server did not send it`,
+        why: `missing before the reconnect already: the watcher had been told about revision ${rc.coveredBefore}, and the library resumed after that as it should`,
       };
-    }
-    return { ...SERVER, why: 'not sent on any stream' };
+    if (rc.resumedFrom > r)
+      return {
+        by: 'client-library',
+        confirmed: true,
+        reconnect,
+        why: `the reconnect resumed from revision ${rc.resumedFrom}, after this change (last delivered before it: ${rc.lastNewRevision ?? 'none'}; told about up to: ${rc.coveredBefore ?? 'none'})${cutShort}`,
+      };
+    return {
+      ...SERVER,
+      reconnect,
+      why: `the reconnect asked from revision ${rc.resumedFrom}, at or before this change, and the server did not send it`,
+    };
   };
 
   const missing: { event: KvEvent; position: number }[] = [];
