@@ -40,10 +40,22 @@ export function choosePartitionMechanism(caps: HostCapabilities): FaultCheck {
     : { available: false, mechanism: null, detail: `iptables: ${caps.iptables.detail}` };
 }
 
+export interface PartitionOptions {
+  /**
+   * Which members the record names as the fault's targets: every member the shape involves
+   * (default), or only the first group's — for isolate, the members cut off. Runners read the
+   * targets to know whether the leader was hit and whose logs miss the election.
+   */
+  readonly targets?: 'all' | 'first-group';
+}
+
 export class PartitionFault implements Fault {
   readonly name = 'partition';
 
-  constructor(readonly shape: PartitionShape) {}
+  constructor(
+    readonly shape: PartitionShape,
+    private readonly options: PartitionOptions = {},
+  ) {}
 
   describe(): FaultDescription {
     return { fault: this.name, ...this.shape };
@@ -65,7 +77,7 @@ export class PartitionFault implements Fault {
     const id = faultId('partition', this.shape.kind, groups.map((g) => g.join('+')).join('|'));
     return applyFault(ctx, this.describe(), {
       mechanism,
-      targets: groups.flat(),
+      targets: this.options.targets === 'first-group' ? (groups[0] ?? []) : groups.flat(),
       faultId: id,
       apply: async (undo, details) => {
         details.groups = groups;
@@ -90,9 +102,9 @@ export class PartitionFault implements Fault {
   }
 }
 
-/** Cuts `target` off from every other member, both ways. */
+/** Cuts `target` off from every other member, both ways; its targets are the members cut off. */
 export const isolate = (target: TargetSpec): PartitionFault =>
-  new PartitionFault({ kind: 'split', groups: [target, REST] });
+  new PartitionFault({ kind: 'split', groups: [target, REST] }, { targets: 'first-group' });
 
 export const split = (
   groups: readonly GroupSpec[],
