@@ -310,3 +310,18 @@ export function keysOf(op: HistoryOperation): string[] {
     ]),
   ];
 }
+
+/**
+ * An operation that returned revision r needs the store at r − 1 before it if it certainly
+ * changed something (a put; a delete that deleted; a txn that took a branch with a put):
+ * while it is not placed, no other operation may take the revision past r − 1. Otherwise
+ * past r.
+ */
+export function certainlyBumps(op: HistoryOperation): boolean {
+  const q = op.request;
+  const r = op.response;
+  if (q.type === 'put') return true;
+  if (q.type === 'delete') return r?.deleted === 1;
+  if (q.type === 'get' || r?.succeeded === undefined) return false;
+  return (r.succeeded ? q.success : q.failure).some((x) => x.type === 'put');
+}

@@ -1,6 +1,6 @@
 import { inRange } from '../watch/key-range.ts';
 import type { WriteTruth } from '../watch/types.ts';
-import { mayWrite } from './model.ts';
+import { certainlyBumps, mayWrite } from './model.ts';
 import type { HistoryOperation, KvRequest } from './types.ts';
 
 /**
@@ -63,16 +63,6 @@ function writtenKeys(op: HistoryOperation): string[] {
   const q = op.request;
   if (q.type === 'txn') return writes([...q.success, ...q.failure]).map((w) => w.key);
   return q.type === 'get' ? [] : [q.key];
-}
-
-/** Whether an acknowledged write certainly changed something, so owns its header revision. */
-function certainlyBumps(op: HistoryOperation): boolean {
-  const q = op.request;
-  const r = op.response;
-  if (q.type === 'put') return true;
-  if (q.type === 'delete') return r?.deleted === 1;
-  if (q.type === 'get' || r?.succeeded === undefined) return false;
-  return (r.succeeded ? q.success : q.failure).some((x) => x.type === 'put');
 }
 
 export function patchWithTruth(

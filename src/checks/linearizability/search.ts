@@ -1,4 +1,4 @@
-import { KvModel, keysOf, mayWrite, type PreparedOperation } from './model.ts';
+import { certainlyBumps, KvModel, keysOf, mayWrite, type PreparedOperation } from './model.ts';
 import type { HistoryOperation, InitialState, Violation } from './types.ts';
 
 /**
@@ -305,21 +305,6 @@ export function searchOne(history: readonly HistoryOperation[], o: SearchOptions
       ),
     };
   }
-}
-
-/**
- * An operation that returned revision r needs the store at r − 1 before it if it certainly
- * changed something (a put; a delete that deleted; a txn that took a branch with a put):
- * while it is not placed, no other operation may take the revision past r − 1. Otherwise
- * past r.
- */
-function certainlyBumps(op: HistoryOperation): boolean {
-  const q = op.request;
-  const r = op.response;
-  if (q.type === 'put') return true;
-  if (q.type === 'delete') return r?.deleted === 1;
-  if (q.type === 'get' || r?.succeeded === undefined) return false;
-  return (r.succeeded ? q.success : q.failure).some((x) => x.type === 'put');
 }
 
 /**
