@@ -45,8 +45,8 @@ import type { WatcherHistory } from './watch/types.ts';
  * change, left out when the complete truth shows none, deletes narrowed to the revisions where a
  * delete of their key nobody else made shows. That only restricts indeterminate operations, so
  * it can never turn a violation into "linearizable"; it is not done when the watch check found
- * the watchers' streams broken (reliable or atomic: events missing, invented or split), since a
- * wrong truth could then make a false violation.
+ * the streams broken by the server (atomic, or reliable with a change the server lost, invented
+ * or altered; see watchTruthProblem), since a wrong truth could then make a false violation.
  *
  * Initial state: the experiment's cluster is new and the keys under its name are absent when
  * the workload starts; the run reads the store's revision then (and that no key under the

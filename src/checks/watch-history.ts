@@ -183,8 +183,9 @@ export function checkRecordedWatches(
 
 /**
  * Why the watchers' events must not resolve the history's indeterminate writes
- * (linearizable-history.ts): the watch check found events missing, invented, differing or split
- * across responses, so their union may not be what etcd applied. Undefined: usable.
+ * (linearizable-history.ts): the watch check found revisions split across responses, or changes
+ * the server did not send when asked, sent differently or never applied, so their union may not
+ * be what etcd applied. Changes only the client library skipped leave it usable. Undefined: usable.
  */
 export function watchTruthProblem(o: Pick<WatchOutcome, 'result'>): string | undefined {
   const { perGuarantee, violations, counts } = o.result;

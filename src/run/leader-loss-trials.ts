@@ -32,7 +32,7 @@ export interface ElectionTrialOptions {
   readonly trialTimeoutMs?: number;
   readonly signal?: AbortSignal;
   readonly onTrial?: (trial: ElectionTrial) => void;
-  /** For 'isolate': host capabilities, if already probed (probed once per process otherwise). */
+  /** Host capabilities for the fault's check, if already probed (probed once per process otherwise). */
   readonly caps?: HostCapabilities;
   /**
    * Runs before each trial, once the member taken away in the previous one is back: e.g. to put
