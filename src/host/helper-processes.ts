@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { writeJsonAtomically } from '../util/atomic-json.ts';
 import { sleep } from '../util/clock.ts';
 import { packagePath } from '../util/package-root.ts';
 import { LABEL, ownerAlive, processStartTime } from './run-labels.ts';
@@ -39,8 +40,7 @@ export async function recordHelper(
   pid: number,
   owner: { readonly runId: string; readonly faultId: string },
 ): Promise<RecordedHelper> {
-  const file = path.join(HELPER_RUN_DIR, `${kind}-${pid}.json`);
-  await mkdir(HELPER_RUN_DIR, { recursive: true });
+  const file = helperRecordFile(kind, pid);
   const record: HelperRecord = {
     [LABEL.lab]: 'true',
     [LABEL.run]: owner.runId,
@@ -51,7 +51,9 @@ export async function recordHelper(
     helperPid: String(pid),
     helperStart: processStartTime(pid) ?? '',
   };
-  await writeFile(file, JSON.stringify(record));
+  // Atomically: tests and other runs' sweeps read these files while runs write them, and a
+  // truncated file read mid-write would look like a dead run's half-written one.
+  await writeJsonAtomically(file, record, 'compact');
   return { kind, pid, ...owner, forget: () => rm(file, { force: true }) };
 }
 
@@ -59,7 +61,11 @@ export async function recordHelper(
 export const helperRecordFile = (kind: string, pid: number): string =>
   path.join(HELPER_RUN_DIR, `${kind}-${pid}.json`);
 
-async function recordedHelpers(): Promise<{ file: string; data: HelperRecord }[]> {
+/**
+ * Every record file and its fields. An unreadable one can only be a run's crash mid-write (the
+ * writes are atomic); `removeUnreadable` (the sweep) deletes it, a query leaves it.
+ */
+async function recordedHelpers(removeUnreadable = false): Promise<{ file: string; data: HelperRecord }[]> {
   let names: string[];
   try {
     names = await readdir(HELPER_RUN_DIR);
@@ -72,7 +78,7 @@ async function recordedHelpers(): Promise<{ file: string; data: HelperRecord }[]
     try {
       out.push({ file, data: JSON.parse(await readFile(file, 'utf8')) as HelperRecord });
     } catch {
-      await rm(file, { force: true }); // half-written by a killed run
+      if (removeUnreadable) await rm(file, { force: true });
     }
   }
   return out;
@@ -95,7 +101,7 @@ export interface HelperSweepOptions {
 /** Stops recorded helpers whose run is gone (or this run's / all, see options); returns how many. */
 export async function sweepHelperProcesses(options: HelperSweepOptions = {}): Promise<number> {
   let killed = 0;
-  for (const { file, data } of await recordedHelpers()) {
+  for (const { file, data } of await recordedHelpers(true)) {
     const doomed =
       options.includeLive === true ||
       (options.runId !== undefined ? data[LABEL.run] === options.runId : !ownerAlive(data));

@@ -9,13 +9,13 @@
  * exists is complete; written first), junit.xml (one test case per check) and report.md (the
  * plan's renderer, built from the pieces here; written last, after the plan's charts).
  */
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import junitModule, { type Builder } from 'junit-report-builder';
 import { runVerdict, type Check, type Verdict } from '../checks/check.ts';
 import { LabError } from '../errors.ts';
-import { processAlive } from '../util/process-alive.ts';
+import { writeJsonAtomically } from '../util/atomic-json.ts';
 import { wallClockSteps, type WallClockStep } from '../util/wall-clock-steps.ts';
 
 /** 4: one envelope for every plan (kind, status, error, verdict, environment, checks). */
@@ -182,36 +182,6 @@ export function abortReason(signal: AbortSignal): string {
 }
 
 // ---------------------------------------------------------------- writers
-
-/** `<file>.<pid>.tmp`: the temporary file {@link writeJsonAtomically} renames into place. */
-const ATOMIC_TEMP_FILE = /^.+\.(\d+)\.tmp$/;
-
-/**
- * Removes the temporary files of atomic writes in `dir` whose writer is gone: a process that
- * died between write and rename leaves its `<file>.<pid>.tmp` behind for good. A live pid's file
- * (this process's, or a concurrent run's) is a write in progress and is kept. Returns the names removed.
- */
-export async function removeStaleTempFiles(dir: string): Promise<string[]> {
-  const names = await readdir(dir).catch(() => [] as string[]);
-  const stale = names.filter((name) => {
-    const pid = Number(ATOMIC_TEMP_FILE.exec(name)?.[1]);
-    return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid);
-  });
-  await Promise.all(stale.map((name) => rm(join(dir, name), { force: true })));
-  return stale;
-}
-
-/**
- * Writes JSON to a temporary file next to `path` and renames it into place, first removing
- * temporary files there that a dead writer left behind.
- */
-export async function writeJsonAtomically(path: string, value: unknown): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  await removeStaleTempFiles(dirname(path));
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  await rename(tmp, path);
-}
 
 /** The files every plan writes into its results directory, in the order returned. */
 export const ENVELOPE_FILES = { result: 'result.json', junit: 'junit.xml', report: 'report.md' } as const;

@@ -9,7 +9,6 @@ import {
   envelope,
   hostInfo,
   imageFields,
-  removeStaleTempFiles,
   renderJunit,
   RESULTS_SCHEMA_VERSION,
   runEnvironment,
@@ -17,6 +16,7 @@ import {
   writeEnvelope,
   type RunStatus,
 } from '../../src/run/results-envelope.ts';
+import { removeStaleTempFiles } from '../../src/util/atomic-json.ts';
 
 const check = (name: string, verdict: Check['verdict']): Check => ({
   name,

@@ -97,6 +97,3 @@ export function requireResumable(dir: string, plan: ResumePlan): void {
     `results directory ${dir} cannot be resumed with this sweep:\n  ${plan.conflicts.join('\n  ')}\nuse another --out, or remove the directory to start over`,
   );
 }
-
-/** Cell records are written like every result file: a temporary file renamed into place. */
-export { writeJsonAtomically } from '../../run/results-envelope.ts';

@@ -7,9 +7,9 @@ import {
   hostInfo,
   imageFields,
   runEnvironment,
-  writeJsonAtomically,
   type RunStatus,
 } from '../../run/results-envelope.ts';
+import { writeJsonAtomically } from '../../util/atomic-json.ts';
 import { RunClock } from '../../util/clock.ts';
 import { progress } from '../../util/log.ts';
 import type { CellResult } from './cell-result.ts';
