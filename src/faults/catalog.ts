@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import type { Fault } from './fault.ts';
 import { MOVE_LEADER_MECHANISM, MOVE_LEADER_ROLES, MoveLeaderFault } from './leadership/move-leader.ts';
+import { BandwidthFault } from './network/bandwidth.ts';
 import { ClientDelayFault } from './network/client-delay.ts';
 import { DelayFault } from './network/delay.ts';
 import { LossFault } from './network/loss.ts';
 import { isolate } from './network/partition.ts';
+import { TRAFFIC_SCOPES, type TrafficScope } from './network/traffic-scope.ts';
 import { ProcessFault, type ProcessAction } from './process/process-fault.ts';
 import { CpuThrottleFault } from './resources/cpu-throttle.ts';
 
@@ -112,6 +114,10 @@ const delaySettings = {
   jitterMs: z.number().int().nonnegative().optional(),
 };
 
+/** Which of the target's traffic a network fault acts on (src/faults/network/traffic-scope.ts). */
+const scopeSchema = z.enum(TRAFFIC_SCOPES as [TrafficScope, ...TrafficScope[]]).optional();
+const withScope = (scope: TrafficScope | undefined) => (scope === undefined ? {} : { scope });
+
 // Mechanism names as the faults' check() reports them (src/faults/**).
 export const FAULT_CATALOG = {
   kill: processEntry('kill', 'SIGKILL the target; heal starts it again', {
@@ -154,8 +160,9 @@ export const FAULT_CATALOG = {
     },
   }),
   delay: entry({
-    summary: "delay the target's packets to the other members by delayMs ± jitterMs",
-    settings: delaySettings,
+    summary:
+      "delay the target's packets to the other members (scope: peers, the default), its clients or all by delayMs ± jitterMs",
+    settings: { ...delaySettings, scope: scopeSchema },
     example: { target: 'follower', delayMs: 50, jitterMs: 10 },
     needsDuration: true,
     create: (s, seed) =>
@@ -164,6 +171,7 @@ export const FAULT_CATALOG = {
         delayMs: s.delayMs,
         seed,
         ...(s.jitterMs === undefined ? {} : { jitterMs: s.jitterMs }),
+        ...withScope(s.scope),
       }),
     traits: {
       leadership: 'kept',
@@ -172,7 +180,7 @@ export const FAULT_CATALOG = {
       cutsTargetsOff: false,
       measuresPeerRtt: true,
       family: 'network',
-      mechanisms: ['tc-netem', 'nfq-delay-ingress'],
+      mechanisms: ['tc-netem', 'nfq-delay-ingress', 'nfq-delay-client-ingress'],
     },
   }),
   'client-delay': entry({
@@ -194,15 +202,16 @@ export const FAULT_CATALOG = {
       cutsTargetsOff: false,
       measuresPeerRtt: false,
       family: 'network',
-      mechanisms: ['nfq-delay-client-ingress'],
+      mechanisms: ['tc-netem', 'nfq-delay-client-ingress'],
     },
   }),
   loss: entry({
-    summary: "drop lossPercent % of the target's packets",
-    settings: { target: targetSchema, lossPercent: z.number().gt(0).max(100) },
+    summary:
+      "drop lossPercent % of the target's packets to the other members (scope: peers), its clients or all",
+    settings: { target: targetSchema, lossPercent: z.number().gt(0).max(100), scope: scopeSchema },
     example: { target: 'minority', lossPercent: 30 },
     needsDuration: true,
-    create: (s) => new LossFault({ target: s.target, lossPercent: s.lossPercent }),
+    create: (s) => new LossFault({ target: s.target, lossPercent: s.lossPercent, ...withScope(s.scope) }),
     traits: {
       leadership: 'kept',
       actsAt: 'when-in-place',
@@ -211,6 +220,35 @@ export const FAULT_CATALOG = {
       measuresPeerRtt: false,
       family: 'network',
       mechanisms: ['tc-netem', 'iptables-statistic-ingress'],
+    },
+  }),
+  bandwidth: entry({
+    summary: "limit the rate of the target's packets to the other members (scope: peers), its clients or all",
+    settings: {
+      target: targetSchema,
+      rateKbit: z.number().int().positive(),
+      burstBytes: z.number().int().positive().optional(),
+      latencyMs: z.number().int().positive().optional(),
+      scope: scopeSchema,
+    },
+    example: { target: 'leader', rateKbit: 4000 },
+    needsDuration: true,
+    create: (s) =>
+      new BandwidthFault({
+        target: s.target,
+        rateKbit: s.rateKbit,
+        ...(s.burstBytes === undefined ? {} : { burstBytes: s.burstBytes }),
+        ...(s.latencyMs === undefined ? {} : { latencyMs: s.latencyMs }),
+        ...withScope(s.scope),
+      }),
+    traits: {
+      leadership: 'kept',
+      actsAt: 'when-in-place',
+      process: 'untouched',
+      cutsTargetsOff: false,
+      measuresPeerRtt: false,
+      family: 'network',
+      mechanisms: ['tc-tbf'],
     },
   }),
   cpu: entry({

@@ -375,11 +375,61 @@ describe('network faults on a 3-member cluster', () => {
       baselineMs: round(baselineMs),
       limitedMs: round(limitedMs),
       afterHealMs: round(afterMs),
-      qdisc: handle.record().details.qdisc,
+      tc: handle.record().details.tc,
     });
     expect(limitedMs).toBeGreaterThanOrEqual(0.9 * minimumMs);
     expect(limitedMs).toBeGreaterThan(5 * baselineMs);
     expect(afterMs).toBeLessThan(Math.max(3 * baselineMs, baselineMs + 100));
+  });
+
+  it('delay 100 ms + loss 10 % + 4 Mbit/s on the leader at once; healing the loss leaves delay and rate in place, healing all restores the baseline', async () => {
+    const [leader, , observer] = await twoMembers();
+    const { term } = await cluster.waitForStableLeader();
+    const [DELAY_MS, LOSS_PERCENT, RATE_KBIT, VALUE_BYTES] = [100, 10, 4_000, 256 * 1024];
+    const minimumMs = ((VALUE_BYTES * 8) / (RATE_KBIT * 1000)) * 1000;
+    const put = async (): Promise<number> => {
+      const start = performance.now();
+      await cluster.memberClient(leader, { callTimeoutMs: 30_000 }).put('big').value('v'.repeat(VALUE_BYTES));
+      return performance.now() - start;
+    };
+    await rtts(observer, leader, 3);
+    const baselineRtt = median(await rtts(observer, leader));
+    await put();
+    const baselinePutMs = median([await put(), await put(), await put()]);
+
+    const delay = await inject(new DelayFault({ target: leader.name, delayMs: DELAY_MS }));
+    const rate = await inject(new BandwidthFault({ target: leader.name, rateKbit: RATE_KBIT }));
+    const loss = await inject(new LossFault({ target: leader.name, lossPercent: LOSS_PERCENT }));
+    // All three at once: none replaced another, each recorded how it was produced.
+    for (const handle of [delay, rate, loss]) expect(handle.healed).toBe(false);
+    const tree = (handle: FaultHandle): string =>
+      String((handle.record().details.tc as Record<string, string> | undefined)?.[leader.name]);
+    expect(tree(rate)).toMatch(/^peers: (netem .* → )?tbf rate 4000kbit/);
+    if (caps.tcNetem.available) expect(tree(loss)).toMatch(/netem limit 10000 delay 100ms loss 10%/);
+
+    await heal(loss);
+    const delayedRtts = await rtts(observer, leader);
+    const limitedPutMs = await put();
+    await heal(delay);
+    await heal(rate);
+    const afterRtt = median(await rtts(observer, leader));
+    const afterPutMs = median([await put(), await put(), await put()]);
+    figure('delay + loss + rate, loss healed first', {
+      mechanisms: [delay, loss, rate].map((h) => `${h.faultId}: ${h.mechanism}`),
+      baselineRttMs: round(baselineRtt),
+      rttAfterLossHealedMs: round(median(delayedRtts)),
+      rttAfterAllHealedMs: round(afterRtt),
+      predictedMinimumPutMs: round(minimumMs),
+      baselinePutMs: round(baselinePutMs),
+      putAfterLossHealedMs: round(limitedPutMs),
+      putAfterAllHealedMs: round(afterPutMs),
+    });
+    // The measurements through the leader are only about its links while it stayed the leader.
+    expect((await cluster.waitForStableLeader()).term).toBe(term);
+    expect(median(delayedRtts) - baselineRtt).toBeGreaterThanOrEqual(DELAY_MS - 10);
+    expect(limitedPutMs).toBeGreaterThanOrEqual(0.9 * minimumMs + DELAY_MS);
+    expect(afterRtt).toBeLessThan(baselineRtt + 10);
+    expect(afterPutMs).toBeLessThan(Math.max(3 * baselinePutMs, baselinePutMs + 100));
   });
 
   it('isolating the leader: the majority elects a higher-term leader, the isolated write fails, the old leader rejoins as follower', async () => {

@@ -61,7 +61,7 @@ function stepOf(kind: FaultKind, extra: Record<string, unknown> = {}): FaultStep
 }
 
 describe('the fault catalog', () => {
-  it('has the kinds experiments have always had, move-leader and restart', () => {
+  it('has the kinds experiments have always had, move-leader, restart and bandwidth', () => {
     expect(FAULT_KINDS).toEqual([
       'kill',
       'stop',
@@ -72,6 +72,7 @@ describe('the fault catalog', () => {
       'delay',
       'client-delay',
       'loss',
+      'bandwidth',
       'cpu',
       'move-leader',
     ]);
@@ -151,7 +152,7 @@ describe('the fault catalog', () => {
   it('names the one mechanism of a process fault, and refuses to for a kind with several', () => {
     expect(onlyMechanism('kill')).toBe('sigkill');
     expect(onlyMechanism('pause')).toBe('cgroup-freezer');
-    expect(() => onlyMechanism('delay')).toThrow(/2 mechanisms/);
+    expect(() => onlyMechanism('delay')).toThrow(/3 mechanisms/);
   });
 });
 

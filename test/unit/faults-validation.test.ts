@@ -202,6 +202,35 @@ describe('mechanism choice', () => {
     expect(chooseLossMechanism(caps(), false).mechanism).toBe('iptables-statistic-ingress');
   });
 
+  it('takes the same mechanism for every scope, and the fallback when htb cannot sort traffic into bands', () => {
+    const netem = caps({ tcNetem: yes });
+    for (const scope of ['peers', 'clients', 'all'] as const) {
+      expect(chooseDelayMechanism(netem, false, scope).mechanism).toBe('tc-netem');
+      expect(chooseLossMechanism(netem, false, scope).mechanism).toBe('tc-netem');
+      expect(chooseLossMechanism(caps(), false, scope).mechanism).toBe('iptables-statistic-ingress');
+    }
+    expect(chooseDelayMechanism(caps(), false, 'clients').mechanism).toBe('nfq-delay-client-ingress');
+    expect(chooseDelayMechanism(caps(), false, 'all').mechanism).toBe('nfq-delay-ingress');
+    const noHtb = chooseDelayMechanism(caps({ tcNetem: yes, tcHtb: no }), false);
+    expect(noHtb.mechanism).toBe('nfq-delay-ingress');
+    expect(noHtb.detail).toMatch(/tc htb with u32 filters/);
+    expect(new BandwidthFault({ target: 'm1', rateKbit: 100 }).check(caps({ tcHtb: no }))).toMatchObject({
+      available: false,
+      detail: expect.stringMatching(/htb/) as unknown,
+    });
+  });
+
+  it('refuses a scope it does not know, and a client scope on a directed link', () => {
+    badInput(
+      () => new DelayFault({ target: 'm1', delayMs: 10, scope: 'everyone' as 'all' }),
+      /scope must be one of peers, clients, all/,
+    );
+    badInput(
+      () => new LossFault({ target: 'm1', lossPercent: 5, to: 'm2', scope: 'all' }),
+      /scope all with "to"/,
+    );
+  });
+
   it('refuses with the reason when no mechanism can produce the fault', () => {
     const none = chooseDelayMechanism(
       caps({ nfqDelayHelper: { available: false, detail: 'gcc missing' } }),

@@ -1,3 +1,4 @@
+import { CLIENT_PORT } from '../../cluster/etcd-options.ts';
 import { BadInputError } from '../../errors.ts';
 import type { HostCapabilities } from '../capabilities.ts';
 import {
@@ -15,10 +16,17 @@ import {
   type UndoStack,
 } from '../fault.ts';
 import { clusterView, resolveTargetNames, seededRandom, type TargetSpec } from '../targets.ts';
-import { fromMember, installRules, networkBasicsMissing, runningNamespace } from './ingress-rules.ts';
-import { byReceiver, egressLinks, type Link } from './links.ts';
+import {
+  CLIENT_REQUESTS,
+  fromMember,
+  installRules,
+  networkBasicsMissing,
+  runningNamespace,
+} from './ingress-rules.ts';
+import { byReceiver, egressLinks } from './links.ts';
 import { allocateQueue, startDelayHelper } from './nfq-delay-process.ts';
-import { rootQdiscOn } from './tc.ts';
+import { claimEach, tcShapingMissing } from './member-shaping.ts';
+import { requireScope, scopeBands, type TrafficScope } from './traffic-scope.ts';
 
 export interface DelayOptions {
   /** Whose outgoing packets are delayed. */
@@ -26,65 +34,85 @@ export interface DelayOptions {
   readonly delayMs: number;
   /** Each packet gets delayMs ± up to jitterMs (uniform). Default 0. */
   readonly jitterMs?: number;
-  /**
-   * Only packets to these members (a directed link, e.g. m1→m2). Default: to every member, and with
-   * tc netem also to clients.
-   */
+  /** Only packets to these members (a directed link, e.g. m1→m2; peer traffic only). Default: every member. */
   readonly to?: TargetSpec;
-  /** Seeds the jitter, for reproducible runs (nfq-delay only). */
+  /** Which traffic of the target's: peers (default), clients or all (see traffic-scope.ts). */
+  readonly scope?: TrafficScope;
+  /** Seeds the jitter, for reproducible runs (nfq-delay only: netem has no seed, results say so). */
   readonly seed?: number;
 }
 
 export const MAX_DELAY_MS = 60_000;
 
 /**
- * tc netem on the target's interface where the kernel has it (all its egress, clients included).
- * Otherwise the nfq-delay helper on NFQUEUE — on the *receiving* side: held packets on the
- * sender's own egress count against its socket buffers and throttle bulk TCP to a trickle, while
- * holding them at each receiver's PREROUTING gives the same latency without that. So "delay m1's
- * egress" becomes "every peer delays what arrives from m1"; replies from m1 to clients on the host
- * are not delayed by this mechanism (the host's namespace is not touched).
+ * tc netem in the target's composed tc tree (member-shaping.ts), on the bands of the scope, where
+ * the kernel has netem and htb. Otherwise the nfq-delay helper on NFQUEUE, at the *receiving*
+ * side: held packets on the sender's own egress count against its socket buffers and throttle
+ * bulk TCP to a trickle, while holding them at each receiver's PREROUTING gives the same latency
+ * without that. So "delay m1's peer traffic" becomes "every peer delays what arrives from m1",
+ * and "delay m1's client traffic" holds the clients' requests arriving at m1. A directed link
+ * (`to`) always takes the helper: netem would need a class per destination.
  */
-export function chooseDelayMechanism(caps: HostCapabilities, directed: boolean): FaultCheck {
+export function chooseDelayMechanism(
+  caps: HostCapabilities,
+  directed: boolean,
+  scope: TrafficScope = 'peers',
+): FaultCheck {
   const missing = networkBasicsMissing(caps);
   if (missing !== undefined) return { available: false, mechanism: null, detail: missing };
-  if (!directed && caps.tcNetem.available) {
-    return { available: true, mechanism: 'tc-netem', detail: 'tc netem delay on the target interface' };
+  const tc = tcShapingMissing(caps, { netem: true });
+  if (!directed && tc === undefined) {
+    return {
+      available: true,
+      mechanism: 'tc-netem',
+      detail: `tc netem delay on the target's ${scope} traffic (egress, htb-classified by port)`,
+    };
   }
   const reasons: string[] = [];
   if (!caps.iptables.available) reasons.push(`iptables: ${caps.iptables.detail}`);
   if (!caps.nfqueue.available) reasons.push(`NFQUEUE: ${caps.nfqueue.detail}`);
   if (!caps.nfqDelayHelper.available) reasons.push(`nfq-delay helper: ${caps.nfqDelayHelper.detail}`);
+  const why = directed ? 'a directed link; netem would need per-destination classes' : tc;
   if (reasons.length === 0) {
+    const where = {
+      peers: "in each receiver's namespace",
+      clients: `for TCP to port ${CLIENT_PORT} arriving at the target`,
+      all: `in each receiver's namespace, and for TCP to port ${CLIENT_PORT} arriving at the target`,
+    }[scope];
     return {
       available: true,
-      mechanism: 'nfq-delay-ingress',
-      detail: `nfq-delay helper on NFQUEUE in each receiver's namespace${
-        directed
-          ? ' (a directed link; netem would need per-destination classes)'
-          : ` (${caps.tcNetem.detail})`
-      }`,
+      mechanism: scope === 'clients' ? 'nfq-delay-client-ingress' : 'nfq-delay-ingress',
+      detail: `nfq-delay helper on NFQUEUE ${where} (${why ?? 'tc netem unavailable'})`,
     };
   }
-  if (!directed) reasons.unshift(`tc netem: ${caps.tcNetem.detail}`);
+  if (!directed && tc !== undefined) reasons.unshift(tc);
   return { available: false, mechanism: null, detail: `no delay mechanism: ${reasons.join('; ')}` };
 }
 
 export class DelayFault implements Fault {
-  readonly name = 'delay';
+  readonly name: string = 'delay';
+  protected readonly scope: TrafficScope;
 
   constructor(readonly options: DelayOptions) {
     requireNumber('delayMs', options.delayMs, 0, MAX_DELAY_MS, { integer: true, unit: ' ms' });
     requireNumber('jitterMs', options.jitterMs ?? 0, 0, MAX_DELAY_MS, { integer: true, unit: ' ms' });
+    this.scope = requireScope(options.scope, options.to !== undefined);
   }
 
   describe(): FaultDescription {
     const { target, delayMs, jitterMs = 0, to } = this.options;
-    return { fault: this.name, target, delayMs, jitterMs, ...(to === undefined ? {} : { to }) };
+    return {
+      fault: this.name,
+      target,
+      delayMs,
+      jitterMs,
+      ...(to === undefined ? {} : { to }),
+      ...(this.options.scope === undefined || this.name !== 'delay' ? {} : { scope: this.scope }),
+    };
   }
 
   check(caps: HostCapabilities): FaultCheck {
-    return chooseDelayMechanism(caps, this.options.to !== undefined);
+    return chooseDelayMechanism(caps, this.options.to !== undefined, this.scope);
   }
 
   async inject(ctx: FaultContext): Promise<FaultHandle> {
@@ -94,46 +122,41 @@ export class DelayFault implements Fault {
     const targets = resolveTargetNames(target, view, random);
     const receivers = to === undefined ? undefined : resolveTargetNames(to, view, random);
     const links = egressLinks(targets, view.members, receivers);
-    if (links.length === 0) throw new BadInputError('delay: target and "to" leave no link to delay');
+    if (links.length === 0) throw new BadInputError(`${this.name}: target and "to" leave no link to delay`);
     const mechanism = requireAvailable(this, await capabilitiesOf(ctx));
-    const id = faultId('delay', targets.join('+'), ...(receivers ? ['to', receivers.join('+')] : []));
+    const id = faultId(
+      this.name,
+      targets.join('+'),
+      ...(receivers ? ['to', receivers.join('+')] : []),
+      ...(this.scope === 'peers' || this.name !== 'delay' ? [] : [this.scope]),
+    );
+    const claim = { scope: this.scope, impairment: { delayMs, jitterMs }, netem: true };
     return applyFault(ctx, this.describe(), {
       mechanism,
       targets,
       faultId: id,
-      apply: (undo, details) =>
-        mechanism === 'tc-netem'
-          ? netemDelay(ctx, undo, details, targets, delayMs, jitterMs)
-          : ingressDelay(ctx, undo, details, id, links, this.options),
+      apply: async (undo, details) => {
+        details.scope = this.scope;
+        if (mechanism === 'tc-netem') {
+          details.netemSeeded = false; // netem draws its jitter from the kernel's unseeded PRNG
+          details.tc = await claimEach(ctx, undo, targets, id, { ...claim, viaTc: true });
+          return;
+        }
+        await claimEach(ctx, undo, targets, id, { ...claim, viaTc: false });
+        const bands = scopeBands(this.scope);
+        const matches = new Map<string, string[][]>();
+        const add = (receiver: string, match: string[]): void => {
+          matches.set(receiver, [...(matches.get(receiver) ?? []), match]);
+        };
+        if (bands.includes('peers')) {
+          for (const [receiver, senders] of byReceiver(links))
+            for (const sender of senders) add(receiver, fromMember(ctx, sender));
+        }
+        if (bands.includes('clients')) for (const name of targets) add(name, [...CLIENT_REQUESTS]);
+        await delayAtReceivers(ctx, undo, details, id, [...matches], this.options);
+      },
     });
   }
-}
-
-async function netemDelay(
-  ctx: FaultContext,
-  undo: UndoStack,
-  details: Record<string, unknown>,
-  targets: readonly string[],
-  delayMs: number,
-  jitterMs: number,
-): Promise<void> {
-  const qdisc = ['netem', 'delay', `${delayMs}ms`, ...(jitterMs > 0 ? [`${jitterMs}ms`] : [])];
-  details.qdisc = qdisc.join(' ');
-  await rootQdiscOn(ctx, undo, targets, qdisc);
-}
-
-async function ingressDelay(
-  ctx: FaultContext,
-  undo: UndoStack,
-  details: Record<string, unknown>,
-  id: string,
-  links: readonly Link[],
-  options: DelayOptions,
-): Promise<void> {
-  const matches = [...byReceiver(links)].map(
-    ([receiver, senders]) => [receiver, senders.map((sender) => fromMember(ctx, sender))] as const,
-  );
-  await delayAtReceivers(ctx, undo, details, id, matches, options);
 }
 
 /**

@@ -1,8 +1,10 @@
 import type { EtcdMember } from '../../cluster/etcd-member.ts';
+import { CLIENT_PORT } from '../../cluster/etcd-options.ts';
 import { FaultError } from '../../errors.ts';
 import type { HostCapabilities } from '../capabilities.ts';
 import type { FaultContext, UndoStack } from '../fault.ts';
 import { deleteTaggedRules, insertRule, ruleTag, type Rule } from './iptables.ts';
+import { MEMBER_INTERFACE } from './tc.ts';
 
 /** Why network faults cannot run at all on this host, or undefined when the basics are there. */
 export function networkBasicsMissing(caps: HostCapabilities): string | undefined {
@@ -48,3 +50,13 @@ export function fromMember(ctx: FaultContext, name: string): string[] {
   if (member.ip === '') throw new FaultError(`member ${name} has no address on the cluster network`);
   return ['-s', member.ip];
 }
+
+/** Packets from clients arriving at a member: TCP to its client port on its one interface. */
+export const CLIENT_REQUESTS: readonly string[] = [
+  '-i',
+  MEMBER_INTERFACE,
+  '-p',
+  'tcp',
+  '--dport',
+  String(CLIENT_PORT),
+];

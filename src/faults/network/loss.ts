@@ -14,8 +14,10 @@ import {
   type FaultHandle,
 } from '../fault.ts';
 import { clusterView, resolveTargetNames, seededRandom, type TargetSpec } from '../targets.ts';
-import { rootQdiscOn } from './tc.ts';
-import { fromMember, installRules, networkBasicsMissing } from './ingress-rules.ts';
+import type { Rule } from './iptables.ts';
+import { claimEach, tcShapingMissing } from './member-shaping.ts';
+import { requireScope, scopeBands, type TrafficScope } from './traffic-scope.ts';
+import { CLIENT_REQUESTS, fromMember, installRules, networkBasicsMissing } from './ingress-rules.ts';
 import { byReceiver, egressLinks } from './links.ts';
 
 export interface LossOptions {
@@ -23,30 +25,43 @@ export interface LossOptions {
   readonly target: TargetSpec;
   /** Chance, in percent (0–100), that each packet is dropped. */
   readonly lossPercent: number;
-  /** Only packets to these members (a directed link). Default: to every member (netem: clients too). */
+  /** Only packets to these members (a directed link; peer traffic only). Default: to every member. */
   readonly to?: TargetSpec;
+  /** Which traffic of the target's: peers (default), clients or all (see traffic-scope.ts). */
+  readonly scope?: TrafficScope;
 }
 
 /**
- * tc netem loss where the kernel has it; otherwise iptables' statistic match dropping at random
- * on each receiver's INPUT (not on the sender's OUTPUT, where a drop is reported to the sending
- * socket as an error instead of looking like a lost packet).
+ * tc netem loss in the target's composed tc tree (member-shaping.ts) where the kernel has netem and
+ * htb; otherwise iptables' statistic match dropping at random on the receiving side's INPUT (not on
+ * the sender's OUTPUT, where a drop is reported to the sending socket as an error instead of
+ * looking like a lost packet): each peer's INPUT for what the target sends it, the target's own
+ * INPUT for its clients' requests.
  */
-export function chooseLossMechanism(caps: HostCapabilities, directed: boolean): FaultCheck {
+export function chooseLossMechanism(
+  caps: HostCapabilities,
+  directed: boolean,
+  scope: TrafficScope = 'peers',
+): FaultCheck {
   const missing = networkBasicsMissing(caps);
   if (missing !== undefined) return { available: false, mechanism: null, detail: missing };
-  if (!directed && caps.tcNetem.available) {
-    return { available: true, mechanism: 'tc-netem', detail: 'tc netem loss on the target interface' };
+  const tc = tcShapingMissing(caps, { netem: true });
+  if (!directed && tc === undefined) {
+    return {
+      available: true,
+      mechanism: 'tc-netem',
+      detail: `tc netem loss on the target's ${scope} traffic (egress, htb-classified by port)`,
+    };
   }
   if (caps.iptables.available && caps.iptablesStatistic.available) {
     return {
       available: true,
       mechanism: 'iptables-statistic-ingress',
-      detail: "iptables -m statistic --mode random … -j DROP in each receiver's INPUT",
+      detail: `iptables -m statistic --mode random … -j DROP on the receiving side's INPUT (${scope})`,
     };
   }
   const reasons = [
-    ...(directed ? [] : [`tc netem: ${caps.tcNetem.detail}`]),
+    ...(directed || tc === undefined ? [] : [tc]),
     `iptables statistic: ${caps.iptablesStatistic.available ? caps.iptables.detail : caps.iptablesStatistic.detail}`,
   ];
   return { available: false, mechanism: null, detail: `no loss mechanism: ${reasons.join('; ')}` };
@@ -54,18 +69,26 @@ export function chooseLossMechanism(caps: HostCapabilities, directed: boolean): 
 
 export class LossFault implements Fault {
   readonly name = 'loss';
+  private readonly scope: TrafficScope;
 
   constructor(readonly options: LossOptions) {
     requireNumber('lossPercent', options.lossPercent, 0, 100, { unit: ' %' });
+    this.scope = requireScope(options.scope, options.to !== undefined);
   }
 
   describe(): FaultDescription {
-    const { target, lossPercent, to } = this.options;
-    return { fault: this.name, target, lossPercent, ...(to === undefined ? {} : { to }) };
+    const { target, lossPercent, to, scope } = this.options;
+    return {
+      fault: this.name,
+      target,
+      lossPercent,
+      ...(to === undefined ? {} : { to }),
+      ...(scope === undefined ? {} : { scope }),
+    };
   }
 
   check(caps: HostCapabilities): FaultCheck {
-    return chooseLossMechanism(caps, this.options.to !== undefined);
+    return chooseLossMechanism(caps, this.options.to !== undefined, this.scope);
   }
 
   async inject(ctx: FaultContext): Promise<FaultHandle> {
@@ -77,43 +100,47 @@ export class LossFault implements Fault {
     const links = egressLinks(targets, view.members, receivers);
     if (links.length === 0) throw new BadInputError('loss: target and "to" leave no link');
     const mechanism = requireAvailable(this, await capabilitiesOf(ctx));
-    const id = faultId('loss', targets.join('+'), ...(receivers ? ['to', receivers.join('+')] : []));
+    const id = faultId(
+      'loss',
+      targets.join('+'),
+      ...(receivers ? ['to', receivers.join('+')] : []),
+      ...(this.scope === 'peers' ? [] : [this.scope]),
+    );
     // iptables wants a probability in [0, 1]; four decimals are finer than any experiment needs.
     const probability = (lossPercent / 100).toFixed(4);
+    const claim = { scope: this.scope, impairment: { lossPercent }, netem: true };
     return applyFault(ctx, this.describe(), {
       mechanism,
       targets,
       faultId: id,
       apply: async (undo, details) => {
+        details.scope = this.scope;
         if (mechanism === 'tc-netem') {
-          const qdisc = ['netem', 'loss', `${lossPercent}%`];
-          details.qdisc = qdisc.join(' ');
-          await rootQdiscOn(ctx, undo, targets, qdisc);
+          details.netemSeeded = false; // netem draws its losses from the kernel's unseeded PRNG
+          details.tc = await claimEach(ctx, undo, targets, id, { ...claim, viaTc: true });
           return;
         }
+        await claimEach(ctx, undo, targets, id, { ...claim, viaTc: false });
         details.probability = probability;
-        details.links = links;
-        await allSettledOrThrow([...byReceiver(links)], ([receiver, senders]) =>
-          installRules(
-            ctx,
-            undo,
-            receiver,
-            id,
-            senders.map((sender) => ({
-              table: 'filter',
-              chain: 'INPUT',
-              match: [
-                ...fromMember(ctx, sender),
-                '-m',
-                'statistic',
-                '--mode',
-                'random',
-                '--probability',
-                probability,
-              ],
-              jump: ['-j', 'DROP'],
-            })),
-          ),
+        const bands = scopeBands(this.scope);
+        const rules = new Map<string, Rule[]>();
+        const add = (receiver: string, match: string[]): void => {
+          const rule: Rule = {
+            table: 'filter',
+            chain: 'INPUT',
+            match: [...match, '-m', 'statistic', '--mode', 'random', '--probability', probability],
+            jump: ['-j', 'DROP'],
+          };
+          rules.set(receiver, [...(rules.get(receiver) ?? []), rule]);
+        };
+        if (bands.includes('peers')) {
+          details.links = links;
+          for (const [receiver, senders] of byReceiver(links))
+            for (const sender of senders) add(receiver, fromMember(ctx, sender));
+        }
+        if (bands.includes('clients')) for (const name of targets) add(name, [...CLIENT_REQUESTS]);
+        await allSettledOrThrow([...rules], ([receiver, memberRules]) =>
+          installRules(ctx, undo, receiver, id, memberRules),
         );
       },
     });

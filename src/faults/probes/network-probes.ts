@@ -65,8 +65,15 @@ export async function probeNetwork(priv: Privileged | undefined): Promise<Networ
       inNs,
       dev,
       ['handle', '1:', 'htb', 'default', '10'],
-      'kernel lacks sch_htb (CONFIG_NET_SCH_HTB)',
-      [['class', 'add', 'dev', dev.name, 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '1mbit']],
+      'kernel lacks sch_htb or cls_u32 (CONFIG_NET_SCH_HTB, CONFIG_NET_CLS_U32)',
+      [
+        ['class', 'add', 'dev', dev.name, 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '1mbit'],
+        // The composed fault tree (member-shaping.ts) sorts traffic into htb classes by port.
+        [
+          ...['filter', 'add', 'dev', dev.name, 'parent', '1:', 'protocol', 'ip', 'prio', '1'],
+          ...['u32', 'match', 'ip', 'dport', '2380', '0xffff', 'flowid', '1:10'],
+        ],
+      ],
     );
     const ipt = await probeIptables(inNs);
     return { tcNetem, tcTbf, tcHtb, ...ipt };
