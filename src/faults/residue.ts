@@ -5,6 +5,7 @@ import { RULE_TAG_PREFIX, TABLES, taggedRules } from './network/iptables.ts';
 import { recordedHelperPids } from '../host/helper-processes.ts';
 import { delayHelpersInNetns } from './network/nfq-delay-process.ts';
 import { labQdiscs } from './network/tc.ts';
+import { cpuQuotaUs } from './resources/cgroup-files.ts';
 
 /** Something a fault left behind. */
 export interface Residue {
@@ -50,10 +51,8 @@ export async function findFaultResidue(cluster: StartedEtcdCluster): Promise<Res
       add('signal-stopped', `etcd (pid ${pid}) is stopped`);
     const quota = info.HostConfig.CpuQuota ?? 0;
     if (quota > 0) add('cpu-throttled', `HostConfig.CpuQuota ${quota}`);
-    const cgroupQuota = await cpuQuotaOf(pid);
-    if (cgroupQuota !== undefined && cgroupQuota !== 'max' && cgroupQuota !== '-1') {
-      add('cpu-throttled', `cgroup CPU quota ${cgroupQuota}`);
-    }
+    const cgroupQuota = await cpuQuotaUs(pid);
+    if (typeof cgroupQuota === 'number') add('cpu-throttled', `cgroup CPU quota ${cgroupQuota} µs`);
   }
   for (const pid of await recordedHelperPids(cluster.runId)) {
     found.push({
@@ -73,23 +72,4 @@ export async function assertNoFaultResidue(cluster: StartedEtcdCluster): Promise
       `fault residue on cluster ${cluster.runId}: ${residue.map((r) => `${r.member} ${r.kind}: ${r.detail}`).join('; ')}`,
     );
   }
-}
-
-/** cgroup v1 cfs_quota_us ("-1" = unlimited) or the v2 cpu.max quota ("max" = unlimited). */
-async function cpuQuotaOf(pid: number): Promise<string | undefined> {
-  const lines = (await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '')).split('\n');
-  for (const line of lines) {
-    const [, controllers, path] = line.split(':');
-    if (controllers === undefined || path === undefined) continue;
-    if (controllers === '') {
-      const max = await readFile(`/sys/fs/cgroup${path}/cpu.max`, 'utf8').catch(() => undefined);
-      if (max !== undefined) return max.trim().split(' ')[0];
-    } else if (controllers.split(',').includes('cpu')) {
-      for (const mount of [`/sys/fs/cgroup/${controllers}`, '/sys/fs/cgroup/cpu']) {
-        const quota = await readFile(`${mount}${path}/cpu.cfs_quota_us`, 'utf8').catch(() => undefined);
-        if (quota !== undefined) return quota.trim();
-      }
-    }
-  }
-  return undefined;
 }

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdCluster } from '../../src/cluster/etcd-cluster.ts';
 import type { EtcdMember } from '../../src/cluster/etcd-member.ts';
@@ -6,6 +5,11 @@ import type { StartedEtcdCluster } from '../../src/cluster/started-etcd-cluster.
 import { BadInputError } from '../../src/errors.ts';
 import { probeHostCapabilities } from '../../src/faults/capabilities.ts';
 import type { FaultContext } from '../../src/faults/fault.ts';
+import {
+  cpuCgroupVersion,
+  cpuQuotaUs,
+  cpuThrottledPeriods,
+} from '../../src/faults/resources/cgroup-files.ts';
 import { CpuThrottleFault } from '../../src/faults/resources/cpu-throttle.ts';
 import { findFaultResidue } from '../../src/faults/residue.ts';
 import { summarizeLatencies } from '../../src/measure/latency-stats.ts';
@@ -38,22 +42,14 @@ async function writeLatencies(via: EtcdMember, count: number): Promise<number[]>
   return out;
 }
 
-async function cpuCgroupFile(member: EtcdMember, file: string): Promise<string> {
-  const cpuLine = (await readFile(`/proc/${member.pid}/cgroup`, 'utf8'))
-    .split('\n')
-    .find((l) => l.split(':')[1]?.split(',').includes('cpu'));
-  const path = cpuLine?.split(':')[2] ?? '';
-  return (await readFile(`/sys/fs/cgroup/cpu${path}/${file}`, 'utf8')).trim();
-}
-
-const cfsQuota = (member: EtcdMember) => cpuCgroupFile(member, 'cpu.cfs_quota_us');
+/** The member's CPU quota in µs per period (null: unlimited), from whichever cgroup version this host has. */
+const quota = (member: EtcdMember): Promise<number | null | undefined> => cpuQuotaUs(member.pid);
 
 /** CFS periods in which the member's cgroup ran out of quota and was stopped (the throttle's mechanism). */
 async function throttledPeriods(member: EtcdMember): Promise<number> {
-  const line = (await cpuCgroupFile(member, 'cpu.stat'))
-    .split('\n')
-    .find((l) => l.startsWith('nr_throttled '));
-  return Number(line?.split(' ')[1]);
+  const periods = await cpuThrottledPeriods(member.pid);
+  if (periods === undefined) throw new Error(`no cpu.stat for ${member.name} (pid ${member.pid})`);
+  return periods;
 }
 
 describe('CPU throttle', () => {
@@ -66,12 +62,15 @@ describe('CPU throttle', () => {
     const handle = await new CpuThrottleFault({ target: 'leader', cpus: 0.05 }).inject(ctx);
     try {
       expect(handle.targets).toEqual([leader.name]);
-      expect(await cfsQuota(leader)).toBe('5000');
+      expect(await quota(leader)).toBe(5_000);
+      expect(handle.mechanism).toBe(
+        (await cpuCgroupVersion(leader.pid)) === 2 ? 'cgroup-v2-cpu-max' : 'cgroup-v1-cfs-quota',
+      );
       const beforeThrottled = await throttledPeriods(leader);
       const throttled = summarizeLatencies(await writeLatencies(leader, WRITES));
       const afterThrottled = await throttledPeriods(leader);
       await handle.heal();
-      expect(await cfsQuota(leader)).toBe('-1');
+      expect(await quota(leader)).toBeNull();
       await writeLatencies(leader, 20); // let the backlog built up while throttled drain
       const beforeRestored = await throttledPeriods(leader);
       const restored = summarizeLatencies(await writeLatencies(leader, WRITES));
