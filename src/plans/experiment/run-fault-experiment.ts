@@ -8,7 +8,8 @@ import {
   type LinearizabilityOutcome,
 } from '../../checks/linearizable-history.ts';
 import { probeHostCapabilities } from '../../faults/capabilities.ts';
-import { requireAvailable, type Fault } from '../../faults/fault.ts';
+import { FaultError } from '../../errors.ts';
+import type { Fault } from '../../faults/fault.ts';
 import { History } from '../../history/history.ts';
 import { agreedLeaderships, LeaderTracker } from '../../measure/leader-tracker.ts';
 import { memberLogs } from '../../measure/election-explain.ts';
@@ -61,12 +62,20 @@ export async function runFaultExperiment(
   const caps = await probeHostCapabilities();
   options.signal?.throwIfAborted();
   const faults = new Map<number, Fault>();
+  const refused: string[] = [];
   spec.method.forEach((step, index) => {
     if (isLoadStep(step)) return;
     const fault = faultFor(step, options.seed);
-    requireAvailable(fault, caps);
+    const check = fault.check(caps);
+    if (!check.available) refused.push(`step ${index + 1} (method.${index}, ${step.fault}): ${check.detail}`);
     faults.set(index, fault);
   });
+  // Every step this host cannot produce, each with its reason, not just the first.
+  if (refused.length > 0) {
+    throw new FaultError(
+      `${refused.length === 1 ? 'a step' : `${refused.length} steps`} cannot be injected on this host:\n  ${refused.join('\n  ')}`,
+    );
+  }
   const cluster = await startCluster(spec, options);
   const tracker = new LeaderTracker(cluster, clock, { intervalMs: 20 });
   let status: RunStatus = 'completed';
