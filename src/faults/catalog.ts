@@ -108,6 +108,22 @@ const processEntry = (
     },
   });
 
+/** A fault that slows or degrades the target without taking leadership: it acts once in place. */
+const degradingTraits = (
+  family: FaultTraits['family'],
+  mechanisms: FaultTraits['mechanisms'],
+  traits: Partial<FaultTraits> = {},
+): FaultTraits => ({
+  leadership: 'kept',
+  actsAt: 'when-in-place',
+  process: 'untouched',
+  cutsTargetsOff: false,
+  measuresPeerRtt: false,
+  family,
+  mechanisms,
+  ...traits,
+});
+
 const delaySettings = {
   target: targetSchema,
   delayMs: z.number().int().positive(),
@@ -173,15 +189,9 @@ export const FAULT_CATALOG = {
         ...(s.jitterMs === undefined ? {} : { jitterMs: s.jitterMs }),
         ...withScope(s.scope),
       }),
-    traits: {
-      leadership: 'kept',
-      actsAt: 'when-in-place',
-      process: 'untouched',
-      cutsTargetsOff: false,
+    traits: degradingTraits('network', ['tc-netem', 'nfq-delay-ingress', 'nfq-delay-client-ingress'], {
       measuresPeerRtt: true,
-      family: 'network',
-      mechanisms: ['tc-netem', 'nfq-delay-ingress', 'nfq-delay-client-ingress'],
-    },
+    }),
   }),
   'client-delay': entry({
     summary: "delay the clients' requests to the target by delayMs ± jitterMs",
@@ -195,15 +205,7 @@ export const FAULT_CATALOG = {
         seed,
         ...(s.jitterMs === undefined ? {} : { jitterMs: s.jitterMs }),
       }),
-    traits: {
-      leadership: 'kept',
-      actsAt: 'when-in-place',
-      process: 'untouched',
-      cutsTargetsOff: false,
-      measuresPeerRtt: false,
-      family: 'network',
-      mechanisms: ['tc-netem', 'nfq-delay-client-ingress'],
-    },
+    traits: degradingTraits('network', ['tc-netem', 'nfq-delay-client-ingress']),
   }),
   loss: entry({
     summary:
@@ -212,15 +214,7 @@ export const FAULT_CATALOG = {
     example: { target: 'minority', lossPercent: 30 },
     needsDuration: true,
     create: (s) => new LossFault({ target: s.target, lossPercent: s.lossPercent, ...withScope(s.scope) }),
-    traits: {
-      leadership: 'kept',
-      actsAt: 'when-in-place',
-      process: 'untouched',
-      cutsTargetsOff: false,
-      measuresPeerRtt: false,
-      family: 'network',
-      mechanisms: ['tc-netem', 'iptables-statistic-ingress'],
-    },
+    traits: degradingTraits('network', ['tc-netem', 'iptables-statistic-ingress']),
   }),
   bandwidth: entry({
     summary: "limit the rate of the target's packets to the other members (scope: peers), its clients or all",
@@ -241,15 +235,7 @@ export const FAULT_CATALOG = {
         ...(s.latencyMs === undefined ? {} : { latencyMs: s.latencyMs }),
         ...withScope(s.scope),
       }),
-    traits: {
-      leadership: 'kept',
-      actsAt: 'when-in-place',
-      process: 'untouched',
-      cutsTargetsOff: false,
-      measuresPeerRtt: false,
-      family: 'network',
-      mechanisms: ['tc-tbf'],
-    },
+    traits: degradingTraits('network', ['tc-tbf']),
   }),
   cpu: entry({
     summary: 'limit the target to `cpus` CPUs (cgroup CPU quota)',
@@ -257,15 +243,7 @@ export const FAULT_CATALOG = {
     example: { target: 'all', cpus: 0.5 },
     needsDuration: true,
     create: (s) => new CpuThrottleFault({ target: s.target, cpus: s.cpus }),
-    traits: {
-      leadership: 'kept',
-      actsAt: 'when-in-place',
-      process: 'untouched',
-      cutsTargetsOff: false,
-      measuresPeerRtt: false,
-      family: 'resources',
-      mechanisms: ['cgroup-v2-cpu-max', 'cgroup-v1-cfs-quota'],
-    },
+    traits: degradingTraits('resources', ['cgroup-v2-cpu-max', 'cgroup-v1-cfs-quota']),
   }),
   'move-leader': entry({
     summary: "hand leadership to the target through etcd's MoveLeader API; nothing to heal",

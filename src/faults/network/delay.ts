@@ -16,17 +16,11 @@ import {
   type UndoStack,
 } from '../fault.ts';
 import { clusterView, resolveTargetNames, seededRandom, type TargetSpec } from '../targets.ts';
-import {
-  CLIENT_REQUESTS,
-  fromMember,
-  installRules,
-  networkBasicsMissing,
-  runningNamespace,
-} from './ingress-rules.ts';
-import { byReceiver, egressLinks } from './links.ts';
+import { ingressMatches, installRules, networkBasicsMissing, runningNamespace } from './ingress-rules.ts';
+import { egressLinks } from './links.ts';
 import { allocateQueue, startDelayHelper } from './nfq-delay-process.ts';
 import { claimEach, tcShapingMissing } from './member-shaping.ts';
-import { requireScope, scopeBands, type TrafficScope } from './traffic-scope.ts';
+import { requireScope, type TrafficScope } from './traffic-scope.ts';
 
 export interface DelayOptions {
   /** Whose outgoing packets are delayed. */
@@ -143,16 +137,7 @@ export class DelayFault implements Fault {
           return;
         }
         await claimEach(ctx, undo, targets, id, { ...claim, viaTc: false });
-        const bands = scopeBands(this.scope);
-        const matches = new Map<string, string[][]>();
-        const add = (receiver: string, match: string[]): void => {
-          matches.set(receiver, [...(matches.get(receiver) ?? []), match]);
-        };
-        if (bands.includes('peers')) {
-          for (const [receiver, senders] of byReceiver(links))
-            for (const sender of senders) add(receiver, fromMember(ctx, sender));
-        }
-        if (bands.includes('clients')) for (const name of targets) add(name, [...CLIENT_REQUESTS]);
+        const matches = ingressMatches(ctx, links, targets, this.scope);
         await delayAtReceivers(ctx, undo, details, id, [...matches], this.options);
       },
     });

@@ -3,6 +3,8 @@ import { CLIENT_PORT } from '../../cluster/etcd-options.ts';
 import { FaultError } from '../../errors.ts';
 import type { HostCapabilities } from '../capabilities.ts';
 import type { FaultContext, UndoStack } from '../fault.ts';
+import { byReceiver, type Link } from './links.ts';
+import { scopeBands, type TrafficScope } from './traffic-scope.ts';
 import { deleteTaggedRules, insertRule, ruleTag, type Rule } from './iptables.ts';
 import { MEMBER_INTERFACE } from './tc.ts';
 
@@ -60,3 +62,27 @@ export const CLIENT_REQUESTS: readonly string[] = [
   '--dport',
   String(CLIENT_PORT),
 ];
+
+/**
+ * Where an ingress mechanism (NFQUEUE, iptables INPUT) catches a fault's traffic, by receiving
+ * member: for the peer band, each receiver matches packets from its senders along `links`; for
+ * the client band, each target matches its clients' requests.
+ */
+export function ingressMatches(
+  ctx: FaultContext,
+  links: readonly Link[],
+  targets: readonly string[],
+  scope: TrafficScope,
+): Map<string, string[][]> {
+  const matches = new Map<string, string[][]>();
+  const add = (receiver: string, match: readonly string[]): void => {
+    matches.set(receiver, [...(matches.get(receiver) ?? []), [...match]]);
+  };
+  const bands = scopeBands(scope);
+  if (bands.includes('peers')) {
+    for (const [receiver, senders] of byReceiver(links))
+      for (const sender of senders) add(receiver, fromMember(ctx, sender));
+  }
+  if (bands.includes('clients')) for (const name of targets) add(name, CLIENT_REQUESTS);
+  return matches;
+}

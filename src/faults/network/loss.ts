@@ -17,8 +17,8 @@ import { clusterView, resolveTargetNames, seededRandom, type TargetSpec } from '
 import type { Rule } from './iptables.ts';
 import { claimEach, tcShapingMissing } from './member-shaping.ts';
 import { requireScope, scopeBands, type TrafficScope } from './traffic-scope.ts';
-import { CLIENT_REQUESTS, fromMember, installRules, networkBasicsMissing } from './ingress-rules.ts';
-import { byReceiver, egressLinks } from './links.ts';
+import { ingressMatches, installRules, networkBasicsMissing } from './ingress-rules.ts';
+import { egressLinks } from './links.ts';
 
 export interface LossOptions {
   /** Whose outgoing packets are dropped. */
@@ -122,24 +122,20 @@ export class LossFault implements Fault {
         }
         await claimEach(ctx, undo, targets, id, { ...claim, viaTc: false });
         details.probability = probability;
-        const bands = scopeBands(this.scope);
-        const rules = new Map<string, Rule[]>();
-        const add = (receiver: string, match: string[]): void => {
-          const rule: Rule = {
-            table: 'filter',
-            chain: 'INPUT',
-            match: [...match, '-m', 'statistic', '--mode', 'random', '--probability', probability],
-            jump: ['-j', 'DROP'],
-          };
-          rules.set(receiver, [...(rules.get(receiver) ?? []), rule]);
-        };
-        if (bands.includes('peers')) {
-          details.links = links;
-          for (const [receiver, senders] of byReceiver(links))
-            for (const sender of senders) add(receiver, fromMember(ctx, sender));
-        }
-        if (bands.includes('clients')) for (const name of targets) add(name, [...CLIENT_REQUESTS]);
-        await allSettledOrThrow([...rules], ([receiver, memberRules]) =>
+        if (scopeBands(this.scope).includes('peers')) details.links = links;
+        const rules = [...ingressMatches(ctx, links, targets, this.scope)].map(
+          ([receiver, matches]) =>
+            [
+              receiver,
+              matches.map((match): Rule => ({
+                table: 'filter',
+                chain: 'INPUT',
+                match: [...match, '-m', 'statistic', '--mode', 'random', '--probability', probability],
+                jump: ['-j', 'DROP'],
+              })),
+            ] as const,
+        );
+        await allSettledOrThrow(rules, ([receiver, memberRules]) =>
           installRules(ctx, undo, receiver, id, memberRules),
         );
       },
