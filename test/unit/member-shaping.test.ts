@@ -1,4 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import type { FaultContext } from '../../src/faults/fault.ts';
+import { queueRule } from '../../src/faults/network/delay.ts';
+import { ingressMatches } from '../../src/faults/network/ingress-rules.ts';
+import { insertRuleArgs } from '../../src/faults/network/iptables.ts';
+import { egressLinks } from '../../src/faults/network/links.ts';
+import { randomDropRule } from '../../src/faults/network/loss.ts';
 import {
   conflictWith,
   describeTree,
@@ -8,7 +14,7 @@ import {
   type Claim,
 } from '../../src/faults/network/member-shaping.ts';
 
-// The composed tc tree of one member's network faults: the exact tc argument lists, pinned.
+// One member's network faults: the exact tc and iptables argument lists, pinned.
 const delay: Claim = { faultId: 'delay:m1', scope: 'peers', impairment: { delayMs: 100 }, viaTc: true };
 const lossAll: Claim = { faultId: 'loss:m1:all', scope: 'all', impairment: { lossPercent: 10 }, viaTc: true };
 const rate: Claim = {
@@ -241,5 +247,36 @@ describe("a member's composed tc tree", () => {
     expect(conflictWith([delay], clientDelay)).toBeUndefined();
     expect(conflictWith([delay, rate], lossAll)).toBeUndefined();
     expect(conflictWith([delay], { ...delay })).toBeUndefined(); // the same fault again replaces itself
+  });
+});
+
+// The ingress fallback (no netem): the same scopes, as iptables rules in the receivers' namespaces.
+describe('the ingress fallback’s iptables rules, by scope', () => {
+  const ips: Record<string, string> = { m1: '172.20.0.2', m2: '172.20.0.3', m3: '172.20.0.4' };
+  const ctx = { cluster: { member: (name: string) => ({ ip: ips[name] ?? '' }) } } as unknown as FaultContext;
+  const links = egressLinks(['m1'], ['m1', 'm2', 'm3']);
+  const tag = 'etcdlab-run1-loss-m1';
+
+  it('peers: each peer matches what arrives from the target; clients: the target matches its clients’ requests', () => {
+    expect(Object.fromEntries(ingressMatches(ctx, links, ['m1'], 'peers'))).toEqual({
+      m2: [['-s', '172.20.0.2']],
+      m3: [['-s', '172.20.0.2']],
+    });
+    expect(Object.fromEntries(ingressMatches(ctx, links, ['m1'], 'clients'))).toEqual({
+      m1: [['-i', 'eth0', '-p', 'tcp', '--dport', '2379']],
+    });
+    expect([...ingressMatches(ctx, links, ['m1'], 'all').keys()].sort()).toEqual(['m1', 'm2', 'm3']);
+  });
+
+  it('loss drops at random on INPUT; delay queues on PREROUTING, bypassed when no helper listens', () => {
+    expect(insertRuleArgs(tag, randomDropRule(['-s', '172.20.0.2'], '0.1000'))).toEqual([
+      ...['-w', '-t', 'filter', '-I', 'INPUT', '-s', '172.20.0.2'],
+      ...['-m', 'statistic', '--mode', 'random', '--probability', '0.1000'],
+      ...['-m', 'comment', '--comment', tag, '-j', 'DROP'],
+    ]);
+    expect(insertRuleArgs(tag, queueRule(['-i', 'eth0', '-p', 'tcp', '--dport', '2379'], 1007))).toEqual([
+      ...['-w', '-t', 'mangle', '-I', 'PREROUTING', '-i', 'eth0', '-p', 'tcp', '--dport', '2379'],
+      ...['-m', 'comment', '--comment', tag, '-j', 'NFQUEUE', '--queue-num', '1007', '--queue-bypass'],
+    ]);
   });
 });

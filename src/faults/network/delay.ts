@@ -17,6 +17,7 @@ import {
 } from '../fault.ts';
 import { clusterView, resolveTargetNames, seededRandom, type TargetSpec } from '../targets.ts';
 import { ingressMatches, installRules, networkBasicsMissing, runningNamespace } from './ingress-rules.ts';
+import type { Rule } from './iptables.ts';
 import { egressLinks } from './links.ts';
 import { allocateQueue, startDelayHelper } from './nfq-delay-process.ts';
 import { claimEach, tcShapingMissing } from './member-shaping.ts';
@@ -180,12 +181,20 @@ export async function delayAtReceivers(
       undo,
       receiver,
       id,
-      matches.map((match) => ({
-        table: 'mangle',
-        chain: 'PREROUTING',
-        match,
-        jump: ['-j', 'NFQUEUE', '--queue-num', String(queue), '--queue-bypass'],
-      })),
+      matches.map((match) => queueRule(match, queue)),
     );
   });
+}
+
+/**
+ * Hands packets matching `match` to NFQUEUE `queue` as they arrive, before routing; with
+ * --queue-bypass they pass undelayed when no helper listens (it died, or was stopped first).
+ */
+export function queueRule(match: readonly string[], queue: number): Rule {
+  return {
+    table: 'mangle',
+    chain: 'PREROUTING',
+    match,
+    jump: ['-j', 'NFQUEUE', '--queue-num', String(queue), '--queue-bypass'],
+  };
 }

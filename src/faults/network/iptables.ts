@@ -21,19 +21,15 @@ export interface Rule {
 
 /** Inserts the rule at the top of its chain, tagged, in the network namespace of `pid`. */
 export async function insertRule(pid: number, tag: string, rule: Rule): Promise<void> {
-  await mustInNetns(pid, 'iptables', [
-    '-w',
-    '-t',
-    rule.table,
-    '-I',
-    rule.chain,
-    ...rule.match,
-    '-m',
-    'comment',
-    '--comment',
-    tag,
-    ...rule.jump,
-  ]);
+  await mustInNetns(pid, 'iptables', insertRuleArgs(tag, rule));
+}
+
+/** `iptables` arguments that insert the rule at the top of its chain with the tag as its comment. */
+export function insertRuleArgs(tag: string, rule: Rule): string[] {
+  return [
+    ...['-w', '-t', rule.table, '-I', rule.chain, ...rule.match],
+    ...['-m', 'comment', '--comment', tag, ...rule.jump],
+  ];
 }
 
 /** `iptables -S` lines of one table that carry a comment starting with `tagPrefix`. */

@@ -125,15 +125,7 @@ export class LossFault implements Fault {
         if (scopeBands(this.scope).includes('peers')) details.links = links;
         const rules = [...ingressMatches(ctx, links, targets, this.scope)].map(
           ([receiver, matches]) =>
-            [
-              receiver,
-              matches.map((match): Rule => ({
-                table: 'filter',
-                chain: 'INPUT',
-                match: [...match, '-m', 'statistic', '--mode', 'random', '--probability', probability],
-                jump: ['-j', 'DROP'],
-              })),
-            ] as const,
+            [receiver, matches.map((match) => randomDropRule(match, probability))] as const,
         );
         await allSettledOrThrow(rules, ([receiver, memberRules]) =>
           installRules(ctx, undo, receiver, id, memberRules),
@@ -141,4 +133,14 @@ export class LossFault implements Fault {
       },
     });
   }
+}
+
+/** Drops packets matching `match` as they arrive, each with the probability (iptables' "0.1000"). */
+export function randomDropRule(match: readonly string[], probability: string): Rule {
+  return {
+    table: 'filter',
+    chain: 'INPUT',
+    match: [...match, '-m', 'statistic', '--mode', 'random', '--probability', probability],
+    jump: ['-j', 'DROP'],
+  };
 }
