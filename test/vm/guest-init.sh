@@ -1,0 +1,71 @@
+#!/bin/bash
+# Second stage, PID 1 in the guest, run by this machine's own bash from the overlay root (see
+# initramfs-init.sh): mounts, kernel modules, dockerd, the saved etcd images, the lab's doctor,
+# then vitest on the chosen files. Results go to /vm-out (a writable 9p share the host reads
+# after power-off); progress goes to the serial console, which the host prints as it comes.
+# Every step ends in a power-off: QEMU then exits and the host reports.
+set -u
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
+OUT=/vm-out
+phase() { echo "[vm] phase $1 $(cut -d' ' -f1 /proc/uptime)"; }
+power_off() {
+  sync
+  echo o >/proc/sysrq-trigger
+  sleep 30
+}
+fail() {
+  echo "[vm] failed: $*"
+  echo "vm: $*" >"$OUT/failure"
+  power_off
+}
+
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+mount -t tmpfs -o mode=0755 tmpfs /run
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t cgroup2 cgroup2 /sys/fs/cgroup || fail "mount cgroup2"
+# overlay2 cannot use an overlay (the root) as its upper layer: Docker's state goes on a tmpfs.
+mkdir -p /var/lib/docker
+mount -t tmpfs -o mode=0711 tmpfs /var/lib/docker
+hostname etcd-lab-vm
+# shellcheck source=/dev/null
+. "$OUT/run.env" || fail "no $OUT/run.env"
+
+# The unpacked kernel package's modules, where modprobe (Docker's and the lab's too) looks.
+mkdir -p "/lib/modules/$VM_KERNEL_VERSION"
+mount --bind "$VM_KERNEL_ROOT/lib/modules/$VM_KERNEL_VERSION" "/lib/modules/$VM_KERNEL_VERSION"
+# shellcheck disable=SC2086 # VM_MODULES is a word list
+modprobe -a $VM_MODULES || fail "modprobe -a $VM_MODULES"
+ip link set lo up
+phase modules
+
+dockerd --data-root /var/lib/docker >"$OUT/dockerd.log" 2>&1 &
+for _ in $(seq 1 600); do
+  docker info >/dev/null 2>&1 && break
+  sleep 0.2
+done
+docker info --format 'dockerd {{.ServerVersion}}: cgroup v{{.CgroupVersion}} ({{.CgroupDriver}}), {{.Driver}}' ||
+  fail "dockerd did not answer within 120 s (see $OUT/dockerd.log)"
+phase dockerd-up
+
+for archive in $VM_IMAGE_ARCHIVES; do
+  docker load -q -i "$archive" || fail "docker load -i $archive"
+done
+phase image-load
+
+cd "$VM_REPO_DIR" || fail "no $VM_REPO_DIR"
+doctor_flags=(--no-cluster)
+[ "$VM_DOCTOR_CLUSTER" = 1 ] && doctor_flags=()
+node bin/etcd-lab.js doctor "${doctor_flags[@]}" 2>&1 | tee "$OUT/doctor.txt"
+phase doctor
+
+# shellcheck disable=SC2086 # VM_TEST_FILES is a word list
+ETCD_LAB_VITEST_JSON="$OUT/vitest.json" ETCD_LAB_VM_TIMEOUT_FACTOR="$VM_TIMEOUT_FACTOR" \
+  node_modules/.bin/vitest run --config test/vm/vitest.vm.config.ts --no-color $VM_TEST_FILES
+echo "$?" >"$OUT/vitest.status"
+phase tests
+power_off
