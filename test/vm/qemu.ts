@@ -39,13 +39,15 @@ export function runQemu(options: QemuRunOptions): Promise<QemuRun> {
   const child = spawn('qemu-system-x86_64', options.args, { stdio: ['pipe', 'pipe', 'pipe'] });
 
   let pending = '';
-  const take = (chunk: Buffer): void => {
-    pending += chunk.toString('utf8').replace(TERMINAL_ESCAPES, '');
+  const take = (chunk: string): void => {
+    pending += chunk;
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
     for (const line of lines) handle(line);
   };
-  const handle = (line: string): void => {
+  // Escapes are stripped per line: the serial console delivers a sequence split across chunks.
+  const handle = (raw: string): void => {
+    const line = raw.replace(TERMINAL_ESCAPES, '');
     const mark = parsePhaseMark(line);
     if (mark !== undefined) {
       marks.push(mark);
@@ -53,8 +55,9 @@ export function runQemu(options: QemuRunOptions): Promise<QemuRun> {
     }
     options.onLine(line);
   };
-  child.stdout.on('data', take);
-  child.stderr.on('data', take);
+  // Decoded by the streams, so a character split across two reads (✓ is three bytes) stays whole.
+  child.stdout.setEncoding('utf8').on('data', take);
+  child.stderr.setEncoding('utf8').on('data', take);
 
   const stop = (): void => {
     if (child.exitCode !== null || child.signalCode !== null) return;
