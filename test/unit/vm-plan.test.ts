@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   guestEnvFile,
+  hasPvhEntryNote,
   kernelCmdline,
   moduleLoadOrder,
   moduleName,
@@ -8,6 +9,7 @@ import {
   phaseDurations,
   qemuArgs,
   tallyVitestReport,
+  xzPayloadOffset,
 } from '../vm/vm-plan.ts';
 
 // An excerpt of Debian 6.1's modules.dep: each line lists the transitive dependencies, in an
@@ -193,5 +195,25 @@ describe('tallyVitestReport', () => {
       skipped: 3,
       failures: ['cpu quota reads cfs_quota_us: Error: ENOENT: no such file'],
     });
+  });
+});
+
+describe('kernel uncompression', () => {
+  it('finds the xz stream inside a bzImage, or says there is none', () => {
+    const setup = Buffer.alloc(300, 0x90);
+    const xz = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0x00, 0x04]);
+    expect(xzPayloadOffset(Buffer.concat([setup, xz]))).toBe(300);
+    expect(xzPayloadOffset(setup)).toBe(-1);
+  });
+
+  it('recognises the PVH entry note (type 18, name Xen) and not the other Xen notes', () => {
+    const note = (type: number): Buffer =>
+      Buffer.concat([
+        Buffer.from([4, 0, 0, 0, 8, 0, 0, 0, type, 0, 0, 0]),
+        Buffer.from('Xen\0'),
+        Buffer.alloc(8),
+      ]);
+    expect(hasPvhEntryNote(Buffer.concat([note(6), note(18)]))).toBe(true);
+    expect(hasPvhEntryNote(Buffer.concat([note(6), note(5)]))).toBe(false);
   });
 });

@@ -26,7 +26,8 @@ mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mount -t tmpfs -o mode=0755 tmpfs /run
-mount -t tmpfs -o mode=1777 tmpfs /tmp
+# /tmp stays the overlay's (writes land in its tmpfs): the host's /tmp/tsx-0 transform cache then
+# spares the guest from compiling every TypeScript file of the CLI again under emulation.
 mount -t cgroup2 cgroup2 /sys/fs/cgroup || fail "mount cgroup2"
 # overlay2 cannot use an overlay (the root) as its upper layer: Docker's state goes on a tmpfs.
 mkdir -p /var/lib/docker
@@ -67,11 +68,12 @@ node bin/etcd-lab.js doctor "${doctor_flags[@]}" 2>&1 | tee "$OUT/doctor.txt"
 phase doctor
 
 # The console is a terminal: through a pipe vitest prints plain lines instead of redrawing its
-# summary. Reporters on the command line replace the config's, so the JSON one is named again.
+# summary. Reporters on the command line replace the config's names but the json reporter keeps
+# the config's outputFile, which ETCD_LAB_VITEST_JSON points into the results share.
 # shellcheck disable=SC2086 # VM_TEST_FILES is a word list
-ETCD_LAB_VM_TIMEOUT_FACTOR="$VM_TIMEOUT_FACTOR" \
+ETCD_LAB_VITEST_JSON="$OUT/vitest.json" ETCD_LAB_VM_TIMEOUT_FACTOR="$VM_TIMEOUT_FACTOR" \
   node_modules/.bin/vitest run --config test/vm/vitest.vm.config.ts \
-  --reporter=verbose --reporter=json --outputFile.json="$OUT/vitest.json" $VM_TEST_FILES 2>&1 | cat
+  --reporter=verbose --reporter=json $VM_TEST_FILES 2>&1 | cat
 echo "${PIPESTATUS[0]}" >"$OUT/vitest.status"
 phase tests
 power_off

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { moduleLoadOrder, STAGE1_MODULES } from './vm-plan.ts';
+import { hasPvhEntryNote, moduleLoadOrder, STAGE1_MODULES, xzPayloadOffset } from './vm-plan.ts';
 
 /**
  * The host side of the VM harness, each step idempotent and cached under .lab/vm/: the tools
@@ -139,6 +139,39 @@ async function findDeb(dir: string, packageName: string, version: string): Promi
   // apt-get download writes <name>_<version with ':' as %3a>_amd64.deb.
   const expected = `${packageName}_${version.replace(/:/g, '%3a')}_amd64.deb`;
   return (await readdir(dir)).includes(expected) ? path.join(dir, expected) : undefined;
+}
+
+export interface BootableKernel {
+  /** What QEMU's -kernel gets: the uncompressed vmlinux when it has a PVH entry, else the bzImage. */
+  readonly file: string;
+  readonly pvh: boolean;
+  readonly extracted: boolean;
+}
+
+/**
+ * The kernel uncompressed, once: under emulation the bzImage's own xz decompression takes
+ * seconds, and an ELF vmlinux with a PVH entry note boots directly. Falls back to the bzImage
+ * when the payload is not xz or the vmlinux has no PVH entry.
+ */
+export async function bootableKernel(kernel: UnpackedKernel): Promise<BootableKernel> {
+  const vmlinux = path.join(kernel.root, 'boot', `vmlinux-${kernel.kernelVersion}`);
+  if (existsSync(vmlinux)) return { file: vmlinux, pvh: true, extracted: false };
+  const bzImage = await readFile(kernel.vmlinuz);
+  const offset = xzPayloadOffset(bzImage);
+  if (offset < 0) return { file: kernel.vmlinuz, pvh: false, extracted: false };
+  const partial = `${vmlinux}.partial`;
+  // --single-stream: the bzImage goes on after the xz stream; that tail is not kernel.
+  const unpacked = await execa('xz', ['-dc', '--single-stream'], {
+    input: bzImage.subarray(offset),
+    encoding: 'buffer',
+    reject: false,
+  });
+  if (unpacked.exitCode !== 0 || !hasPvhEntryNote(unpacked.stdout)) {
+    return { file: kernel.vmlinuz, pvh: false, extracted: false };
+  }
+  await writeFile(partial, unpacked.stdout);
+  await rename(partial, vmlinux);
+  return { file: vmlinux, pvh: true, extracted: true };
 }
 
 export interface BuiltInitramfs {

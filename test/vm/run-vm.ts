@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveEtcdImage } from '../../src/host/etcd-image.ts';
 import { ensureDockerEngine } from '../../src/host/docker.ts';
-import { buildInitramfs, fetchKernel, installMissingTools, saveImage } from './host-prep.ts';
+import { bootableKernel, buildInitramfs, fetchKernel, installMissingTools, saveImage } from './host-prep.ts';
 import { runQemu } from './qemu.ts';
 import {
   guestEnvFile,
@@ -90,6 +90,12 @@ async function main(): Promise<number> {
     `kernel ${kernel.packageName} ${kernel.packageVersion}` +
       (kernel.unpacked ? (kernel.downloaded ? ' (downloaded, unpacked)' : ' (unpacked)') : ' (cached)'),
   );
+  const boot = await timed('kernel uncompress', () => bootableKernel(kernel));
+  log(
+    boot.pvh
+      ? `booting ${path.basename(boot.file)} through its PVH entry${boot.extracted ? ' (uncompressed now)' : ''}`
+      : `booting the compressed ${path.basename(boot.file)} (no PVH entry found)`,
+  );
   const initramfs = await timed('initramfs build', () =>
     buildInitramfs(cacheDir, kernel, path.join(here, 'initramfs-init.sh')),
   );
@@ -142,7 +148,7 @@ async function main(): Promise<number> {
   log(`booting: ${positionals.join(' ')} (timeout ${timeoutMs / 60_000} min)`);
   const qemu = await runQemu({
     args: qemuArgs({
-      kernel: kernel.vmlinuz,
+      kernel: boot.file,
       initramfs: initramfs.file,
       outDir,
       memoryMb,

@@ -87,6 +87,22 @@ export function moduleName(path: string): string {
 
 const normalizeModuleName = (name: string): string => name.replace(/-/g, '_');
 
+/** Where the xz stream of the compressed kernel starts in a bzImage (Debian's are xz), or -1. */
+export function xzPayloadOffset(bzImage: Uint8Array): number {
+  return Buffer.from(bzImage.buffer, bzImage.byteOffset, bzImage.byteLength).indexOf(XZ_MAGIC);
+}
+const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
+
+/**
+ * Whether an uncompressed vmlinux has Xen's PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY, type 18,
+ * name "Xen"): QEMU then jumps straight into it, with no real-mode setup and no decompression.
+ * An ELF note is namesz, descsz, type (32-bit little-endian each), then the name.
+ */
+export function hasPvhEntryNote(vmlinux: Uint8Array): boolean {
+  return Buffer.from(vmlinux.buffer, vmlinux.byteOffset, vmlinux.byteLength).includes(PVH_NOTE_TAIL);
+}
+const PVH_NOTE_TAIL = Buffer.from([0x12, 0, 0, 0, 0x58, 0x65, 0x6e, 0]);
+
 export interface QemuPlan {
   readonly kernel: string;
   readonly initramfs: string;
@@ -104,8 +120,8 @@ export function qemuArgs(plan: QemuPlan): string[] {
     '-accel',
     'tcg,thread=multi',
     // qemu64 plus the SSE4.2/POPCNT that Node and Go look for. Not `-cpu max`: with AVX2 and
-    // SHA-NI on offer, Go and OpenSSL pick vector code that TCG emulates slowly (docker load and
-    // dockerd's start took 3x longer).
+    // SHA-NI on offer, Go and OpenSSL pick vector code that TCG emulates slowly (dockerd's start and
+    // docker load took about twice as long here).
     '-cpu',
     'qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt',
     '-m',
