@@ -119,9 +119,9 @@ export function qemuArgs(plan: QemuPlan): string[] {
     // Multi-threaded TCG: each virtual CPU gets a host thread.
     '-accel',
     'tcg,thread=multi',
-    // qemu64 plus the SSE4.2/POPCNT that Node and Go look for. Not `-cpu max`: with AVX2 and
-    // SHA-NI on offer, Go and OpenSSL pick vector code that TCG emulates slowly (dockerd's start and
-    // docker load took about twice as long here).
+    // qemu64 plus the SSE4.2/POPCNT that Node and Go look for. Not `-cpu max`: dockerd's start and
+    // docker load took about twice as long with it (docs/vm.md), likely because Go and OpenSSL
+    // then pick AVX2/SHA-NI code that TCG emulates slowly.
     '-cpu',
     'qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt',
     '-m',
