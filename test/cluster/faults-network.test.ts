@@ -273,14 +273,15 @@ describe('network faults on a 3-member cluster', () => {
      */
     const LOSS = 0.3;
     const WRITES = 150;
-    // Far above a write without loss (baseline p99 4–80 ms measured), well under a resend's ~200 ms:
-    // resends triggered by an earlier timer or by SACK can come sooner than 200 ms.
-    const SLOW_MS = 50;
     const [leader] = await twoMembers();
     await writeLatencies(leader, 20); // warm-up
     const retransBefore = await retransmittedSegments(leader);
     const baseline = await writeLatencies(leader, WRITES);
     const retransBaseline = (await retransmittedSegments(leader)) - retransBefore;
+    // "Slow": above a write without loss (baseline p99 4–80 ms measured here), under a resend's
+    // ~200 ms (resends triggered by an earlier timer or by SACK can come sooner). 50 ms here; where
+    // every write is slower (a VM under emulation: p50 54 ms), this machine's own p95 instead.
+    const SLOW_MS = Math.max(50, quantile(baseline.latenciesMs, 0.95));
 
     const { term: termBefore } = await cluster.waitForStableLeader();
     const handle = await inject(new LossFault({ target: 'leader', lossPercent: LOSS * 100 }));
@@ -308,6 +309,7 @@ describe('network faults on a 3-member cluster', () => {
     };
     figure('loss 30 %', {
       configuredPercent: LOSS * 100,
+      slowMs: round(SLOW_MS),
       baseline: {
         p50: round(base?.p50 ?? NaN),
         p99: round(base?.p99 ?? NaN),
@@ -347,7 +349,7 @@ describe('network faults on a 3-member cluster', () => {
     );
     // Healing restores: no failures, and fewer slow writes and resends than the loss alone forces.
     expect(restored.errors).toEqual([]);
-    expect(slowShare.restored).toBeLessThan(LOSS * LOSS);
+    expect(slowShare.restored - slowShare.baseline).toBeLessThan(LOSS * LOSS);
     expect(retransRestored).toBeLessThan(LOSS * WRITES);
   });
 

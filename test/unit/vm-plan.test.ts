@@ -113,11 +113,12 @@ describe('qemuArgs and kernelCmdline', () => {
 
 describe('guestEnvFile', () => {
   const run = {
-    repoDir: '/work/vm-wt',
-    kernelRoot: '/work/vm-wt/.lab/vm/kernel/k',
+    repoDir: '/work/main',
+    kernelRoot: '/work/main/.lab/vm/kernel/k',
     kernelVersion: '6.1.0-57-amd64',
     imageArchives: ['/a/one.tar', '/a/two.tar'],
     testFiles: ['test/cluster/faults-process.test.ts'],
+    experiments: ['slow-member', 'lab/cpu-starvation.yaml'],
     timeoutFactor: 10,
     doctorCluster: false,
     passEnv: { ETCD_IMAGE: "it's 3.5.30" },
@@ -127,6 +128,7 @@ describe('guestEnvFile', () => {
     const text = guestEnvFile(run);
     expect(text).toContain("export VM_IMAGE_ARCHIVES='/a/one.tar /a/two.tar'\n");
     expect(text).toContain("export VM_TEST_FILES='test/cluster/faults-process.test.ts'\n");
+    expect(text).toContain("export VM_EXPERIMENTS='slow-member lab/cpu-starvation.yaml'\n");
     expect(text).toContain("export VM_TIMEOUT_FACTOR='10'\n");
     expect(text).toContain("export VM_DOCTOR_CLUSTER='0'\n");
     expect(text).toContain("export ETCD_IMAGE='it'\\''s 3.5.30'\n");
@@ -137,6 +139,7 @@ describe('guestEnvFile', () => {
 
   it('refuses what would split into two words or is not a variable name', () => {
     expect(() => guestEnvFile({ ...run, testFiles: ['test/a b.test.ts'] })).toThrow(/spaces/);
+    expect(() => guestEnvFile({ ...run, experiments: ['my experiment.yaml'] })).toThrow(/spaces/);
     expect(() => guestEnvFile({ ...run, passEnv: { 'BAD-NAME': 'x' } })).toThrow(/variable name/);
   });
 });

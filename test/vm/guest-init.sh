@@ -67,6 +67,21 @@ doctor_flags=(--no-cluster)
 node bin/etcd-lab.js doctor "${doctor_flags[@]}" 2>&1 | tee "$OUT/doctor.txt"
 phase doctor
 
+# Experiments first, each into the results share, as `etcd-lab run` writes them on a host.
+# shellcheck disable=SC2086 # VM_EXPERIMENTS is a word list
+mkdir -p "$OUT/experiments"
+for experiment in $VM_EXPERIMENTS; do
+  name=$(basename "$experiment" .yaml)
+  node bin/etcd-lab.js run "$experiment" --out "$OUT/experiments/$name" 2>&1 | cat
+  echo "${PIPESTATUS[0]}" >"$OUT/experiments/$name.status"
+  phase "experiment-$name"
+done
+
+if [ -z "$VM_TEST_FILES" ]; then
+  phase tests
+  power_off
+fi
+
 # The console is a terminal: through a pipe vitest prints plain lines instead of redrawing its
 # summary. Reporters on the command line replace the config's names but the json reporter keeps
 # the config's outputFile, which ETCD_LAB_VITEST_JSON points into the results share.

@@ -22,7 +22,9 @@ import {
   type GuestRun,
 } from './vm-plan.ts';
 
-const USAGE = `usage: npm run test:vm -- [options] <test file>…
+const USAGE = `usage: npm run test:vm -- [options] [<test file>…]
+  --experiment <name|file>  run an experiment with \`etcd-lab run\` in the guest first (repeatable);
+                            its results land in .lab/vm/out/experiments/<name>/
   --image <version|image>   etcd to run (repeatable; the first is ETCD_IMAGE in the guest). Default: the lab's default
   --timeout-min <n>         kill the VM after n minutes (default 90)
   --timeout-factor <n>      multiply vitest's test and hook timeouts (default 10: emulation is ~10x slower)
@@ -57,6 +59,7 @@ async function main(): Promise<number> {
     allowPositionals: true,
     options: {
       image: { type: 'string', multiple: true },
+      experiment: { type: 'string', multiple: true },
       'timeout-min': { type: 'string', default: '90' },
       'timeout-factor': { type: 'string', default: '10' },
       'doctor-cluster': { type: 'boolean', default: false },
@@ -65,7 +68,8 @@ async function main(): Promise<number> {
       help: { type: 'boolean', default: false },
     },
   });
-  if (values.help || positionals.length === 0) {
+  const experiments = values.experiment ?? [];
+  if (values.help || (positionals.length === 0 && experiments.length === 0)) {
     process.stderr.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
@@ -130,6 +134,7 @@ async function main(): Promise<number> {
     kernelVersion: kernel.kernelVersion,
     imageArchives: archives,
     testFiles: positionals,
+    experiments,
     timeoutFactor,
     doctorCluster: values['doctor-cluster'],
     passEnv,
@@ -145,7 +150,7 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  log(`booting: ${positionals.join(' ')} (timeout ${timeoutMs / 60_000} min)`);
+  log(`booting: ${[...experiments, ...positionals].join(' ')} (timeout ${timeoutMs / 60_000} min)`);
   const qemu = await runQemu({
     args: qemuArgs({
       kernel: boot.file,
@@ -175,6 +180,21 @@ async function main(): Promise<number> {
   if (qemu.aborted) log('the VM was stopped by a signal');
   if (qemu.timedOut) log(`the VM did not finish within ${timeoutMs / 60_000} min and was killed`);
   if (failure !== undefined) log(`guest: ${failure.trim()}`);
+  let experimentsOk = true;
+  for (const experiment of experiments) {
+    const name = path.basename(experiment, '.yaml');
+    const status = (await readIfPresent(path.join(outDir, 'experiments', `${name}.status`)))?.trim();
+    const result = await readIfPresent(path.join(outDir, 'experiments', name, 'result.json'));
+    const parsed =
+      result === undefined ? undefined : (JSON.parse(result) as { status?: string; verdict?: string });
+    // Exit codes 0, 1 and 3 are verdicts (held, deviated, inconclusive); anything else is the lab failing.
+    if (parsed?.status !== 'completed' || !['0', '1', '3'].includes(status ?? '')) experimentsOk = false;
+    log(
+      `experiment ${name}: ${parsed?.status ?? 'no result.json'}, ${parsed?.verdict ?? 'no verdict'} (exit ${status ?? '?'}) → ${path.join(outDir, 'experiments', name)}`,
+    );
+  }
+  if (positionals.length === 0) return experimentsOk && !qemu.timedOut && !qemu.aborted ? 0 : 1;
+
   const report = await readIfPresent(path.join(outDir, 'vitest.json'));
   if (report === undefined) {
     log(`no vitest report in ${outDir}`);
@@ -186,7 +206,7 @@ async function main(): Promise<number> {
   if (tally.skipped > 0) process.stdout.write(`(${tally.skipped} skipped)\n`);
   process.stdout.write(`${tally.passed} passed, ${tally.failed} failed\n`);
   const vitestStatus = (await readIfPresent(path.join(outDir, 'vitest.status')))?.trim();
-  const ok = tally.failed === 0 && vitestStatus === '0' && !qemu.timedOut && !qemu.aborted;
+  const ok = experimentsOk && tally.failed === 0 && vitestStatus === '0' && !qemu.timedOut && !qemu.aborted;
   return ok ? 0 : 1;
 }
 

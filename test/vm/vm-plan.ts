@@ -175,6 +175,8 @@ export interface GuestRun {
   /** docker save archives to load (host paths, visible in the guest at the same paths). */
   readonly imageArchives: readonly string[];
   readonly testFiles: readonly string[];
+  /** Experiments (names from lab/ or files) the guest runs with `etcd-lab run` before the tests. */
+  readonly experiments: readonly string[];
   /** Multiplies every vitest project's testTimeout and hookTimeout (emulation is ~10x slower). */
   readonly timeoutFactor: number;
   /** Run doctor's live 3-member cluster check too (about a minute under emulation). */
@@ -192,10 +194,11 @@ export function guestEnvFile(run: GuestRun): string {
     ['VM_MODULES', GUEST_MODULES.join(' ')],
     ['VM_IMAGE_ARCHIVES', run.imageArchives.join(' ')],
     ['VM_TEST_FILES', run.testFiles.join(' ')],
+    ['VM_EXPERIMENTS', run.experiments.join(' ')],
     ['VM_TIMEOUT_FACTOR', String(run.timeoutFactor)],
     ['VM_DOCTOR_CLUSTER', run.doctorCluster ? '1' : '0'],
   ];
-  for (const word of [...run.imageArchives, ...run.testFiles]) {
+  for (const word of [...run.imageArchives, ...run.testFiles, ...run.experiments]) {
     if (/\s/.test(word)) throw new Error(`paths passed to the guest must not contain spaces: ${word}`);
   }
   for (const [name, value] of Object.entries(run.passEnv)) {
