@@ -20,7 +20,7 @@ import { ingressMatches, installRules, networkBasicsMissing, runningNamespace } 
 import type { Rule } from './iptables.ts';
 import { egressLinks } from './links.ts';
 import { allocateQueue, startDelayHelper } from './nfq-delay-process.ts';
-import { claimEach, tcShapingMissing } from './member-shaping.ts';
+import { claimNetemOrGuard, tcShapingMissing } from './member-shaping.ts';
 import { requireScope, type TrafficScope } from './traffic-scope.ts';
 
 export interface DelayOptions {
@@ -125,19 +125,17 @@ export class DelayFault implements Fault {
       ...(receivers ? ['to', receivers.join('+')] : []),
       ...(this.scope === 'peers' || this.name !== 'delay' ? [] : [this.scope]),
     );
-    const claim = { scope: this.scope, impairment: { delayMs, jitterMs }, netem: true };
+    const claim = {
+      scope: this.scope,
+      impairment: { delayMs, jitterMs },
+      viaNetem: mechanism === 'tc-netem',
+    };
     return applyFault(ctx, this.describe(), {
       mechanism,
       targets,
       faultId: id,
       apply: async (undo, details) => {
-        details.scope = this.scope;
-        if (mechanism === 'tc-netem') {
-          details.netemSeeded = false; // netem draws its jitter from the kernel's unseeded PRNG
-          details.tc = await claimEach(ctx, undo, targets, id, { ...claim, viaTc: true });
-          return;
-        }
-        await claimEach(ctx, undo, targets, id, { ...claim, viaTc: false });
+        if (await claimNetemOrGuard(ctx, undo, details, targets, id, claim)) return;
         const matches = ingressMatches(ctx, links, targets, this.scope);
         await delayAtReceivers(ctx, undo, details, id, [...matches], this.options);
       },

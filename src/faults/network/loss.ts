@@ -15,7 +15,7 @@ import {
 } from '../fault.ts';
 import { clusterView, resolveTargetNames, seededRandom, type TargetSpec } from '../targets.ts';
 import type { Rule } from './iptables.ts';
-import { claimEach, tcShapingMissing } from './member-shaping.ts';
+import { claimNetemOrGuard, tcShapingMissing } from './member-shaping.ts';
 import { requireScope, scopeBands, type TrafficScope } from './traffic-scope.ts';
 import { ingressMatches, installRules, networkBasicsMissing } from './ingress-rules.ts';
 import { egressLinks } from './links.ts';
@@ -108,19 +108,13 @@ export class LossFault implements Fault {
     );
     // iptables wants a probability in [0, 1]; four decimals are finer than any experiment needs.
     const probability = (lossPercent / 100).toFixed(4);
-    const claim = { scope: this.scope, impairment: { lossPercent }, netem: true };
+    const claim = { scope: this.scope, impairment: { lossPercent }, viaNetem: mechanism === 'tc-netem' };
     return applyFault(ctx, this.describe(), {
       mechanism,
       targets,
       faultId: id,
       apply: async (undo, details) => {
-        details.scope = this.scope;
-        if (mechanism === 'tc-netem') {
-          details.netemSeeded = false; // netem draws its losses from the kernel's unseeded PRNG
-          details.tc = await claimEach(ctx, undo, targets, id, { ...claim, viaTc: true });
-          return;
-        }
-        await claimEach(ctx, undo, targets, id, { ...claim, viaTc: false });
+        if (await claimNetemOrGuard(ctx, undo, details, targets, id, claim)) return;
         details.probability = probability;
         if (scopeBands(this.scope).includes('peers')) details.links = links;
         const rules = [...ingressMatches(ctx, links, targets, this.scope)].map(

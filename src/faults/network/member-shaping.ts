@@ -345,3 +345,27 @@ export function describeTree(tree: Tree | undefined): string {
     .map((band) => `${band}: ${tree[band].map((q) => [q.kind, ...q.args].join(' ')).join(' → ')}`)
     .join('; ');
 }
+
+/**
+ * A delay or loss fault's first step on either mechanism: on tc-netem its claim is the fault (it
+ * goes into each target's tree; returns true); otherwise the claim only guards against a second
+ * fault setting the same thing on the same traffic, and the caller installs its ingress rules.
+ */
+export async function claimNetemOrGuard(
+  ctx: FaultContext,
+  undo: UndoStack,
+  details: Record<string, unknown>,
+  targets: readonly string[],
+  faultId: string,
+  claim: { readonly scope: TrafficScope; readonly impairment: Impairment; readonly viaNetem: boolean },
+): Promise<boolean> {
+  const options = { scope: claim.scope, impairment: claim.impairment, netem: true, viaTc: claim.viaNetem };
+  details.scope = claim.scope;
+  if (!claim.viaNetem) {
+    await claimEach(ctx, undo, targets, faultId, options);
+    return false;
+  }
+  details.netemSeeded = false; // netem draws jitter and losses from the kernel's unseeded PRNG
+  details.tc = await claimEach(ctx, undo, targets, faultId, options);
+  return true;
+}
