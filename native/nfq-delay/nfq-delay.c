@@ -5,9 +5,10 @@
  * are held by the kernel while this process keeps only their ids in a timer-ordered min-heap; each one
  * gets an ACCEPT verdict once its release time (arrival + delay +/- uniform jitter) has passed.
  *
- * Usage: nfq-delay --queue N --delay-ms D [--jitter-ms J] [--seed S] [--maxlen L] [--parent-pid P]
+ * Usage: nfq-delay --queue N --delay-ms D [--jitter-ms J] [--seed S] [--maxlen L]
+ *                  [--parent-pid P | --watch-pid P --watch-start T]
  *
- * Prints `nfq-delay ready queue=N delay_ms=D jitter_ms=J` on stdout once bound. On SIGTERM/SIGINT every
+ * Prints `nfq-delay ready queue=N delay_ms=D jitter_ms=J pid=<own pid>` on stdout once bound. On SIGTERM/SIGINT every
  * held packet is accepted immediately (never dropped) and the queue is unbound, exit status 0. With
  * --queue-bypass on the iptables rule, traffic then flows undelayed.
  *
@@ -15,6 +16,11 @@
  * SIGTERM when its parent dies (PR_SET_PDEATHSIG), refuses to start when its parent is not P (P died
  * before the request took effect, or a wrapper that forks sits in between and would be the parent
  * whose death counts), and checks its parent again at least every PARENT_CHECK_MS while it runs.
+ *
+ * --watch-pid P --watch-start T: the same tie when the lab is not the parent — it ran the helper
+ * through `sudo`, which forks, so sudo is the parent and the lab's death sends no signal. The helper
+ * refuses to start unless process P runs with start time T (field 22 of /proc/P/stat, so a reused
+ * pid does not count) and stops within PARENT_CHECK_MS of P exiting or becoming a zombie.
  *
  * Build: gcc -O2 -Wall -o build/nfq-delay nfq-delay.c -lnetfilter_queue
  */
@@ -48,6 +54,36 @@
 #define NS_PER_S 1000000000LL
 /* How often a helper with --parent-pid looks at its parent even when no packet arrives. */
 #define PARENT_CHECK_MS 500
+
+/* Process `pid` runs, is not a zombie, and started at `start` (clock ticks since boot, as in field 22
+ * of /proc/<pid>/stat). */
+static int watched_alive(long long pid, unsigned long long start)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%lld/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* The command name (field 2) may hold spaces and parens: fields 3.. follow its last ')'. */
+	char *p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return 0;
+	char state = p[2];
+	if (state == 'Z' || state == 'X')
+		return 0;
+	/* Field 3 is the state; skip to field 22. */
+	char *field = p + 2;
+	for (int i = 3; i < 22; i++) {
+		field = strchr(field, ' ');
+		if (!field)
+			return 0;
+		field++;
+	}
+	return strtoull(field, NULL, 10) == start;
+}
 
 struct held {
 	int64_t release_ns;
@@ -207,7 +243,8 @@ static void release_due(struct state *st, int64_t now)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: nfq-delay --queue N --delay-ms D [--jitter-ms J] [--seed S] [--maxlen L] [--parent-pid P]\n"
+		"usage: nfq-delay --queue N --delay-ms D [--jitter-ms J] [--seed S] [--maxlen L]\n"
+		"                 [--parent-pid P | --watch-pid P --watch-start T]\n"
 		"  Holds packets queued on NFQUEUE N and accepts each after D ms (+/- uniform J ms).\n");
 }
 
@@ -241,6 +278,8 @@ int main(int argc, char **argv)
 	long long queue = -1, delay_ms = -1, jitter_ms = 0, maxlen = 10000;
 	long long seed = -1;
 	long long parent_pid = 0; /* 0: none given */
+	long long watch_pid = 0; /* 0: none given */
+	long long watch_start = -1;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -267,6 +306,10 @@ int main(int argc, char **argv)
 			rc = parse_ll("--maxlen", v, 1, 1000000, &maxlen);
 		else if (strcmp(a, "--parent-pid") == 0)
 			rc = parse_ll("--parent-pid", v, 2, INT_MAX, &parent_pid);
+		else if (strcmp(a, "--watch-pid") == 0)
+			rc = parse_ll("--watch-pid", v, 2, INT_MAX, &watch_pid);
+		else if (strcmp(a, "--watch-start") == 0)
+			rc = parse_ll("--watch-start", v, 0, LLONG_MAX, &watch_start);
 		else {
 			fprintf(stderr, "nfq-delay: unknown option %s\n", a);
 			usage(stderr);
@@ -282,6 +325,19 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	if ((watch_pid > 0) != (watch_start >= 0)) {
+		fprintf(stderr, "nfq-delay: --watch-pid and --watch-start go together\n");
+		return 2;
+	}
+	if (watch_pid > 0 && parent_pid > 0) {
+		fprintf(stderr, "nfq-delay: give --parent-pid or --watch-pid, not both\n");
+		return 2;
+	}
+	if (watch_pid > 0 && !watched_alive(watch_pid, (unsigned long long)watch_start)) {
+		fprintf(stderr, "nfq-delay: process %lld (start %lld) is not running: the lab process is gone\n",
+			watch_pid, watch_start);
+		return 1;
+	}
 	if (parent_pid > 0) {
 		/* If the lab process dies, the delay must not outlive it: exiting unbinds the queue and
 		 * --queue-bypass lets traffic through undelayed. The death signal comes from the kernel when
@@ -367,18 +423,28 @@ int main(int argc, char **argv)
 	int fd = nfq_fd(h);
 	set_socket_options(fd);
 
-	printf("nfq-delay ready queue=%lld delay_ms=%lld jitter_ms=%lld\n", queue, delay_ms, jitter_ms);
+	printf("nfq-delay ready queue=%lld delay_ms=%lld jitter_ms=%lld pid=%d\n", queue, delay_ms, jitter_ms,
+	       (int)getpid());
 	fflush(stdout);
 
 	/* Big enough for a netlink message carrying packet metadata even if someone switches copy mode. */
 	static char buf[65536 + 4096] __attribute__((aligned));
 	int exit_code = 0;
+	int64_t next_watch_ns = 0;
 
 	while (!stop_requested) {
 		if (parent_pid > 0 && getppid() != (pid_t)parent_pid) {
 			/* The death signal should have come; this is the second line of defence. */
 			fprintf(stderr, "nfq-delay: parent %lld is gone, stopping\n", parent_pid);
 			break;
+		}
+		/* A /proc read, so at most every PARENT_CHECK_MS, not on every burst of packets. */
+		if (watch_pid > 0 && now_ns() >= next_watch_ns) {
+			if (!watched_alive(watch_pid, (unsigned long long)watch_start)) {
+				fprintf(stderr, "nfq-delay: process %lld is gone, stopping\n", watch_pid);
+				break;
+			}
+			next_watch_ns = now_ns() + PARENT_CHECK_MS * NS_PER_MS;
 		}
 		struct timespec timeout, *tp = NULL;
 		int64_t wait = -1;
@@ -387,7 +453,7 @@ int main(int argc, char **argv)
 			if (wait < 0)
 				wait = 0;
 		}
-		if (parent_pid > 0 && (wait < 0 || wait > PARENT_CHECK_MS * NS_PER_MS))
+		if ((parent_pid > 0 || watch_pid > 0) && (wait < 0 || wait > PARENT_CHECK_MS * NS_PER_MS))
 			wait = PARENT_CHECK_MS * NS_PER_MS;
 		if (wait >= 0) {
 			timeout.tv_sec = wait / NS_PER_S;

@@ -1,4 +1,4 @@
-import { runCommand } from './host-command.ts';
+import { privilegeRoute, runCommand } from './host-command.ts';
 import { probeNfqDelayHelper } from './network/nfq-delay-build.ts';
 import { probeCgroups } from './probes/cgroup-probes.ts';
 import { privileged, probeNetwork, probeNsenter } from './probes/network-probes.ts';
@@ -31,8 +31,9 @@ export function probeHostCapabilities(options: { readonly fresh?: boolean } = {}
 
 async function probeAll(): Promise<HostCapabilities> {
   const root = process.getuid?.() === 0;
-  const sudo = root ? false : (await runCommand('sudo', ['-n', 'true'])).ok;
-  const priv = privileged(root, sudo);
+  const direct = privilegeRoute() === 'root';
+  const sudo = direct ? false : (await runCommand('sudo', ['-n', 'true'])).ok;
+  const priv = privileged(direct, sudo);
   const [network, nsenter, cgroups, nfqDelayHelper] = await Promise.all([
     probeNetwork(priv),
     probeNsenter(priv),

@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { FaultError } from '../errors.ts';
+import { BadInputError, FaultError } from '../errors.ts';
 
 const COMMAND_TIMEOUT_MS = 15_000;
 
@@ -53,17 +53,29 @@ function oneLine(text: string): string {
   return lines.slice(0, 3).join(' | ');
 }
 
-/** How privileged commands run here: directly as root, else through `sudo -n`. */
-export const privilegeRoute = (): 'root' | 'sudo' => (isRoot() ? 'root' : 'sudo');
+export const PRIVILEGE_ENV = 'ETCD_LAB_PRIVILEGE';
+
+/**
+ * How privileged commands run here: directly as root, else through `sudo -n`. ETCD_LAB_PRIVILEGE=sudo
+ * takes the sudo route even as root: how the tests exercise it (sudo between the lab and its
+ * helpers) on a CI machine that runs them as root.
+ */
+export function privilegeRoute(): 'root' | 'sudo' {
+  const wanted = process.env[PRIVILEGE_ENV];
+  if (wanted !== undefined && wanted !== '' && wanted !== 'sudo')
+    throw new BadInputError(`${PRIVILEGE_ENV} must be "sudo" or unset, got "${wanted}"`);
+  return isRoot() && wanted !== 'sudo' ? 'root' : 'sudo';
+}
 
 /**
  * Runs a command that needs CAP_NET_ADMIN / CAP_SYS_ADMIN: directly as root, else via `sudo -n`
  * (a fault's check() has already refused when neither works).
  */
 export async function runPrivileged(command: string, args: readonly string[]): Promise<CommandOutcome> {
-  const outcome = isRoot()
-    ? await runCommand(command, args)
-    : await runCommand('sudo', ['-n', command, ...args]);
+  const outcome =
+    privilegeRoute() === 'root'
+      ? await runCommand(command, args)
+      : await runCommand('sudo', ['-n', command, ...args]);
   // Named without the sudo in front: records and messages say what was run, not how.
   return { ...outcome, command: [command, ...args].join(' ') };
 }

@@ -43,7 +43,7 @@ export async function findFaultResidue(cluster: StartedEtcdCluster): Promise<Res
         add('iptables-rule', `${table}: ${rule}`);
     }
     for (const qdisc of await labQdiscs(pid)) add('qdisc', qdisc);
-    for (const helper of delayHelpersInNetns(pid))
+    for (const helper of await delayHelpersInNetns(pid))
       add('delay-helper', `nfq-delay pid ${helper} in its namespace`);
     if (info.State.Paused) add('paused', 'container is paused (cgroup frozen)');
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');

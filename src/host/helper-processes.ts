@@ -1,3 +1,4 @@
+import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -109,18 +110,35 @@ export async function sweepHelperProcesses(options: HelperSweepOptions = {}): Pr
     const pid = Number(data.helperPid);
     // Only the very process recorded: a pid reused by something else is left alone.
     if (Number.isInteger(pid) && pid > 0 && stillRunning(pid, data.helperStart)) {
-      try {
-        process.kill(pid, 'SIGTERM');
+      if (await signalProcess(pid, 'SIGTERM')) {
         killed += 1;
         for (let i = 0; i < 20 && stillRunning(pid, data.helperStart); i++) await sleep(50);
-        if (stillRunning(pid, data.helperStart)) process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
+        if (stillRunning(pid, data.helperStart)) await signalProcess(pid, 'SIGKILL');
       }
     }
     await rm(file, { force: true });
   }
   return killed;
+}
+
+/**
+ * Sends `signal` to `pid`; false when it is gone. A helper started through sudo runs as root, so a
+ * lab that is not root signals it through `sudo -n kill` (how it started it).
+ */
+export async function signalProcess(pid: number, signal: 'SIGTERM' | 'SIGKILL'): Promise<boolean> {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+    const name = signal.replace(/^SIG/, '');
+    const result = await execa('sudo', ['-n', 'kill', `-${name}`, String(pid)], {
+      reject: false,
+      stdin: 'ignore',
+      timeout: 15_000,
+    });
+    return !result.failed;
+  }
 }
 
 /**

@@ -110,14 +110,18 @@ const parentOf = async (pid: number): Promise<number> => {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 };
 
+const commandOf = async (pid: number): Promise<string> =>
+  (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0')[0] ?? '';
+
 /** The lab as a user runs it, with its progress lines on stderr (they are off under vitest by default). */
-const LAB_OPTIONS = {
-  reject: false,
-  buffer: false,
-  stdin: 'ignore',
-  env: { ETCD_LAB_VERBOSE: '1' },
-} as const;
-type Lab = ResultPromise<typeof LAB_OPTIONS>;
+const labOptions = (privilege: '' | 'sudo' = '') =>
+  ({
+    reject: false,
+    buffer: false,
+    stdin: 'ignore',
+    env: { ETCD_LAB_VERBOSE: '1', ETCD_LAB_PRIVILEGE: privilege },
+  }) as const;
+type Lab = ResultPromise<ReturnType<typeof labOptions>>;
 
 /**
  * A single member paused for most of a minute: the run is interrupted while the fault is in
@@ -152,7 +156,7 @@ describe('an interrupted lab run (the CLI owns Ctrl-C)', () => {
     async (signal, code) => {
       const out = join(dir, signal);
       const experiment = join(dir, 'interrupted-mid-pause.yaml');
-      const lab = execa('node', ['bin/etcd-lab.js', 'run', experiment, '--out', out], LAB_OPTIONS);
+      const lab = execa('node', ['bin/etcd-lab.js', 'run', experiment, '--out', out], labOptions());
       let stderr = '';
       lab.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       const stillRunning = (): void => {
@@ -197,7 +201,14 @@ describe('an interrupted lab run (the CLI owns Ctrl-C)', () => {
   );
 });
 
-describe('a SIGKILLed lab', () => {
+/** `sudo -n true` works here: the sudo route can run (the lab refuses it otherwise). The root route
+ * needs root: a lab that is not root always goes through sudo. */
+const sudoWorks = (await execa('sudo', ['-n', 'true'], { reject: false })).exitCode === 0;
+
+// Both ways the lab runs privileged commands: itself (root), or through sudo as on a CI runner that
+// is not root (ETCD_LAB_PRIVILEGE=sudo takes that route as root too: sudo, not the lab, is then
+// the helper's parent, and the helper watches the lab instead).
+describe.each(['root', 'sudo'] as const)('a SIGKILLed lab (privileged commands: %s)', (route) => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'etcd-lab-kill-'));
@@ -207,21 +218,28 @@ describe('a SIGKILLed lab', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('leaves no delay helper running, and `clean` removes the rest', async () => {
-    const experiment = join(dir, 'killed-mid-delay.yaml');
-    const lab = execa('node', ['bin/etcd-lab.js', 'run', experiment, '--out', dir], LAB_OPTIONS);
-    try {
-      await killMidDelayAndClean(lab);
-    } finally {
-      // Whatever failed, nothing of this test stays: the lab goes, then what it left.
-      lab.kill('SIGKILL');
-      await lab;
-      await sweepLeftovers();
-    }
-  });
+  it.skipIf(route === 'sudo' ? !sudoWorks : process.getuid?.() !== 0)(
+    'leaves no delay helper running, and `clean` removes the rest',
+    async () => {
+      const experiment = join(dir, 'killed-mid-delay.yaml');
+      const lab = execa(
+        'node',
+        ['bin/etcd-lab.js', 'run', experiment, '--out', dir],
+        labOptions(route === 'sudo' ? 'sudo' : ''),
+      );
+      try {
+        await killMidDelayAndClean(lab, route);
+      } finally {
+        // Whatever failed, nothing of this test stays: the lab goes, then what it left.
+        lab.kill('SIGKILL');
+        await lab;
+        await sweepLeftovers();
+      }
+    },
+  );
 });
 
-async function killMidDelayAndClean(lab: Lab): Promise<void> {
+async function killMidDelayAndClean(lab: Lab, route: 'root' | 'sudo'): Promise<void> {
   let stderr = '';
   lab.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const labPid = lab.pid ?? 0;
@@ -240,7 +258,11 @@ async function killMidDelayAndClean(lab: Lab): Promise<void> {
   });
   // The client delay always runs a helper (the peer delay too where the kernel lacks netem): wait
   // until the run has recorded every helper running in its members' namespaces, and no more start.
-  const running = async () => (await memberPids(runId)).flatMap((pid) => delayHelpersInNetns(pid));
+  const running = async () => {
+    const found: number[] = [];
+    for (const pid of await memberPids(runId)) found.push(...(await delayHelpersInNetns(pid)));
+    return found;
+  };
   let seen = '';
   let since = Date.now();
   const helpers = await waitFor(
@@ -257,8 +279,16 @@ async function killMidDelayAndClean(lab: Lab): Promise<void> {
     },
     () => ` (running/recorded: ${seen})\n${stderr}`,
   );
-  // Each is the lab's own child: the process whose death the helper is tied to is the lab.
-  for (const helper of helpers) expect(await parentOf(helper)).toBe(labPid);
+  // As root each is the lab's own child: the process whose death the helper is tied to is the lab.
+  // Through sudo, sudo is its parent and the lab sudo's.
+  for (const helper of helpers) {
+    const parent = await parentOf(helper);
+    if (route === 'root') expect(parent).toBe(labPid);
+    else {
+      expect(await commandOf(parent)).toBe('sudo');
+      expect(await parentOf(parent)).toBe(labPid);
+    }
+  }
 
   lab.kill('SIGKILL');
   await lab;

@@ -13,6 +13,7 @@ import {
 import { PROBE_NETNS_PREFIX } from '../../src/faults/probes/probe.ts';
 import { chooseDelayMechanism } from '../../src/faults/network/delay.ts';
 import { chooseLossMechanism } from '../../src/faults/network/loss.ts';
+import { processStartTime } from '../../src/host/run-labels.ts';
 
 // Host tests: they run the real probes and real network namespaces on this machine (root needed), and
 // check the probe's answers against commands run independently here.
@@ -550,6 +551,51 @@ console.log(JSON.stringify(rtts));s.close();})();`;
     const deadline = Date.now() + 3_000;
     while (running(helperPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(running(helperPid)).toBe(false);
+  }, 15_000);
+
+  it('with --watch-pid (through sudo, where the lab is not the parent), refuses a gone process and exits when the watched one dies', async () => {
+    const watched = execa('sleep', ['60'], { reject: false });
+    const watchedPid = watched.pid ?? 0;
+    const start = processStartTime(watchedPid) ?? '';
+    // Same pid, another start time: a reused pid is not the lab.
+    const reused = await execa(
+      helper,
+      [
+        '--queue',
+        String(queue),
+        '--delay-ms',
+        '1',
+        '--watch-pid',
+        String(watchedPid),
+        '--watch-start',
+        `${start}1`,
+      ],
+      { reject: false },
+    );
+    expect(reused.exitCode).toBe(1);
+    expect(reused.stderr).toMatch(new RegExp(`process ${watchedPid} \\(start ${start}1\\) is not running`));
+
+    // The watcher's parent is `ip netns exec`'s process (this test's child), not the watched one.
+    const watcher = execa(
+      'ip',
+      ['netns', 'exec', nsA, helper, '--queue', String(queue), '--delay-ms', '1',
+        '--watch-pid', String(watchedPid), '--watch-start', start],
+      { reject: false, buffer: false, stdin: 'ignore' },
+    ); // prettier-ignore
+    const readyPid = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      watcher.stdout?.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const ready = /^nfq-delay ready .* pid=(\d+)$/m.exec(out);
+        if (ready?.[1]) resolve(Number(ready[1]));
+      });
+      void watcher.then(() => reject(new Error(`helper exited first: ${out}`)));
+    });
+    expect(readyPid).toBe(watcher.pid); // the pid it prints is its own (ip netns exec execs it)
+    watched.kill('SIGKILL');
+    await watched;
+    const result = await watcher;
+    expect(result.exitCode).toBe(0);
   }, 15_000);
 
   it('delays on ingress too (receiver PREROUTING), the placement that keeps sender socket buffers free', async () => {

@@ -1,4 +1,5 @@
 import type { HostCapabilities, Probe } from '../../faults/capabilities.ts';
+import { PRIVILEGE_ENV, privilegeRoute } from '../../faults/host-command.ts';
 
 /** How `doctor` shows what this host can do for fault injection. */
 
@@ -27,13 +28,15 @@ export function formatCapabilities(caps: HostCapabilities): string[] {
       ? ['✓', 'root', 'running as root']
       : ['✗', 'root', `not root (uid ${process.getuid?.() ?? '?'})`],
   ];
+  // caps.sudo is probed whenever privileged commands go through sudo (not root, or ETCD_LAB_PRIVILEGE=sudo).
   rows.push(
-    caps.root
+    caps.root && !caps.sudo && privilegeRoute() === 'root'
       ? ['–', 'sudo', 'not needed (running as root)']
       : [
           caps.sudo ? '✓' : '✗',
           'sudo',
-          caps.sudo ? 'sudo -n true works' : 'sudo -n true fails: run as root or allow passwordless sudo',
+          (caps.sudo ? 'sudo -n true works' : 'sudo -n true fails: run as root or allow passwordless sudo') +
+            (caps.root ? ` (${PRIVILEGE_ENV}=sudo: privileged commands go through sudo)` : ''),
         ],
   );
   rows.push([

@@ -1,16 +1,24 @@
 import { execa } from 'execa';
 import type { Readable } from 'node:stream';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { FaultError } from '../../errors.ts';
-import { recordHelper } from '../../host/helper-processes.ts';
+import { recordHelper, signalProcess } from '../../host/helper-processes.ts';
+import { processStartTime } from '../../host/run-labels.ts';
+import { privilegeRoute, runPrivileged } from '../host-command.ts';
 import { buildNfqDelayHelper, NFQ_DELAY_BINARY_PREFIX } from './nfq-delay-build.ts';
 
 /**
  * The nfq-delay helper, run inside a member's network namespace. Three things make sure it dies:
- * heal stops it; `--parent-pid <this process>` ends it with the lab process, even a SIGKILLed one
- * (the kernel sends it SIGTERM when its parent dies, and it refuses to start unless this process is
- * its parent); and a record under .lab/run (src/host/helper-processes.ts) lets the next run's sweep
- * kill helpers whose owning run is gone, should one survive anyway.
+ * heal stops it; it is tied to the lab process and ends with it, even a SIGKILLed one; and a record
+ * under .lab/run (src/host/helper-processes.ts) lets the next run's sweep kill helpers whose owning
+ * run is gone, should one survive anyway.
+ *
+ * The tie depends on how it was started. As root, `--parent-pid <this process>`: nsenter execs it,
+ * so it is this process's child, the kernel sends it SIGTERM when its parent dies, and it refuses
+ * to start otherwise. Through sudo (not root), sudo forks and is the parent, so instead
+ * `--watch-pid <this process> --watch-start <its start time>`: it watches this process and stops
+ * within half a second of its death. Either way it prints its own pid when ready, which is the pid
+ * recorded and signalled (through sudo it is not the child's).
  */
 const READY_TIMEOUT_MS = 5_000;
 const STOP_GRACE_MS = 2_000;
@@ -44,7 +52,8 @@ export function allocateQueue(): number {
 
 export async function startDelayHelper(options: DelayHelperOptions): Promise<DelayHelper> {
   const binary = await buildNfqDelayHelper();
-  const args = [
+  const route = privilegeRoute();
+  const nsenterArgs = [
     '-t',
     String(options.netnsPid),
     '-n',
@@ -57,14 +66,18 @@ export async function startDelayHelper(options: DelayHelperOptions): Promise<Del
     String(options.jitterMs),
     ...(options.seed === undefined ? [] : ['--seed', String(options.seed)]),
     // The process whose death ends the helper: this one. nsenter setns()es and execs (it forks only
-    // to enter a PID namespace), so the helper is this process's child, which the helper checks.
-    '--parent-pid',
-    String(process.pid),
+    // to enter a PID namespace), so as root the helper is this process's child, which it checks.
+    ...(route === 'root'
+      ? ['--parent-pid', String(process.pid)]
+      : ['--watch-pid', String(process.pid), '--watch-start', processStartTime(process.pid) ?? '']),
   ];
-  const child = execa('nsenter', args, { stdin: 'ignore', reject: false, buffer: { stdout: false } });
-  const pid = child.pid;
-  if (pid === undefined) throw new FaultError('could not spawn nfq-delay');
-  await waitReady(child);
+  const spawnOptions = { stdin: 'ignore', reject: false, buffer: { stdout: false } } as const;
+  const child =
+    route === 'root'
+      ? execa('nsenter', nsenterArgs, spawnOptions)
+      : execa('sudo', ['-n', 'nsenter', ...nsenterArgs], spawnOptions);
+  if (child.pid === undefined) throw new FaultError('could not spawn nfq-delay');
+  const pid = await waitReady(child);
   const record = await recordHelper('nfq-delay', pid, { runId: options.runId, faultId: options.faultId });
   let stopping: Promise<string> | undefined;
   return {
@@ -72,8 +85,12 @@ export async function startDelayHelper(options: DelayHelperOptions): Promise<Del
     queue: options.queue,
     stop: () => {
       stopping ??= (async () => {
+        // Through sudo the child is sudo, which relays the SIGTERM to the helper.
         child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+        const timer = setTimeout(() => {
+          void signalProcess(pid, 'SIGKILL');
+          child.kill('SIGKILL');
+        }, STOP_GRACE_MS);
         const result = await child;
         clearTimeout(timer);
         await record.forget();
@@ -85,7 +102,7 @@ export async function startDelayHelper(options: DelayHelperOptions): Promise<Del
   };
 }
 
-/** Resolves on the helper's ready line; rejects (after killing it) on exit or timeout. */
+/** Resolves to the helper's pid on its ready line; rejects (after killing it) on exit or timeout. */
 interface Spawned {
   readonly stdout: Readable | null;
   readonly stderr: Readable | null;
@@ -93,8 +110,8 @@ interface Spawned {
   once(event: 'exit', listener: (code: number | null) => void): unknown;
 }
 
-function waitReady(child: Spawned): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
+function waitReady(child: Spawned): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
     let out = '';
     const fail = (why: string): void => {
       clearTimeout(timer);
@@ -104,9 +121,10 @@ function waitReady(child: Spawned): Promise<void> {
     const timer = setTimeout(() => fail(`not ready within ${READY_TIMEOUT_MS} ms`), READY_TIMEOUT_MS);
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      if (/^nfq-delay ready /m.test(out)) {
+      const ready = /^nfq-delay ready .*\bpid=(\d+)$/m.exec(out);
+      if (ready) {
         clearTimeout(timer);
-        resolve();
+        resolve(Number(ready[1]));
       }
     });
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -116,25 +134,42 @@ function waitReady(child: Spawned): Promise<void> {
   });
 }
 
-/** PIDs of nfq-delay processes running in the network namespace of `netnsPid`. */
-export function delayHelpersInNetns(netnsPid: number): number[] {
-  let target: string;
+/**
+ * PIDs of nfq-delay processes running in the network namespace of `netnsPid`. A helper is known by
+ * its command line (readable for anyone's process; /proc/<pid>/exe is not, and shows a rebuilt
+ * helper as "<path> (deleted)"); the namespaces are compared through sudo when the lab is not root
+ * and the processes (etcd in its container, the helpers) are root's.
+ */
+export async function delayHelpersInNetns(netnsPid: number): Promise<number[]> {
+  const helpers = listPids().filter((pid) => commandOf(pid)?.startsWith(NFQ_DELAY_BINARY_PREFIX) === true);
+  if (helpers.length === 0) return [];
+  const target = await netnsOf(netnsPid);
+  if (target === undefined) return [];
+  const found: number[] = [];
+  for (const pid of helpers) if ((await netnsOf(pid)) === target) found.push(pid);
+  return found;
+}
+
+/** argv[0] of `pid`, or undefined when it is gone (or a kernel thread, which has none). */
+function commandOf(pid: number): string | undefined {
   try {
-    target = readlinkSync(`/proc/${netnsPid}/ns/net`);
+    const argv0 = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
+    return argv0 === '' ? undefined : argv0;
   } catch {
-    return [];
+    return undefined;
   }
-  return listPids().filter((pid) => {
-    try {
-      // A rebuilt helper shows as "<path> (deleted)" in processes started before the rebuild.
-      return (
-        readlinkSync(`/proc/${pid}/exe`).startsWith(NFQ_DELAY_BINARY_PREFIX) &&
-        readlinkSync(`/proc/${pid}/ns/net`) === target
-      );
-    } catch {
-      return false;
-    }
-  });
+}
+
+/** The network namespace of `pid` ("net:[4026531992]"), or undefined when it is gone. */
+async function netnsOf(pid: number): Promise<string | undefined> {
+  const link = `/proc/${pid}/ns/net`;
+  try {
+    return readlinkSync(link);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EACCES' || privilegeRoute() === 'root') return undefined;
+    const outcome = await runPrivileged('readlink', [link]);
+    return outcome.ok ? outcome.stdout.trim() : undefined;
+  }
 }
 
 function listPids(): number[] {
