@@ -151,6 +151,9 @@ export class MemberLauncher {
       Cmd: [...flags],
       Labels: { ...this.labels, ...reaperLabels, [LABEL.member]: name },
       ExposedPorts: { [port]: {} },
+      // A lab that is not root could not remove what a root etcd writes in its tmpfs directory:
+      // there etcd runs as the lab's user. (A volume is Docker's to create and remove.)
+      ...(this.dataDir === 'memory' ? memberUser() : {}),
       HostConfig: {
         NetworkMode: this.networkName,
         Binds: [`${source}:${DATA_MOUNT}:rw`],
@@ -176,6 +179,13 @@ export class MemberLauncher {
     const reaper = await getReaper(await getContainerRuntimeClient());
     return { [LABEL_TESTCONTAINERS_SESSION_ID]: reaper.sessionId };
   }
+}
+
+/** The container user for a member whose data is in the lab's tmpfs directory: the lab's own unless root. */
+function memberUser(): { User?: string } {
+  const uid = process.getuid?.();
+  const gid = process.getgid?.();
+  return uid === undefined || uid === 0 || gid === undefined ? {} : { User: `${uid}:${gid}` };
 }
 
 export async function removeQuietly(container: Dockerode.Container): Promise<void> {

@@ -128,8 +128,13 @@ export function installExitHandlers(options: { readonly uncaught?: boolean } = {
   exitHandlersInstalled = true;
 }
 
-/** Where members keep their data when it is on host tmpfs (see the cluster's dataDir option). */
-export const MEMORY_DATA_ROOT = '/dev/shm/etcd-lab';
+/**
+ * Where members keep their data when it is on host tmpfs (see the cluster's dataDir option). One
+ * root per user: a user's lab creates, owns and removes what is in its own (members of a lab that
+ * is not root run as its user, see member-launcher.ts), and another user's directory is not in the way.
+ */
+const uid = process.getuid?.() ?? 0;
+export const MEMORY_DATA_ROOT = uid === 0 ? '/dev/shm/etcd-lab' : `/dev/shm/etcd-lab-${uid}`;
 
 /** How many leftovers one removal took away, by kind (a tuning sweep's result is SweepResult). */
 export interface LeftoverRemovalResult {

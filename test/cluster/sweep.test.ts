@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BadInputError } from '../../src/errors.ts';
 import { docker } from '../../src/host/docker.ts';
+import { NFQ_DELAY_BINARY_PREFIX } from '../../src/faults/network/nfq-delay-build.ts';
+import { MEMORY_DATA_ROOT } from '../../src/host/cleanup.ts';
 import { LABEL } from '../../src/host/run-labels.ts';
 import type { SweepResult } from '../../src/plans/sweep/report.ts';
 import { cellFile } from '../../src/plans/sweep/results-dir.ts';
@@ -38,19 +40,21 @@ async function ownResources(): Promise<string[]> {
   const filters = { label: [`${LABEL.pid}=${process.pid}`] };
   const containers = (await docker().listContainers({ all: true, filters })).map((c) => c.Names[0] ?? c.Id);
   const networks = (await docker().listNetworks({ filters })).map((n) => n.Name);
-  const dataRoot = '/dev/shm/etcd-lab';
+  const dataRoot = MEMORY_DATA_ROOT;
   const dataDirs = existsSync(dataRoot)
     ? readdirSync(dataRoot).filter((run) =>
         readFileSafe(join(dataRoot, run, 'owner.json')).includes(`"${LABEL.pid}":"${process.pid}"`),
       )
     : [];
+  // Delay helpers this process started: its children as root, its sudo's children otherwise.
+  const parentOf = (pid: string): string => {
+    const stat = readFileSafe(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? '';
+  };
   const helpers = readdirSync('/proc')
     .filter((pid) => /^\d+$/.test(pid))
-    .filter((pid) => {
-      const stat = readFileSafe(`/proc/${pid}/stat`);
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return stat.includes('(nfq-delay)') && fields[1] === String(process.pid);
-    });
+    .filter((pid) => readFileSafe(`/proc/${pid}/cmdline`).startsWith(NFQ_DELAY_BINARY_PREFIX))
+    .filter((pid) => [parentOf(pid), parentOf(parentOf(pid))].includes(String(process.pid)));
   return [...containers, ...networks, ...dataDirs, ...helpers.map((pid) => `nfq-delay ${pid}`)];
 }
 
