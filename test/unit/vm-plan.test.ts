@@ -121,6 +121,7 @@ describe('guestEnvFile', () => {
     experiments: ['slow-member', 'lab/cpu-starvation.yaml'],
     timeoutFactor: 10,
     doctorCluster: false,
+    asUser: true,
     passEnv: { ETCD_IMAGE: "it's 3.5.30" },
   };
 
@@ -131,6 +132,7 @@ describe('guestEnvFile', () => {
     expect(text).toContain("export VM_EXPERIMENTS='slow-member lab/cpu-starvation.yaml'\n");
     expect(text).toContain("export VM_TIMEOUT_FACTOR='10'\n");
     expect(text).toContain("export VM_DOCTOR_CLUSTER='0'\n");
+    expect(text).toContain("export VM_AS_USER='1'\n");
     expect(text).toContain("export ETCD_IMAGE='it'\\''s 3.5.30'\n");
     expect(text).toMatch(
       /export VM_MODULES='[^']*\bsch_netem\b[^']*\bnf_tables\b|export VM_MODULES='[^']*\bnf_tables\b[^']*\bsch_netem\b/,

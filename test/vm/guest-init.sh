@@ -62,9 +62,23 @@ done
 phase image-load
 
 cd "$VM_REPO_DIR" || fail "no $VM_REPO_DIR"
+# With --as-user: everything from here runs as an unprivileged user in the docker group with
+# passwordless sudo, as on GitHub's runners. The root is an overlay on tmpfs, so the user and its
+# sudoers entry vanish with the VM; chown copies up only the directories named, not their contents.
+as_lab=()
+if [ "$VM_AS_USER" = 1 ]; then
+  lab_user=etcdlab-vm
+  id "$lab_user" >/dev/null 2>&1 || useradd -M -d /tmp/etcdlab-vm-home -G docker "$lab_user" || fail "useradd"
+  mkdir -p /tmp/etcdlab-vm-home && chown "$lab_user" /tmp/etcdlab-vm-home
+  echo "$lab_user ALL=(ALL) NOPASSWD: ALL" >/etc/sudoers.d/etcdlab-vm && chmod 0440 /etc/sudoers.d/etcdlab-vm
+  mkdir -p .lab/run .lab/bin results node_modules/.vite-temp
+  chown "$lab_user" .lab .lab/run .lab/bin results node_modules/.vite-temp || fail "chown for $lab_user"
+  as_lab=(setpriv --reuid="$lab_user" --regid="$lab_user" --init-groups env HOME=/tmp/etcdlab-vm-home)
+  echo "[vm] running as $("${as_lab[@]}" id)"
+fi
 doctor_flags=(--no-cluster)
 [ "$VM_DOCTOR_CLUSTER" = 1 ] && doctor_flags=()
-node bin/etcd-lab.js doctor "${doctor_flags[@]}" 2>&1 | tee "$OUT/doctor.txt"
+"${as_lab[@]}" node bin/etcd-lab.js doctor "${doctor_flags[@]}" 2>&1 | tee "$OUT/doctor.txt"
 phase doctor
 
 # Experiments first, each into the results share, as `etcd-lab run` writes them on a host.
@@ -72,7 +86,7 @@ phase doctor
 mkdir -p "$OUT/experiments"
 for experiment in $VM_EXPERIMENTS; do
   name=$(basename "$experiment" .yaml)
-  node bin/etcd-lab.js run "$experiment" --out "$OUT/experiments/$name" 2>&1 | cat
+  "${as_lab[@]}" node bin/etcd-lab.js run "$experiment" --out "$OUT/experiments/$name" 2>&1 | cat
   echo "${PIPESTATUS[0]}" >"$OUT/experiments/$name.status"
   phase "experiment-$name"
 done
@@ -87,7 +101,7 @@ fi
 # the config's outputFile, which ETCD_LAB_VITEST_JSON points into the results share.
 # shellcheck disable=SC2086 # VM_TEST_FILES is a word list
 ETCD_LAB_VITEST_JSON="$OUT/vitest.json" ETCD_LAB_VM_TIMEOUT_FACTOR="$VM_TIMEOUT_FACTOR" \
-  node_modules/.bin/vitest run --config test/vm/vitest.vm.config.ts \
+  "${as_lab[@]}" node_modules/.bin/vitest run --config test/vm/vitest.vm.config.ts \
   --reporter=verbose --reporter=json $VM_TEST_FILES 2>&1 | cat
 echo "${PIPESTATUS[0]}" >"$OUT/vitest.status"
 phase tests

@@ -16,6 +16,8 @@ const TOOLS: readonly { readonly command: string; readonly aptPackage: string }[
   { command: 'qemu-system-x86_64', aptPackage: 'qemu-system-x86' },
   { command: 'cpio', aptPackage: 'cpio' },
   { command: 'depmod', aptPackage: 'kmod' },
+  // The guest's `--as-user` runs the lab's privileged commands through it (the guest's root is this machine's).
+  { command: 'sudo', aptPackage: 'sudo' },
 ];
 /** Must be the statically linked busybox: the initramfs has no libc. */
 const STATIC_BUSYBOX = '/bin/busybox';

@@ -6,7 +6,7 @@
 // exit code 0 only when every test passed. docs/vm.md says more; wrap it in
 // `flock /tmp/etcd-lab-cluster.lock` on a shared machine.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveEtcdImage } from '../../src/host/etcd-image.ts';
@@ -29,6 +29,8 @@ const USAGE = `usage: npm run test:vm -- [options] [<test file>…]
   --timeout-min <n>         kill the VM after n minutes (default 90)
   --timeout-factor <n>      multiply vitest's test and hook timeouts (default 10: emulation is ~10x slower)
   --doctor-cluster          let doctor start its live 3-member cluster check too (about a minute)
+  --as-user                 run doctor, experiments and tests as an unprivileged user in the docker
+                            group with passwordless sudo (as on GitHub's runners), not as root
   --memory-mb <n>           guest memory (default 6144)
   --cpus <n>                guest CPUs (default 2)`;
 
@@ -63,6 +65,7 @@ async function main(): Promise<number> {
       'timeout-min': { type: 'string', default: '90' },
       'timeout-factor': { type: 'string', default: '10' },
       'doctor-cluster': { type: 'boolean', default: false },
+      'as-user': { type: 'boolean', default: false },
       'memory-mb': { type: 'string', default: '6144' },
       cpus: { type: 'string', default: '2' },
       help: { type: 'boolean', default: false },
@@ -137,10 +140,14 @@ async function main(): Promise<number> {
     experiments,
     timeoutFactor,
     doctorCluster: values['doctor-cluster'],
+    asUser: values['as-user'],
     passEnv,
   };
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
+  // The share's files are created by QEMU (root here) and the guest checks the host's modes:
+  // the guest's unprivileged user can write results only into a directory open to all.
+  if (run.asUser) await chmod(outDir, 0o1777);
   await writeFile(path.join(outDir, 'run.env'), guestEnvFile(run));
 
   const controller = new AbortController();

@@ -181,6 +181,11 @@ export interface GuestRun {
   readonly timeoutFactor: number;
   /** Run doctor's live 3-member cluster check too (about a minute under emulation). */
   readonly doctorCluster: boolean;
+  /**
+   * Run doctor, experiments and tests as an unprivileged user in the docker group with
+   * passwordless sudo (as on GitHub's runners), not as root.
+   */
+  readonly asUser: boolean;
   /** Environment passed through to the tests (ETCD_IMAGE, ETCD_LAB_*). */
   readonly passEnv: Readonly<Record<string, string>>;
 }
@@ -197,6 +202,7 @@ export function guestEnvFile(run: GuestRun): string {
     ['VM_EXPERIMENTS', run.experiments.join(' ')],
     ['VM_TIMEOUT_FACTOR', String(run.timeoutFactor)],
     ['VM_DOCTOR_CLUSTER', run.doctorCluster ? '1' : '0'],
+    ['VM_AS_USER', run.asUser ? '1' : '0'],
   ];
   for (const word of [...run.imageArchives, ...run.testFiles, ...run.experiments]) {
     if (/\s/.test(word)) throw new Error(`paths passed to the guest must not contain spaces: ${word}`);
