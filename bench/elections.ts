@@ -78,6 +78,7 @@ for (const timing of TIMINGS) {
         `  model: window [${s.model.windowMs[0]}, ${s.model.windowMs[1]}), first-timer median ${ms(s.model.firstTimeoutMedianMs)} (from the fault ${ms(s.model.medianAfterFaultMs)}), mean ${ms(s.model.firstTimeoutMeanMs)} for k=${s.model.survivors}` +
           ` | campaign inside ${pct(s.campaignInsideWindow)}, elected inside ${pct(s.electedInsideWindow)}`,
         `  /metrics: ${s.cleanElections}/${s.trials} clean (each survivor saw 1 leader change), ${s.survivorsHaveLeader}/${s.trials} with has_leader=1 on all survivors`,
+        `  turnaround per trial: prepare ${dist(s.turnaround.prepare)} | election ${dist(s.turnaround.election)} | record ${dist(s.turnaround.record)} | restore ${dist(s.turnaround.restore)}`,
         `  ${perMinute.toFixed(1)} trials/min on one cluster (its start, ${(startMs / 1_000).toFixed(1)} s, not counted)`,
       ].join('\n'),
     );

@@ -1,4 +1,4 @@
-import type { ElectionTrial, LeaderFault } from './election-trial.ts';
+import type { ElectionTrial, LeaderFault, TrialTurnaround } from './election-trial.ts';
 import { latencyPercentiles, summarizeLatencies } from './latency-stats.ts';
 
 /** min / median / p95 / max of one measured quantity over the trials that have it. */
@@ -63,6 +63,8 @@ export interface ElectionSummary {
   readonly cleanElections: number;
   /** Trials after which every survivor's etcd_server_has_leader was 1. */
   readonly survivorsHaveLeader: number;
+  /** Where the trials' wall time went, phase by phase (trials recorded without it are left out). */
+  readonly turnaround: { readonly [P in keyof TrialTurnaround]: Distribution };
 }
 
 export interface ElectionSummaryOptions {
@@ -98,6 +100,12 @@ export function summarizeElectionTrials(
     model,
     campaignInsideWindow: inside(trials.map((t) => t.firstCampaignAfterFaultMs)),
     electedInsideWindow: inside(trials.map((t) => t.logElectedAfterFaultMs)),
+    turnaround: {
+      prepare: distribution(trials.map((t) => t.turnaroundMs?.prepare)),
+      election: distribution(trials.map((t) => t.turnaroundMs?.election)),
+      record: distribution(trials.map((t) => t.turnaroundMs?.record)),
+      restore: distribution(trials.map((t) => t.turnaroundMs?.restore)),
+    },
     cleanElections: trials.filter((t) => {
       const deltas = Object.values(t.leaderChangesSeen);
       return deltas.length > 0 && deltas.every((d) => d === 1);

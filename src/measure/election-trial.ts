@@ -76,4 +76,20 @@ export interface ElectionTrial {
    * before it existed (older result files) still read.
    */
   readonly explanation?: ElectionExplanation;
+  /**
+   * Where the trial's wall time went, in ms. Optional: older result files lack it.
+   */
+  readonly turnaroundMs?: TrialTurnaround;
+}
+
+/** The phases of one trial, in ms of wall time; together they are the trial's whole turnaround. */
+export interface TrialTurnaround {
+  /** A stable leader, members caught up, a few heartbeats, the survivors' logs and the write probe set up. */
+  readonly prepare: number;
+  /** From the fault request until a majority follows a new leader and a write succeeded (or the trial timed out). */
+  readonly election: number;
+  /** The survivors' metrics settled, the election's log lines arrived, the election explained. */
+  readonly record: number;
+  /** The fault healed, every member back and caught up. */
+  readonly restore: number;
 }

@@ -61,6 +61,7 @@ export async function runElectionTrials(
   try {
     for (let trial = 1; trial <= trials; trial++) {
       options.signal?.throwIfAborted();
+      const phases = new PhaseClock();
       await options.beforeTrial?.(trial);
       const { leader, term } = await cluster.waitForStableLeader({ timeoutMs: trialTimeoutMs });
       await cluster.waitForConvergence({ timeoutMs: trialTimeoutMs });
@@ -72,6 +73,7 @@ export async function runElectionTrials(
       const live = await LiveRaftLog.follow(survivors, { clock, sinceWallMs: Date.now() - LOG_CONTEXT_MS });
       const probe = new WriteProbe(cluster, survivors, clock, electionTimeoutMs);
 
+      const prepareMs = phases.lap();
       const faultRequestedAtMs = clock.now();
       let faultAtMs = faultRequestedAtMs;
       let faultSpreadMs = 0;
@@ -86,6 +88,9 @@ export async function runElectionTrials(
       // (the signal) before Docker's teardown returns, so the probe starts at the fault, not after.
       let handle: FaultHandle | undefined;
       let probeStarted = false;
+      let measured: Omit<ElectionTrial, 'turnaroundMs'> | undefined;
+      let electionMs = 0;
+      let recordMs = 0;
       try {
         handle = await createFault(fault, { target: leader.name }).inject({
           cluster,
@@ -118,6 +123,7 @@ export async function runElectionTrials(
           change = changeSince();
         }
         await probe.stop();
+        electionMs = phases.lap();
         const after = await settledLeaderMetrics(cluster, survivors, 2 * electionTimeoutMs + 1_000);
 
         // The tracker saw a new leader: its "elected" line is in some survivor's log, even if
@@ -143,7 +149,7 @@ export async function runElectionTrials(
         const logElected = elections[0]?.atMs;
         const firstElectionLine = elections[0];
         const relative = (t: number | undefined) => (t === undefined ? undefined : t - faultAtMs);
-        const result: ElectionTrial = {
+        measured = {
           trial,
           fault,
           oldLeader: leader.name,
@@ -178,16 +184,22 @@ export async function runElectionTrials(
           survivorsHaveLeader: after.allHaveLeader,
           explanation,
         };
-        results.push(result);
-        options.onTrial?.(result);
-        (options.onProgress ?? progress)(
-          `trial ${trial}/${trials}: ${fault} ${leader.name} → ${result.newLeader ?? '?'} elected after ${result.majorityAgreesAfterFaultMs?.toFixed(0) ?? '?'} ms (${explanation.summary})`,
-        );
+        recordMs = phases.lap();
       } finally {
         live.close();
         await probe.stop();
         await bringBack(cluster, handle, trialTimeoutMs);
       }
+      const restoreMs = phases.lap();
+      const result: ElectionTrial = {
+        ...measured,
+        turnaroundMs: { prepare: prepareMs, election: electionMs, record: recordMs, restore: restoreMs },
+      };
+      results.push(result);
+      options.onTrial?.(result);
+      (options.onProgress ?? progress)(
+        `trial ${trial}/${trials}: ${fault} ${leader.name} → ${result.newLeader ?? '?'} elected after ${result.majorityAgreesAfterFaultMs?.toFixed(0) ?? '?'} ms (${measured.explanation?.summary ?? ''})`,
+      );
     }
   } finally {
     await tracker.stop();
@@ -252,6 +264,17 @@ async function settledLeaderMetrics(
       return { changes, allHaveLeader };
     }
     await sleep(20);
+  }
+}
+
+/** Wall time in laps: each lap() is the ms since the previous one (or since construction). */
+class PhaseClock {
+  private last = performance.now();
+  lap(): number {
+    const now = performance.now();
+    const ms = now - this.last;
+    this.last = now;
+    return ms;
   }
 }
 

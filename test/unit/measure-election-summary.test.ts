@@ -117,6 +117,23 @@ describe('summarizeElectionTrials', () => {
     expect(summary.campaignInsideWindow).toBe(1);
   });
 
+  it('sums up where the trials went phase by phase, leaving out trials recorded without it', () => {
+    const phases = (restore: number) => ({ prepare: 100, election: 150, record: 40, restore });
+    const summary = summarizeElectionTrials(
+      [
+        trial(1, 120, { turnaroundMs: phases(900) }),
+        trial(2, 130),
+        trial(3, 140, { turnaroundMs: phases(1_500) }),
+      ],
+      { electionTimeoutMs: 100, heartbeatMs: 10 },
+    );
+    expect(summary.turnaround.restore.count).toBe(2);
+    expectHdr(summary.turnaround.restore.min, 900);
+    expectHdr(summary.turnaround.restore.max, 1_500);
+    expectHdr(summary.turnaround.prepare.median, 100);
+    expect(summary.turnaround.election.count).toBe(2);
+  });
+
   it('counts clean elections and leader presence from the metrics ground truth', () => {
     const summary = summarizeElectionTrials(
       [
