@@ -58,6 +58,9 @@ export async function runElectionTrials(
   const trialTimeoutMs = options.trialTimeoutMs ?? 10 * electionTimeoutMs + 5_000;
   const tracker = new LeaderTracker(cluster, clock, { intervalMs: options.trackerIntervalMs ?? 10 }).start();
   const results: ElectionTrial[] = [];
+  // Each trial's write probe finishes in the background (its last writes wait out their deadline);
+  // all of them are done before this returns.
+  const probesDraining: Promise<void>[] = [];
   try {
     for (let trial = 1; trial <= trials; trial++) {
       options.signal?.throwIfAborted();
@@ -188,6 +191,7 @@ export async function runElectionTrials(
       } finally {
         live.close();
         await probe.stop();
+        probesDraining.push(probe.drained());
         await bringBack(cluster, handle, trialTimeoutMs);
       }
       const restoreMs = phases.lap();
@@ -203,6 +207,7 @@ export async function runElectionTrials(
     }
   } finally {
     await tracker.stop();
+    await Promise.all(probesDraining);
   }
   return results;
 }

@@ -61,12 +61,27 @@ export class WriteProbe {
     })();
   }
 
-  /** Idempotent. */
+  private drainedClients: Promise<void> | undefined;
+
+  /**
+   * Stops sending. Writes still in flight are not waited for: one sent to a follower while there
+   * was no leader waits out its whole deadline (2 election timeouts + 1 s), which was most of a
+   * fast trial's time. Their clients close once they have settled; {@link drained} says when.
+   * Idempotent.
+   */
   async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
+    if (!this.stopped) {
+      this.stopped = true;
+      this.drainedClients = Promise.allSettled([...this.inFlight]).then(() => {
+        for (const client of this.clients) client.close();
+      });
+    }
     await this.loop;
-    await Promise.all(this.inFlight);
-    for (const client of this.clients) client.close();
+  }
+
+  /** Resolves once stopped and every write has settled and the clients are closed. */
+  async drained(): Promise<void> {
+    await this.stop();
+    await this.drainedClients;
   }
 }
