@@ -67,15 +67,18 @@ export function privilegeRoute(): 'root' | 'sudo' {
   return isRoot() && wanted !== 'sudo' ? 'root' : 'sudo';
 }
 
+/** The command line that runs `command` privileged here: itself as root, else behind `sudo -n`. */
+export function privilegedCommandLine(command: string, args: readonly string[]): [string, string[]] {
+  return privilegeRoute() === 'root' ? [command, [...args]] : ['sudo', ['-n', command, ...args]];
+}
+
 /**
  * Runs a command that needs CAP_NET_ADMIN / CAP_SYS_ADMIN: directly as root, else via `sudo -n`
  * (a fault's check() has already refused when neither works).
  */
 export async function runPrivileged(command: string, args: readonly string[]): Promise<CommandOutcome> {
-  const outcome =
-    privilegeRoute() === 'root'
-      ? await runCommand(command, args)
-      : await runCommand('sudo', ['-n', command, ...args]);
+  const [file, fileArgs] = privilegedCommandLine(command, args);
+  const outcome = await runCommand(file, fileArgs);
   // Named without the sudo in front: records and messages say what was run, not how.
   return { ...outcome, command: [command, ...args].join(' ') };
 }

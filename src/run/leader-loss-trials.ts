@@ -202,7 +202,7 @@ export async function runElectionTrials(
       results.push(result);
       options.onTrial?.(result);
       (options.onProgress ?? progress)(
-        `trial ${trial}/${trials}: ${fault} ${leader.name} → ${result.newLeader ?? '?'} elected after ${result.majorityAgreesAfterFaultMs?.toFixed(0) ?? '?'} ms (${measured.explanation?.summary ?? ''})`,
+        `trial ${trial}/${trials}: ${fault} ${leader.name} → ${result.newLeader ?? '?'} elected after ${result.majorityAgreesAfterFaultMs?.toFixed(0) ?? '?'} ms (${result.explanation?.summary ?? ''})`,
       );
     }
   } finally {

@@ -28,9 +28,9 @@ export function formatCapabilities(caps: HostCapabilities): string[] {
       ? ['✓', 'root', 'running as root']
       : ['✗', 'root', `not root (uid ${process.getuid?.() ?? '?'})`],
   ];
-  // caps.sudo is probed whenever privileged commands go through sudo (not root, or ETCD_LAB_PRIVILEGE=sudo).
+  // sudo is probed whenever privileged commands go through it: not root, or ETCD_LAB_PRIVILEGE=sudo.
   rows.push(
-    caps.root && !caps.sudo && privilegeRoute() === 'root'
+    privilegeRoute() === 'root'
       ? ['–', 'sudo', 'not needed (running as root)']
       : [
           caps.sudo ? '✓' : '✗',

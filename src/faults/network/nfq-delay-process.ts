@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { FaultError } from '../../errors.ts';
 import { recordHelper, signalProcess } from '../../host/helper-processes.ts';
 import { processStartTime } from '../../host/run-labels.ts';
-import { privilegeRoute, runPrivileged } from '../host-command.ts';
+import { privilegeRoute, privilegedCommandLine, runPrivileged } from '../host-command.ts';
 import { buildNfqDelayHelper, NFQ_DELAY_BINARY_PREFIX } from './nfq-delay-build.ts';
 
 /**
@@ -71,11 +71,8 @@ export async function startDelayHelper(options: DelayHelperOptions): Promise<Del
       ? ['--parent-pid', String(process.pid)]
       : ['--watch-pid', String(process.pid), '--watch-start', processStartTime(process.pid) ?? '']),
   ];
-  const spawnOptions = { stdin: 'ignore', reject: false, buffer: { stdout: false } } as const;
-  const child =
-    route === 'root'
-      ? execa('nsenter', nsenterArgs, spawnOptions)
-      : execa('sudo', ['-n', 'nsenter', ...nsenterArgs], spawnOptions);
+  const [file, args] = privilegedCommandLine('nsenter', nsenterArgs);
+  const child = execa(file, args, { stdin: 'ignore', reject: false, buffer: { stdout: false } });
   if (child.pid === undefined) throw new FaultError('could not spawn nfq-delay');
   const pid = await waitReady(child);
   const record = await recordHelper('nfq-delay', pid, { runId: options.runId, faultId: options.faultId });
@@ -102,7 +99,6 @@ export async function startDelayHelper(options: DelayHelperOptions): Promise<Del
   };
 }
 
-/** Resolves to the helper's pid on its ready line; rejects (after killing it) on exit or timeout. */
 interface Spawned {
   readonly stdout: Readable | null;
   readonly stderr: Readable | null;
@@ -110,6 +106,7 @@ interface Spawned {
   once(event: 'exit', listener: (code: number | null) => void): unknown;
 }
 
+/** Resolves to the helper's pid on its ready line; rejects (after killing it) on exit or timeout. */
 function waitReady(child: Spawned): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     let out = '';
