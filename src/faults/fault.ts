@@ -48,6 +48,13 @@ export interface FaultRecord {
   /** Run-clock time when injection started; the fault is fully in place injectionLatencyMs later. */
   readonly injectedAtMs: number;
   readonly injectionLatencyMs: number;
+  /**
+   * Run-clock instant a fault whose whole effect is one act took effect (a kill's signal, a stop's
+   * SIGTERM); null for the others, which take effect over their injection. Measure what follows
+   * such a fault from here: under load the call that injects it can take a second or more before
+   * and after that instant. Absent in results written before it was recorded.
+   */
+  readonly tookEffectAtMs?: number | null;
   /** Run-clock time when healing started (null while active); fully undone healLatencyMs later. */
   readonly healedAtMs: number | null;
   readonly healLatencyMs: number | null;
@@ -65,6 +72,8 @@ export interface FaultHandle {
   readonly targets: readonly string[];
   readonly injectedAtMs: number;
   readonly injectionLatencyMs: number;
+  /** See {@link FaultRecord.tookEffectAtMs}. */
+  readonly tookEffectAtMs: number | null;
   readonly healedAtMs: number | null;
   readonly healLatencyMs: number | null;
   /** True once heal() (or a replacing injection) has run, successfully or not: see record().healError. */
@@ -119,8 +128,15 @@ export interface Application {
   readonly targets: readonly string[];
   /** Identifies "the same fault on the same target": a second injection with this key replaces the first. */
   readonly faultId: string;
-  /** Applies the fault, pushing an undo for every step taken. Details are merged into the record. */
-  apply(undo: UndoStack, details: Record<string, unknown>): Promise<void>;
+  /**
+   * Applies the fault, pushing an undo for every step taken. Details are merged into the record.
+   * A fault whose effect is one instant calls `tookEffect` with it (run clock) as soon as it knows.
+   */
+  apply(
+    undo: UndoStack,
+    details: Record<string, unknown>,
+    tookEffect: (atRunMs: number) => void,
+  ): Promise<void>;
 }
 
 /** Active faults by run and fault id, so injecting the same fault again replaces it. */
@@ -148,7 +164,10 @@ export async function applyFault(
   handle.unregister = registerCleanup(`fault ${application.faultId}`, () => handle.heal());
   const startMs = ctx.clock.now();
   try {
-    await application.apply(undo, details);
+    await application.apply(undo, details, (atRunMs) => {
+      handle.tookEffectAtMs ??= atRunMs; // several targets: the first signal
+      ctx.onTookEffect?.(atRunMs);
+    });
   } catch (error) {
     const failures = await undo.runAll();
     handle.unregister();
@@ -167,6 +186,7 @@ class FaultHandleImpl implements FaultHandle {
   unregister: () => void = () => undefined;
   injectedAtMs = 0;
   injectionLatencyMs = 0;
+  tookEffectAtMs: number | null = null;
   healedAtMs: number | null = null;
   healLatencyMs: number | null = null;
   private endedBy: 'heal' | 'replaced' | null = null;
@@ -233,6 +253,7 @@ class FaultHandleImpl implements FaultHandle {
       targets: this.targets,
       injectedAtMs: this.injectedAtMs,
       injectionLatencyMs: this.injectionLatencyMs,
+      tookEffectAtMs: this.tookEffectAtMs,
       healedAtMs: this.healedAtMs,
       healLatencyMs: this.healLatencyMs,
       healError: this.healError,

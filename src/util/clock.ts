@@ -28,6 +28,11 @@ export class RunClock {
     return performanceMs - this.baseMonotonicMs;
   }
 
+  /** Converts run time to a `performance.now()` reading (e.g. a fault handle's `tookEffectAtMs`). */
+  toPerformanceNow(runMs: number): number {
+    return runMs + this.baseMonotonicMs;
+  }
+
   /**
    * Converts a time on the steady timeline (etcd log entries from StartedEtcdCluster.logEntries
    * are on it) to run time.

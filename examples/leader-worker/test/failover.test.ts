@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { describe, expect } from 'vitest';
+import type { EtcdFixture, FaultHandle } from 'etcd-lab';
 import { createEtcdTest } from 'etcd-lab/vitest';
 import { overlapMs } from '../src/tenures.ts';
 import { Pool, report, waitFor } from './pool.ts';
@@ -24,6 +25,15 @@ const RESUME_BOUND_MS = TTL_MS + LESSOR_CHECK_MS + ELECTION_TIMEOUT_MS;
  */
 const RESUME_AFTER_LEADER_LOSS_BOUND_MS = 4 * ELECTION_TIMEOUT_MS + ELECTION_TIMEOUT_MS + RESUME_BOUND_MS;
 
+/**
+ * When the fault took effect, on performance.now()'s clock: the bounds below count from there,
+ * not from the call, which under load can take a second or more before a kill's signal goes out
+ * (a kill reports that instant; a freeze or a partition is in place when the call returns).
+ */
+function tookEffect(etcd: EtcdFixture, fault: FaultHandle): number {
+  return etcd.clock.toPerformanceNow(fault.tookEffectAtMs ?? fault.injectedAtMs + fault.injectionLatencyMs);
+}
+
 // One cluster for the file; each test's faults are healed (and the members checked for residue)
 // when the test ends.
 const test = createEtcdTest({
@@ -33,6 +43,7 @@ const test = createEtcdTest({
 
 describe('exactly one worker runs the job', () => {
   test('the etcd leader under the active worker is killed: it stops, another takes over in time', async ({
+    etcd,
     cluster,
     faults,
   }) => {
@@ -41,8 +52,8 @@ describe('exactly one worker runs the job', () => {
       leaseTtlSeconds: LEASE_TTL_SECONDS,
       election: 'kill',
     });
-    const faultAtMs = performance.now();
     const killed = await faults.kill(leader);
+    const faultAtMs = tookEffect(etcd, killed);
     const next = await pool.nextTenure(faultAtMs, 2 * RESUME_AFTER_LEADER_LOSS_BOUND_MS);
     await waitFor(() => !pool.holder.active, TTL_MS, 'the old holder to stop');
     await killed.heal();
@@ -54,6 +65,7 @@ describe('exactly one worker runs the job', () => {
   });
 
   test('the member the active worker talks to is paused: it stops, another takes over in time', async ({
+    etcd,
     cluster,
     faults,
   }) => {
@@ -63,8 +75,8 @@ describe('exactly one worker runs the job', () => {
       leaseTtlSeconds: LEASE_TTL_SECONDS,
       election: 'pause',
     });
-    const faultAtMs = performance.now();
     const paused = await faults.pause(member!);
+    const faultAtMs = tookEffect(etcd, paused);
     const next = await pool.nextTenure(faultAtMs, 2 * RESUME_BOUND_MS);
     await paused.heal();
     report('pause', pool, faultAtMs, next, RESUME_BOUND_MS);
@@ -76,6 +88,7 @@ describe('exactly one worker runs the job', () => {
   });
 
   test('the member the active worker talks to is partitioned off: it stops, another takes over in time', async ({
+    etcd,
     cluster,
     faults,
   }) => {
@@ -85,8 +98,8 @@ describe('exactly one worker runs the job', () => {
       leaseTtlSeconds: LEASE_TTL_SECONDS,
       election: 'isolate',
     });
-    const faultAtMs = performance.now();
     const isolated = await faults.isolate(member!);
+    const faultAtMs = tookEffect(etcd, isolated);
     const next = await pool.nextTenure(faultAtMs, 2 * RESUME_BOUND_MS);
     await isolated.heal();
     report('partition', pool, faultAtMs, next, RESUME_BOUND_MS);
@@ -98,6 +111,7 @@ describe('exactly one worker runs the job', () => {
   });
 
   test('without its own deadline a worker keeps working after its lease is gone: the overlap shows it', async ({
+    etcd,
     cluster,
     faults,
   }) => {
@@ -108,8 +122,8 @@ describe('exactly one worker runs the job', () => {
       election: 'unfenced',
       fencing: false,
     });
-    const faultAtMs = performance.now();
     const paused = await faults.pause(member!);
+    const faultAtMs = tookEffect(etcd, paused);
     const next = await pool.nextTenure(faultAtMs, 2 * RESUME_BOUND_MS);
     // etcd3 reports the lease lost some time after it expired in etcd (up to 2 × TTL after the
     // last keepalive): until then the old holder works on next to the new one.

@@ -82,7 +82,7 @@ export class ProcessFault implements Fault {
       mechanism,
       targets,
       faultId: faultId(this.options.action, targets.join('+')),
-      apply: async (undo) => {
+      apply: async (undo, _details, tookEffect) => {
         // All targets at once: killing a majority one by one would be a different experiment.
         await Promise.all(
           members.map(async (member: EtcdMember) => {
@@ -91,11 +91,11 @@ export class ProcessFault implements Fault {
               case 'stop':
                 if (this.options.action === 'kill') {
                   await cluster.kill(member, {
-                    onSignalled: (at) => ctx.onTookEffect?.(ctx.clock.fromPerformanceNow(at)),
+                    onSignalled: (at) => tookEffect(ctx.clock.fromPerformanceNow(at)),
                   });
                 } else {
                   // A stopping leader starts handing over on SIGTERM, sent at once.
-                  ctx.onTookEffect?.(ctx.clock.now());
+                  tookEffect(ctx.clock.now());
                   await cluster.stop(member, grace);
                 }
                 // Not waiting for "ready": with a majority down no restarted member is ready on its own.
@@ -116,7 +116,7 @@ export class ProcessFault implements Fault {
                 });
                 return;
               case 'restart':
-                ctx.onTookEffect?.(ctx.clock.now());
+                tookEffect(ctx.clock.now());
                 await cluster.restart(member, grace);
                 return;
             }

@@ -126,6 +126,7 @@ async function runLoadStep(
     targets: [],
     injectedAtMs: startedMs,
     injectionLatencyMs: 0,
+    tookEffectAtMs: null,
     healedAtMs: run.endedMs,
     healLatencyMs: 0,
     healError: null,
