@@ -59,6 +59,15 @@ describe('the experiments shipped in lab/, as shipped', () => {
     const et = electionTimeoutOf(result);
     const hb = Number(result.environment.heartbeatMs);
     expect(result.steps).toHaveLength(12);
+    expect(result.notRun).toEqual([]);
+    // Each kill went in only once the previous one was over (its member started again): never
+    // two members down at once, which would be an outage rather than the election measured.
+    for (const [previous, next] of result.steps
+      .slice(0, -1)
+      .map((s, i) => [s, result.steps[i + 1]!] as const)) {
+      const back = previous.fault.healedAtMs! + previous.fault.healLatencyMs!;
+      expect(effectiveAt(next.fault, next.step), `step ${next.fault.faultId}`).toBeGreaterThan(back);
+    }
     for (const s of result.steps) {
       expect(s.fault.mechanism).toBe('sigkill');
       expect(s.leaderTargeted).toBe(true);

@@ -22,8 +22,21 @@ import type { ExperimentSpec, FaultStep } from './spec.ts';
  * (step-analysis.ts, hypothesis.ts) → the runner (run-fault-experiment.ts, run-experiment.ts).
  */
 
+/** A step of the method that did not run, and why. */
+export interface NotRunStep {
+  /** Position in the (expanded) method, from 0. */
+  readonly index: number;
+  readonly at: number;
+  readonly reason: string;
+}
+
 export interface StepResult {
   readonly step: FaultStep;
+  /**
+   * How much later than its `at` the step went in: a repetition waits until the previous one is
+   * healed and its member caught up, then for a stable leader. Absent in older results.
+   */
+  readonly startedLateMs?: number;
   /** For a load step (traffic, burst) a record of the extra clients: mechanism 'lab-clients'. */
   readonly fault: FaultRecord;
   /** From when the fault was in place to its heal (or the end of the workload). */
@@ -62,6 +75,8 @@ export interface StepResult {
 export interface ExperimentPayload {
   readonly experiment: ExperimentSpec;
   readonly steps: readonly StepResult[];
+  /** Steps of the method that did not run, and why (absent in older results). */
+  readonly notRun?: readonly NotRunStep[];
   /** The main workload as its callers saw it (retries folded), in windows around the faults. */
   readonly workload: {
     readonly baseline: OperationsSummary;
@@ -106,6 +121,8 @@ export interface ActiveStep {
   readonly handle: FaultHandle | null;
   readonly leaderBefore: { readonly id: string; readonly name: string; readonly term: number };
   record?: FaultRecord;
+  /** How much later than its `at` the step went in (a repetition waits for the previous one). */
+  readonly startedLateMs?: number;
   catchUpMs?: number | null;
   peerRtt?: PeerRttObservation | null;
 }

@@ -30,7 +30,7 @@ import {
   runEnvironment,
   type RunStatus,
 } from '../../run/results-envelope.ts';
-import type { ActiveStep, ExperimentResult, RunOptions } from './experiment-types.ts';
+import type { ActiveStep, ExperimentResult, NotRunStep, RunOptions } from './experiment-types.ts';
 import { checkHypothesis, LEADER_TAKING } from './hypothesis.ts';
 import { faultFor, runMethod } from './run-method.ts';
 import { startCluster } from './start-cluster.ts';
@@ -81,6 +81,7 @@ export async function runFaultExperiment(
   let status: RunStatus = 'completed';
   let error: string | undefined;
   const active: ActiveStep[] = [];
+  const notRun: NotRunStep[] = [];
   let workloadWindow = { fromMs: 0, toMs: 0 };
   let attempts = 0;
   let recoveryMs: number | null = null;
@@ -131,7 +132,7 @@ export async function runFaultExperiment(
     });
     // Steps are timed from the moment the workload starts sending (after its warm-up).
     const method = started.then((workloadStart) =>
-      runMethod(spec, { cluster, clock, caps, faults, workloadStart, active, history }, options),
+      runMethod(spec, { cluster, clock, caps, faults, workloadStart, active, notRun, history }, options),
     );
     const [workload] = await Promise.all([run, method]);
     workloadWindow = { fromMs: workload.startedMs, toMs: workload.endedMs };
@@ -269,6 +270,7 @@ export async function runFaultExperiment(
     }),
     experiment: spec,
     steps,
+    notRun,
     workload,
     recoveryMs,
     acknowledgedWrites: acknowledged,

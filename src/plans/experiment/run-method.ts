@@ -7,9 +7,16 @@ import { runWorkload, type WorkloadResult } from '../../workload/run-workload.ts
 import { sleep, type RunClock } from '../../util/clock.ts';
 import { progress } from '../../util/log.ts';
 import { withoutUndefined } from '../../util/without-undefined.ts';
-import type { ActiveStep, RunOptions } from './experiment-types.ts';
+import type { ActiveStep, NotRunStep, RunOptions } from './experiment-types.ts';
+import { effectiveAt } from './step-timing.ts';
 import { measureCatchUp, observePeerRtt, scrapeMetrics } from './step-measurements.ts';
-import { isLoadStep, type FaultExperimentSpec, type LoadStep, type TargetedStep } from './spec.ts';
+import {
+  isLoadStep,
+  type FaultExperimentSpec,
+  type FaultStep,
+  type LoadStep,
+  type TargetedStep,
+} from './spec.ts';
 
 /**
  * The method's schedule: each step at its time from the workload's start, a fault injected
@@ -25,6 +32,8 @@ export interface MethodContext {
   readonly faults: ReadonlyMap<number, Fault>;
   readonly workloadStart: number;
   readonly active: ActiveStep[];
+  /** Steps that were not run, with why (a repetition whose previous one ended too late). */
+  readonly notRun: NotRunStep[];
   readonly history: History;
 }
 
@@ -35,9 +44,13 @@ export async function runMethod(
 ): Promise<void> {
   const { cluster, clock, workloadStart, active, history } = m;
   const { signal } = options;
-  await Promise.all(
-    spec.method.map(async (step, index) => {
-      await sleep(Math.max(0, workloadStart + step.at - clock.now()), signal);
+  const previous = previousOccurrences(spec.method);
+  const workloadEnd = workloadStart + spec.workload.durationMs;
+  const finished: Promise<void>[] = [];
+  spec.method.forEach((step, index) => {
+    finished[index] = (async () => {
+      const plannedAt = workloadStart + step.at;
+      await sleep(Math.max(0, plannedAt - clock.now()), signal);
       if (isLoadStep(step)) {
         // Extra clients need no leader to start; waiting for one would delay them in exactly the runs that matter.
         const entry: ActiveStep = { index, step, handle: null, leaderBefore: { id: '', name: '', term: 0 } };
@@ -45,17 +58,33 @@ export async function runMethod(
         entry.record = await runLoadStep(spec, cluster, clock, step, index, history, options);
         return;
       }
+      // A repetition starts only once the previous one is over: healed, its member back and caught
+      // up. Under load Docker's kill and start take seconds, and a leader kill that lands while the
+      // last killed member is still down takes a majority — an outage, not the election measured.
+      const before = previous[index];
+      if (before !== undefined) await finished[before]!.catch(() => undefined);
       // Roles resolve against the leader of the moment, and the election after the fault is measured from it.
       const { leader, term } = await cluster.waitForStableLeader({ timeoutMs: 30_000 });
       const leaderBefore = { id: leader.memberId, name: leader.name, term };
-      progress(`${spec.name}: step ${index + 1}: ${step.fault} on ${String(step.target)}`);
+      const startedLateMs = Math.max(0, clock.now() - plannedAt);
+      if (clock.now() + (step.for ?? 0) > workloadEnd) {
+        const reason = `the previous repetition ended only ${Math.round(startedLateMs)} ms after this one's time; it would not end inside the workload`;
+        progress(`${spec.name}: step ${index + 1}: not run: ${reason}`);
+        m.notRun.push({ index, at: step.at, reason });
+        return;
+      }
+      progress(
+        `${spec.name}: step ${index + 1}: ${step.fault} on ${String(step.target)}${startedLateMs >= 1_000 ? ` (${(startedLateMs / 1000).toFixed(1)} s late: waited for the cluster)` : ''}`,
+      );
       const metricsBefore = measuresPeerRtt(step.fault) ? await scrapeMetrics(cluster) : null;
       const fault = m.faults.get(index) ?? faultFor(step, options.seed);
       const handle = await fault.inject({ cluster, clock, caps: m.caps, seed: options.seed ?? 1 });
-      const entry: ActiveStep = { index, step, handle, leaderBefore };
+      const entry: ActiveStep = { index, step, handle, leaderBefore, startedLateMs };
       active.push(entry);
       if (step.for === undefined) return;
-      await sleep(step.for, signal);
+      // `for` counts from when the fault took effect: a kill's injection returns only after
+      // Docker's teardown, seconds under load, which would otherwise lengthen the outage.
+      await sleep(Math.max(0, effectiveAt(handle.record(), step) + step.for - clock.now()), signal);
       if (metricsBefore !== null)
         entry.peerRtt = await observePeerRtt(cluster, handle.targets, metricsBefore);
       progress(`${spec.name}: step ${index + 1}: healing ${step.fault}`);
@@ -73,8 +102,25 @@ export async function runMethod(
           );
         }
       }
-    }),
-  );
+    })();
+  });
+  await Promise.all(finished);
+}
+
+/**
+ * For each step, the nearest earlier step that is the same fault on the same target with the same
+ * settings at another time — the repetitions a `repeat` expands into, or the same step written
+ * twice. Such occurrences run one after the other, never overlapping.
+ */
+export function previousOccurrences(method: readonly FaultStep[]): (number | undefined)[] {
+  const lastByShape = new Map<string, number>();
+  return method.map((step, index) => {
+    const { at: _at, ...rest } = step;
+    const shape = JSON.stringify(rest, Object.keys(rest).sort());
+    const before = isLoadStep(step) ? undefined : lastByShape.get(shape);
+    lastByShape.set(shape, index);
+    return before;
+  });
 }
 
 /** Extra clients for a while (traffic) or for a number of operations (burst), in the same history. */

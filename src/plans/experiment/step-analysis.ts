@@ -95,6 +95,7 @@ export function stepResult(a: ActiveStep, ctx: StepContext): StepResult {
       : null;
   return {
     step: a.step,
+    ...(a.startedLateMs === undefined ? {} : { startedLateMs: a.startedLateMs }),
     fault,
     window,
     leaderTargeted,

@@ -165,6 +165,31 @@ function electionSection(result: ExperimentResult): string[] {
   ];
 }
 
+/**
+ * Steps that went in a second or more after their `at` (a repetition waits until the previous one
+ * is healed and its member caught up), and steps that did not run at all.
+ */
+export function lateAndNotRun(result: ExperimentResult): string[] {
+  const late = result.steps
+    .map((s, i) => ({ i, lateMs: s.startedLateMs ?? 0 }))
+    .filter(({ lateMs }) => lateMs >= 1_000);
+  const notRun = result.notRun ?? [];
+  const lines: string[] = [];
+  if (late.length > 0) {
+    lines.push(
+      `Went in late, after waiting for the previous repetition to be over and for a stable leader: ${late.map(({ i, lateMs }) => `step ${i + 1} by ${ms(lateMs)} ms`).join(', ')}.`,
+      '',
+    );
+  }
+  if (notRun.length > 0) {
+    lines.push(
+      `Not run (${notRun.length} of ${notRun.length + result.steps.length} steps): ${notRun.map((n) => `the step planned at ${ms(n.at)} ms — ${n.reason}`).join('; ')}. Lengthen workload.durationMs or repeat.everyMs to leave the cluster time to recover.`,
+      '',
+    );
+  }
+  return lines;
+}
+
 function faultSection(result: ExperimentResult): string[] {
   if (result.steps.length === 0) return [];
   const lines = [
@@ -181,6 +206,7 @@ function faultSection(result: ExperimentResult): string[] {
       return `| ${i + 1} | ${s.step.fault} | ${s.fault.targets.join(', ') || 'cluster'} | ${s.fault.mechanism} | ${ms(faultAt)} | ${ms(s.fault.healedAtMs)} | ${elected === undefined ? '–' : ms(elected - faultAt)} | ${s.leaderChangesInWindow} | ${ms(s.writeStall?.durationMs)} | ${all ? share(all.ok, all.total) : '–'} | ${ratio(s.vsBaseline?.p50)} | ${ratio(s.vsBaseline?.p99)} | ${ms(s.catchUpMs)} |`;
     }),
     '',
+    ...lateAndNotRun(result),
   ];
   const withKinds = result.steps.filter(
     (s) => s.success && (s.success.get.total > 0 || s.success.serializableGet.total > 0),
