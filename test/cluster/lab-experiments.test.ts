@@ -16,7 +16,7 @@ import { writeResults } from '../../src/plans/experiment/report/write-results.ts
 
 /**
  * Every experiment shipped in lab/ runs here as shipped, on real etcd, and its hypothesis must
- * hold — all but leader-loss-prevote, which is the flagship with pre-vote on and 20 kills (90 s;
+ * hold — all but leader-loss-prevote, which is the flagship with pre-vote on and 20 kills (140 s;
  * judged 10 times by `npm run figures`, docs/figures.md), and mixed-faults (2 minutes of random
  * faults, left out for its time; its runs on three versions: docs/versions/mixed-faults.md);
  * on top of the verdicts, each test checks figures the experiment exists to produce,
