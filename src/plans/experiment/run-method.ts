@@ -63,8 +63,10 @@ export async function runMethod(
       // last killed member is still down takes a majority — an outage, not the election measured.
       const before = previous[index];
       if (before !== undefined) await finished[before]!.catch(() => undefined);
+      signal?.throwIfAborted(); // the previous one may have ended because the run was stopped
       // Roles resolve against the leader of the moment, and the election after the fault is measured from it.
       const { leader, term } = await cluster.waitForStableLeader({ timeoutMs: 30_000 });
+      signal?.throwIfAborted();
       const leaderBefore = { id: leader.memberId, name: leader.name, term };
       const startedLateMs = Math.max(0, clock.now() - plannedAt);
       if (clock.now() + (step.for ?? 0) > workloadEnd) {
