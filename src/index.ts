@@ -38,6 +38,7 @@ export {
   type FaultTarget,
   type FixtureFaults,
 } from './fixture/etcd-fixture.ts';
+export { resetCluster, type ResetOptions, type ResetReport } from './fixture/reset-cluster.ts';
 export { probeHostCapabilities, type HostCapabilities } from './faults/capabilities.ts';
 export * from './errors.ts';
 export * from './measure/latency-stats.ts';

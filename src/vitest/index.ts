@@ -8,6 +8,7 @@ import {
   type FixtureFaults,
 } from '../fixture/etcd-fixture.ts';
 import { assertNoFaultResidue } from '../faults/residue.ts';
+import { resetCluster } from '../fixture/reset-cluster.ts';
 
 /**
  * etcd-lab's vitest integration: `test.extend` fixtures that start a real etcd cluster for a file
@@ -25,6 +26,12 @@ import { assertNoFaultResidue } from '../faults/residue.ts';
 export interface EtcdTestOptions extends EtcdFixtureOptions {
   /** `file` (default): one cluster shared by the file's tests; `test`: a fresh cluster per test. */
   readonly scope?: 'file' | 'test';
+  /**
+   * With scope `file`: after each test that used the cluster, delete every key, revoke every
+   * lease and bring back members left down — checked on every member (see EtcdFixture.reset) —
+   * so the next test starts from an empty store, as on a fresh cluster. Default true.
+   */
+  readonly resetBetweenTests?: boolean;
 }
 
 export interface EtcdTestContext {
@@ -40,7 +47,7 @@ export interface EtcdTestContext {
  * the file being collected), once per configuration: a cluster is started only when a test uses it.
  */
 export function createEtcdTest(options: EtcdTestOptions = {}): TestAPI<EtcdTestContext> {
-  const { scope = 'file', ...fixtureOptions } = options;
+  const { scope = 'file', resetBetweenTests = true, ...fixtureOptions } = options;
   const checkResidue = fixtureOptions.checkResidue ?? true;
   return base.extend<EtcdTestContext>({
     etcd: [
@@ -58,8 +65,11 @@ export function createEtcdTest(options: EtcdTestOptions = {}): TestAPI<EtcdTestC
     ],
     cluster: async ({ etcd }, use) => {
       await use(etcd.cluster);
+      // The test's faults are healed by now: `faults` depends on `cluster`, so it is torn down first.
+      if (scope === 'file' && resetBetweenTests) await resetCluster(etcd.cluster);
     },
-    faults: async ({ etcd }, use) => {
+    faults: async ({ etcd, cluster }, use) => {
+      void cluster; // a dependency for its order only (see above)
       const faults = bindFaults({ cluster: etcd.cluster, clock: etcd.clock, seed: fixtureOptions.seed ?? 1 });
       try {
         await use(faults);
