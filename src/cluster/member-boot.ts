@@ -43,8 +43,10 @@ export async function bootMembers(
     if (failed !== undefined) throw failed.reason;
 
     const timeoutMs = launcher.startupTimeoutMs;
-    for (const member of created) {
-      await member.container.start();
+    for (const [index, initial] of created.entries()) {
+      // start() may have created it again on another host port: keep the one that runs.
+      const member = await launcher.start(initial);
+      created[index] = member;
       const follower = await MemberLogFollower.follow(member.container, member.name);
       followers.push(follower);
       await follower.waitFor(PAST_BOOTSTRAP_PROBE, 'past its bootstrap probe', timeoutMs);

@@ -7,9 +7,9 @@ import { docker } from '../host/docker.ts';
 import type { ResolvedEtcdImage } from '../host/etcd-image.ts';
 import type { HostReport } from '../host/prepare-host.ts';
 import { LABEL } from '../host/run-labels.ts';
-import { freePort } from '../util/free-port.ts';
 import { EtcdMember } from './etcd-member.ts';
 import { CLIENT_PORT, etcdMemberFlags, type EtcdOptions, type EtcdVersion } from './etcd-options.ts';
+import { isPortTakenError, pickMemberHostPort } from './member-host-port.ts';
 import { waitForReadyLogLine } from './member-ready-wait.ts';
 
 /**
@@ -31,6 +31,20 @@ export interface LaunchOptions {
   readonly signal?: AbortSignal;
 }
 
+/** A member whose container exists but has not been started. */
+export interface CreatedMember {
+  readonly name: string;
+  readonly containerName: string;
+  readonly hostPort: number;
+  readonly container: Dockerode.Container;
+  /** What it was created with, to create it again on another host port (see MemberLauncher.start). */
+  readonly initialCluster: string;
+  readonly state: 'new' | 'existing';
+}
+
+/** How often a new member is created again on another host port when Docker finds its port taken. */
+const PORT_TAKEN_ATTEMPTS = 3;
+
 /**
  * Creates member containers for one cluster run (also used for membership changes), with the
  * Docker API directly rather than testcontainers' GenericContainer: a member whose etcd exits
@@ -38,14 +52,6 @@ export interface LaunchOptions {
  * GenericContainer waits 10 s for ports that an exited container never binds, then rejects
  * without removing it.
  */
-/** A member whose container exists but has not been started. */
-export interface CreatedMember {
-  readonly name: string;
-  readonly containerName: string;
-  readonly hostPort: number;
-  readonly container: Dockerode.Container;
-}
-
 export class MemberLauncher {
   readonly networkName: string;
 
@@ -105,15 +111,36 @@ export class MemberLauncher {
     state: 'new' | 'existing',
     options: LaunchOptions = {},
   ): Promise<EtcdMember> {
-    const created = await this.create(name, initialCluster, state, options);
+    let created = await this.create(name, initialCluster, state, options);
     try {
       options.signal?.throwIfAborted();
-      await created.container.start();
+      created = await this.start(created, options);
       await waitForReadyLogLine(created.container, name, this.startupTimeoutMs, 0, options.signal);
       return await this.memberOf(created);
     } catch (error) {
       await removeQuietly(created.container);
       throw error;
+    }
+  }
+
+  /**
+   * Starts a created member's container. When Docker finds its host port taken (another process
+   * got there between the pick and the start: see member-host-port.ts), the container is removed
+   * and created again on another port, up to {@link PORT_TAKEN_ATTEMPTS} times. Resolves with the
+   * member as started; on failure its container is removed.
+   */
+  async start(created: CreatedMember, options: LaunchOptions = {}): Promise<CreatedMember> {
+    let current = created;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await current.container.start();
+        return current;
+      } catch (error) {
+        await removeQuietly(current.container);
+        if (!isPortTakenError(error) || attempt >= PORT_TAKEN_ATTEMPTS) throw error;
+        options.signal?.throwIfAborted();
+        current = await this.create(current.name, current.initialCluster, current.state, options);
+      }
     }
   }
 
@@ -139,7 +166,7 @@ export class MemberLauncher {
       this.version,
     );
     // A fixed host port survives stop/start of the member, so clients keep working.
-    const hostPort = await freePort();
+    const hostPort = await pickMemberHostPort();
     const source = await this.dataSource(name);
     const reaperLabels = await this.reaperLabels();
     signal?.throwIfAborted();
@@ -160,7 +187,7 @@ export class MemberLauncher {
         PortBindings: { [port]: [{ HostPort: String(hostPort) }] },
       },
     });
-    return { name, containerName, hostPort, container };
+    return { name, containerName, hostPort, container, initialCluster, state };
   }
 
   /** The handle of a created member once its container runs. */

@@ -3,8 +3,9 @@
  * freeze and SIGSTOP. Each keeps the member's recorded state in step with its container, so the
  * cluster's status calls and the faults know what is running.
  */
-import { BadInputError } from '../errors.ts';
+import { BadInputError, ClusterError } from '../errors.ts';
 import type { EtcdMember } from './etcd-member.ts';
+import { isPortTakenError } from './member-host-port.ts';
 import { MemberLogFollower } from './member-log-follower.ts';
 import { READY_LOG_LINE } from './member-ready-wait.ts';
 
@@ -75,7 +76,15 @@ export async function startMember(
     throw new BadInputError(`member ${member.name} is ${member.state}, not stopped`);
   // The log keeps every start's lines: only a ready line after this start counts.
   const startedAtWallMs = Date.now();
-  await member.container.start();
+  await member.container.start().catch((error: unknown) => {
+    // Its clients know this port, so it cannot move; member-host-port.ts keeps lab processes off it.
+    if (isPortTakenError(error))
+      throw new ClusterError(
+        `member ${member.name} cannot start again: its host port ${String(member.hostClientPort)} was taken by another process while it was down`,
+        { cause: error },
+      );
+    throw error;
+  });
   member.state = 'running';
   await member.refreshRuntime(networkName);
   if (options.waitReady ?? true) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeVitestReports, type VitestReport } from '../../scripts/lib/vitest-reports.ts';
+import { countTests, mergeVitestReports, type VitestReport } from '../../scripts/lib/vitest-reports.ts';
 
 const report = (over: Partial<VitestReport> & Record<string, unknown>): VitestReport => ({
   startTime: 1_000,
@@ -50,5 +50,42 @@ describe('mergeVitestReports (npm test runs two vitest processes, CI counts one 
     const only = report({ numPassedTests: 5 });
     expect(mergeVitestReports([only])).toEqual(only);
     expect(mergeVitestReports([])).toBeUndefined();
+  });
+});
+
+describe('countTests: the `N passed, N failed` line CI ends with', () => {
+  it('counts failed tests and skipped ones', () => {
+    const run = report({
+      numPassedTests: 7,
+      numFailedTests: 2,
+      numPendingTests: 1,
+      numTodoTests: 1,
+      success: false,
+      testResults: [
+        { name: 'a', status: 'failed', assertionResults: [{ status: 'failed' }, { status: 'failed' }] },
+      ],
+    });
+    expect(countTests(run, 1)).toEqual({ passed: 7, failed: 2, skipped: 2 });
+    expect(countTests(report({ numPassedTests: 3 }), 0)).toEqual({ passed: 3, failed: 0, skipped: 0 });
+  });
+
+  it('counts a file that failed in beforeAll (its tests reported skipped) as one failure', () => {
+    // What CI run 36 looked like: the long tier's cluster did not start, its 3 tests were skipped.
+    const run = report({
+      numPassedTests: 1229,
+      numPendingTests: 5,
+      success: false,
+      testResults: [
+        { name: 'ok', status: 'passed', assertionResults: [{ status: 'passed' }] },
+        { name: 'long', status: 'failed', assertionResults: [{ status: 'skipped' }, { status: 'skipped' }] },
+      ],
+    });
+    expect(countTests(run, 1)).toEqual({ passed: 1229, failed: 1, skipped: 5 });
+  });
+
+  it('never says 0 failed for a run that exited non-zero, report or not', () => {
+    expect(countTests(report({ numPassedTests: 4 }), 1).failed).toBe(1);
+    expect(countTests(undefined, 2)).toEqual({ passed: 0, failed: 1, skipped: 0 });
+    expect(countTests(undefined, 0)).toEqual({ passed: 0, failed: 0, skipped: 0 });
   });
 });
