@@ -2,6 +2,7 @@
 // 3-member cluster at heartbeat/election timeout 10/100 ms and 100/1000 ms, next to Raft's
 // model; then election trials per minute reusing one cluster vs a fresh cluster per trial.
 // Usage: npm run bench -- elections [trials at 10/100] [trials at 100/1000] [fresh-cluster trials]
+// (each an integer ≥ 0; 0 skips that part)
 import { EtcdCluster } from '../src/cluster/etcd-cluster.ts';
 import { ETCD_DEFAULTS } from '../src/cluster/etcd-options.ts';
 import { probeHostCapabilities } from '../src/faults/capabilities.ts';
@@ -16,9 +17,19 @@ import { reportGoal } from './lib/goals.ts';
 const GOAL_TRIALS_PER_MINUTE = 30;
 const GOAL_DETECTION_ERROR_MS = 10;
 
-const fastTrials = Number(process.argv[2] ?? 10);
-const slowTrials = Number(process.argv[3] ?? Math.ceil(fastTrials / 2));
-const freshTrials = Number(process.argv[4] ?? 3);
+/** A trial count from the command line, checked before anything starts; 0 skips that part. */
+function trialCount(index: number, name: string, fallback: number): number {
+  const text = process.argv[index];
+  const value = text === undefined ? fallback : Number(text);
+  if (!Number.isInteger(value) || value < 0) {
+    console.error(`elections: ${name} must be an integer ≥ 0 (0 skips that part), got "${String(text)}"`);
+    process.exit(2);
+  }
+  return value;
+}
+const fastTrials = trialCount(2, 'trials at 10/100', 10);
+const slowTrials = trialCount(3, 'trials at 100/1000', Math.ceil(fastTrials / 2));
+const freshTrials = trialCount(4, 'fresh-cluster trials', 3);
 const FAULTS: readonly LeaderFault[] = ['kill', 'pause', 'isolate'];
 const TIMINGS = [
   { heartbeatMs: 10, electionTimeoutMs: 100, trials: fastTrials },
@@ -42,6 +53,7 @@ console.log('times in ms after the fault, as min/median/p95/max');
 let reusePerMinute: number | undefined;
 for (const timing of TIMINGS) {
   const { heartbeatMs, electionTimeoutMs, trials } = timing;
+  if (trials === 0) continue; // no cluster for a part that was asked for no trials
   const startedAt = performance.now();
   await using cluster = await new EtcdCluster()
     .withMembers(3)
@@ -86,12 +98,14 @@ for (const timing of TIMINGS) {
 }
 
 // A fresh cluster per trial: start, one kill trial, dispose — what reuse saves.
-const { perMinute: freshPerMinute } = await trialsWithFreshClusters(
-  { heartbeatMs: 10, electionTimeoutMs: 100 },
-  { trials: freshTrials, fault: 'kill', clock },
-);
-console.log(
-  `trials per minute (kill, HB/ET 10/100): reusing one cluster ${reusePerMinute?.toFixed(1) ?? '?'}, ` +
-    `fresh cluster per trial ${freshPerMinute.toFixed(1)} (${freshTrials} trials, start and dispose included); ` +
-    `reuse is ${reusePerMinute === undefined ? '?' : (reusePerMinute / freshPerMinute).toFixed(1)}× faster`,
-);
+if (freshTrials > 0) {
+  const { perMinute: freshPerMinute } = await trialsWithFreshClusters(
+    { heartbeatMs: 10, electionTimeoutMs: 100 },
+    { trials: freshTrials, fault: 'kill', clock },
+  );
+  console.log(
+    `trials per minute (kill, HB/ET 10/100): reusing one cluster ${reusePerMinute?.toFixed(1) ?? '?'}, ` +
+      `fresh cluster per trial ${freshPerMinute.toFixed(1)} (${freshTrials} trials, start and dispose included); ` +
+      `reuse is ${reusePerMinute === undefined ? '?' : (reusePerMinute / freshPerMinute).toFixed(1)}× faster`,
+  );
+}
