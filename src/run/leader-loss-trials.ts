@@ -68,12 +68,15 @@ export async function runElectionTrials(
       await options.beforeTrial?.(trial);
       const { leader, term } = await cluster.waitForStableLeader({ timeoutMs: trialTimeoutMs });
       await cluster.waitForConvergence({ timeoutMs: trialTimeoutMs });
-      // Let a few heartbeats pass so every follower's election timer starts from a fresh heartbeat.
-      await sleep(Math.max(50, electionTimeoutMs / 2));
       const survivors = cluster.members.filter((m) => m !== leader && m.isUp);
-      const changesBefore = await leaderChangesSeen(cluster, survivors);
-      // The survivors' logs, streamed from a little before the fault: the election's lines arrive as written.
-      const live = await LiveRaftLog.follow(survivors, { clock, sinceWallMs: Date.now() - LOG_CONTEXT_MS });
+      // Let a few heartbeats pass so every follower's election timer starts from a fresh heartbeat,
+      // meanwhile reading the survivors' leader-change counters and opening their log streams
+      // (from a little before the fault: the election's lines arrive as written).
+      const [changesBefore, live] = await Promise.all([
+        leaderChangesSeen(cluster, survivors),
+        LiveRaftLog.follow(survivors, { clock, sinceWallMs: Date.now() - LOG_CONTEXT_MS }),
+        sleep(Math.max(50, electionTimeoutMs / 2)),
+      ]);
       const probe = new WriteProbe(cluster, survivors, clock, electionTimeoutMs);
 
       const prepareMs = phases.lap();
@@ -88,26 +91,36 @@ export async function runElectionTrials(
       };
       // The fault comes from the catalog, like an experiment's step: the same kill, freeze, stop
       // or isolation, healed by its own undo. A kill or stop reports the instant it took effect
-      // (the signal) before Docker's teardown returns, so the probe starts at the fault, not after.
+      // (the signal) before Docker's teardown returns, so the probe starts at the fault, not after;
+      // and the election is watched from then on while Docker tears the container down (0.2 s,
+      // up to 2 s on this host), which the heal waits for (`injecting`).
       let handle: FaultHandle | undefined;
+      let injecting: Promise<FaultHandle> | undefined;
       let probeStarted = false;
       let measured: Omit<ElectionTrial, 'turnaroundMs'> | undefined;
       let electionMs = 0;
       let recordMs = 0;
       try {
-        handle = await createFault(fault, { target: leader.name }).inject({
+        let tookEffect: () => void = () => undefined;
+        const tookEffectSeen = new Promise<void>((resolve) => (tookEffect = resolve));
+        injecting = createFault(fault, { target: leader.name }).inject({
           cluster,
           clock,
           ...(options.caps === undefined ? {} : { caps: options.caps }),
           onTookEffect: (atRunMs) => {
             probeStarted = true;
             startProbe(atRunMs);
+            tookEffect();
           },
         });
-        // A freeze or an isolation is in place somewhere between the request and its answer
-        // (tens of ms under load, long enough for followers to campaign before the answer):
-        // measure from the request, and record the rest as the uncertainty.
-        if (!probeStarted) startProbe(handle.injectedAtMs, handle.injectionLatencyMs);
+        await Promise.race([injecting, tookEffectSeen]);
+        if (!probeStarted) {
+          handle = await injecting;
+          // A freeze or an isolation is in place somewhere between the request and its answer
+          // (tens of ms under load, long enough for followers to campaign before the answer):
+          // measure from the request, and record the rest as the uncertainty.
+          startProbe(handle.injectedAtMs, handle.injectionLatencyMs);
+        }
 
         const deadline = faultAtMs + trialTimeoutMs;
         const changeSince = () =>
@@ -188,10 +201,14 @@ export async function runElectionTrials(
           explanation,
         };
         recordMs = phases.lap();
+        // The teardown is over before the heal (counted in the restore); its failure fails the trial.
+        handle ??= await injecting;
       } finally {
         live.close();
         await probe.stop();
         probesDraining.push(probe.drained());
+        // The trial failed before it had the handle: heal what the injection left, if it finished.
+        handle ??= await injecting?.catch(() => undefined);
         await bringBack(cluster, handle, trialTimeoutMs);
       }
       const restoreMs = phases.lap();
