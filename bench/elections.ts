@@ -3,6 +3,7 @@
 // model; then election trials per minute reusing one cluster vs a fresh cluster per trial.
 // Usage: npm run bench -- elections [trials at 10/100] [trials at 100/1000] [fresh-cluster trials]
 // (each an integer ≥ 0; 0 skips that part)
+import { cpus } from 'node:os';
 import { EtcdCluster } from '../src/cluster/etcd-cluster.ts';
 import { ETCD_DEFAULTS } from '../src/cluster/etcd-options.ts';
 import { probeHostCapabilities } from '../src/faults/capabilities.ts';
@@ -10,6 +11,7 @@ import { prepareHost } from '../src/host/prepare-host.ts';
 import { summarizeElectionTrials, type Distribution } from '../src/measure/election-summary.ts';
 import type { LeaderFault } from '../src/measure/election-trial.ts';
 import { RunClock } from '../src/util/clock.ts';
+import { reportLoad, writeBenchJson } from './lib/bench-output.ts';
 import { trialsReusingCluster, trialsWithFreshClusters } from './lib/election-throughput.ts';
 import { reportGoal } from './lib/goals.ts';
 
@@ -49,6 +51,13 @@ const ms = (v: number | null) => (v === null ? '?' : v.toFixed(0));
 const dist = (d: Distribution) => `${ms(d.min)}/${ms(d.median)}/${ms(d.p95)}/${ms(d.max)}`;
 const pct = (v: number | null) => (v === null ? '?' : `${(100 * v).toFixed(0)}%`);
 
+const benchStartedAt = new Date().toISOString();
+const loadAtStart = reportLoad('start');
+/** What the result file keeps: per timing and fault, the summary and the trials themselves. */
+const parts: Record<string, unknown>[] = [];
+let freshPerMinuteFigure: number | undefined;
+let environment: Record<string, unknown> = {};
+
 console.log('times in ms after the fault, as min/median/p95/max');
 let reusePerMinute: number | undefined;
 for (const timing of TIMINGS) {
@@ -60,10 +69,19 @@ for (const timing of TIMINGS) {
     .withEtcdOptions({ heartbeatMs, electionTimeoutMs })
     .start();
   const startMs = performance.now() - startedAt;
+  environment = cluster.describe();
   for (const fault of FAULTS) {
     const { rate, results } = await trialsReusingCluster(cluster, { trials, fault, clock, caps });
     const s = summarizeElectionTrials(results, { electionTimeoutMs, heartbeatMs });
     const perMinute = rate.perMinute;
+    parts.push({
+      heartbeatMs,
+      electionTimeoutMs,
+      fault,
+      trialsPerMinute: perMinute,
+      summary: s,
+      trials: results,
+    });
     if (fault === 'kill' && heartbeatMs === 10) reusePerMinute = perMinute;
     if (heartbeatMs === 10) {
       reportGoal({
@@ -108,4 +126,17 @@ if (freshTrials > 0) {
       `fresh cluster per trial ${freshPerMinute.toFixed(1)} (${freshTrials} trials, start and dispose included); ` +
       `reuse is ${reusePerMinute === undefined ? '?' : (reusePerMinute / freshPerMinute).toFixed(1)}× faster`,
   );
+  freshPerMinuteFigure = freshPerMinute;
 }
+
+const path = writeBenchJson('elections', {
+  bench: 'elections',
+  startedAt: benchStartedAt,
+  args: { fastTrials, slowTrials, freshTrials },
+  cpus: cpus().length,
+  loadAverage: { start: loadAtStart, end: reportLoad('end') },
+  environment,
+  freshClusterTrialsPerMinute: freshPerMinuteFigure ?? null,
+  parts,
+});
+console.log(`\nfigures written to ${path}`);
