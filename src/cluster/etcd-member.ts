@@ -27,6 +27,11 @@ export class EtcdMember {
     /** Host port mapped to the member's client port (fixed for the member's lifetime). */
     readonly hostClientPort: number,
     readonly container: Dockerode.Container,
+    /**
+     * The host path of the file etcd also writes its log to (members with a memory data dir),
+     * read without Docker in between; undefined when only Docker has the log.
+     */
+    readonly hostLogFile?: string | undefined,
   ) {}
 
   get containerId(): string {

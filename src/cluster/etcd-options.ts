@@ -162,6 +162,8 @@ export interface MemberFlagInput {
   readonly initialCluster: string;
   readonly initialClusterState: 'new' | 'existing';
   readonly clusterToken: string;
+  /** A file (inside the container) etcd also writes its log to, beside stderr. */
+  readonly logFile?: string;
 }
 
 export const CLIENT_PORT = 2379;
@@ -194,7 +196,7 @@ export function etcdMemberFlags(
     `--election-timeout=${resolved.electionTimeoutMs}`,
     // JSON log lines with timestamps are the ground truth for elections; 3.4 defaults to capnslog.
     ...(versionAtLeast(version, 3, 5) ? [] : ['--logger=zap']),
-    '--log-outputs=stderr',
+    `--log-outputs=${['stderr', ...(member.logFile === undefined ? [] : [member.logFile])].join(',')}`,
   ];
   if (options.preVote !== undefined) flags.push(`--pre-vote=${options.preVote}`);
   if (options.snapshotCount !== undefined) flags.push(`--snapshot-count=${options.snapshotCount}`);

@@ -22,6 +22,12 @@ export type DataDirKind = 'memory' | 'disk';
 
 /** Where a member's data lives inside its container. etcd wants to create the data dir itself (0700). */
 export const DATA_MOUNT = '/var/lib/etcd';
+/**
+ * The log file etcd writes beside its data, besides stderr. With a memory data dir it lands in
+ * the host directory, where the lab reads it without Docker in between (member-log-file.ts); a
+ * disk volume is Docker's, unreadable to a lab that is not root, so there only Docker has the log.
+ */
+const LOG_FILE = 'etcd.log';
 
 export interface LaunchOptions {
   /**
@@ -40,6 +46,8 @@ export interface CreatedMember {
   /** What it was created with, to create it again on another host port (see MemberLauncher.start). */
   readonly initialCluster: string;
   readonly state: 'new' | 'existing';
+  /** Where the host reads the log etcd writes beside its data (memory data dirs only). */
+  readonly hostLogFile?: string | undefined;
 }
 
 /** How often a new member is created again on another host port when Docker finds its port taken. */
@@ -161,6 +169,7 @@ export class MemberLauncher {
         initialCluster,
         initialClusterState: state,
         clusterToken: `etcd-lab-${this.runId}`,
+        ...(this.dataDir === 'memory' ? { logFile: `${DATA_MOUNT}/${LOG_FILE}` } : {}),
       },
       this.etcdOptions,
       this.version,
@@ -187,12 +196,19 @@ export class MemberLauncher {
         PortBindings: { [port]: [{ HostPort: String(hostPort) }] },
       },
     });
-    return { name, containerName, hostPort, container, initialCluster, state };
+    const hostLogFile = this.dataDir === 'memory' ? join(source, LOG_FILE) : undefined;
+    return { name, containerName, hostPort, container, initialCluster, state, hostLogFile };
   }
 
   /** The handle of a created member once its container runs. */
   async memberOf(created: CreatedMember): Promise<EtcdMember> {
-    const member = new EtcdMember(created.name, created.containerName, created.hostPort, created.container);
+    const member = new EtcdMember(
+      created.name,
+      created.containerName,
+      created.hostPort,
+      created.container,
+      created.hostLogFile,
+    );
     await member.refreshRuntime(this.networkName);
     return member;
   }

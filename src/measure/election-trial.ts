@@ -59,6 +59,11 @@ export interface ElectionTrial {
    * began or not at all. Optional: trials recorded before logs were streamed do not have it.
    */
   readonly logStreamErrorMs?: number | undefined;
+  /**
+   * Where the streamed lines came from: etcd's log file read from the host, or Docker's
+   * stream (see LogStreamSource); "mixed" when the survivors differed. Optional: older trials lack it.
+   */
+  readonly logStreamSource?: 'log file' | 'docker' | 'mixed' | undefined;
   readonly newLeader: string | undefined;
   readonly newTerm: number | undefined;
   /**

@@ -7,6 +7,7 @@
  */
 import { parseEtcdLog, type EtcdLogEntry } from '../cluster/etcd-log.ts';
 import type { EtcdMember } from '../cluster/etcd-member.ts';
+import { MemberLogFile, type FollowedMemberLog } from '../cluster/member-log-file.ts';
 import { MemberLogFollower } from '../cluster/member-log-follower.ts';
 import { sleep, type RunClock } from '../util/clock.ts';
 import { steadyWall } from '../util/wall-clock-steps.ts';
@@ -21,14 +22,23 @@ export type ArrivedRaftEvent = RaftLogEvent & {
   readonly arrivedAtMs: number | undefined;
 };
 
+/**
+ * Where a member's streamed lines came from: the log file etcd writes beside its memory data
+ * dir, read straight from the host, or Docker's follow stream (a disk data dir, or a file that
+ * could not be read), which dockerd delays while it is busy, as when it tears a killed member down.
+ */
+export type LogStreamSource = 'log file' | 'docker';
+
 export class LiveRaftLog {
   private readonly entries = new Map<string, EtcdLogEntry[]>();
   private readonly arrivals = new Map<EtcdLogEntry, number>();
 
   private constructor(
     private readonly members: readonly EtcdMember[],
-    private readonly followers: readonly MemberLogFollower[],
+    private readonly followers: readonly FollowedMemberLog[],
     private readonly clock: RunClock,
+    /** Per followed member, where its lines came from. */
+    readonly sources: readonly LogStreamSource[],
   ) {}
 
   /**
@@ -40,14 +50,18 @@ export class LiveRaftLog {
     options: { readonly clock: RunClock; readonly sinceWallMs: number },
   ): Promise<LiveRaftLog> {
     const followedAtPerfMs = performance.now();
-    const followers = await Promise.all(
-      members.map((m) => MemberLogFollower.follow(m.container, m.name, { sinceWallMs: options.sinceWallMs })),
+    const opened = await Promise.all(members.map((m) => followMember(m, options.sinceWallMs)));
+    const followers = opened.map((o) => o.log);
+    const live = new LiveRaftLog(
+      members,
+      followers,
+      options.clock,
+      opened.map((o) => o.source),
     );
-    const live = new LiveRaftLog(members, followers, options.clock);
     members.forEach((member, i) => {
       const own: EtcdLogEntry[] = [];
       live.entries.set(member.name, own);
-      const follower = followers[i] as MemberLogFollower;
+      const follower = followers[i] as FollowedMemberLog;
       const take = (line: string, arrivedAtPerfMs: number | undefined): void => {
         for (const parsed of parseEtcdLog(line)) {
           const entry = { ...parsed, tsMs: steadyWall(parsed.tsMs) };
@@ -62,6 +76,12 @@ export class LiveRaftLog {
       follower.onLine(take);
     });
     return live;
+  }
+
+  /** Where the followed members' lines came from, as one word ("mixed" when they differ). */
+  get source(): LogStreamSource | 'mixed' {
+    const [first, ...rest] = this.sources;
+    return first === undefined || rest.some((s) => s !== first) ? 'mixed' : first;
   }
 
   /** Each followed member's lines so far, for explainElectionFromLogs. */
@@ -99,6 +119,24 @@ export class LiveRaftLog {
   close(): void {
     for (const follower of this.followers) follower.close();
   }
+}
+
+/** The member's log file when it has one the lab can read, else Docker's stream. */
+async function followMember(
+  member: EtcdMember,
+  sinceWallMs: number,
+): Promise<{ log: FollowedMemberLog; source: LogStreamSource }> {
+  if (member.hostLogFile !== undefined) {
+    try {
+      return { log: MemberLogFile.follow(member.hostLogFile, { sinceWallMs }), source: 'log file' };
+    } catch {
+      // not there or not readable (a member started by an older lab): Docker has the log too
+    }
+  }
+  return {
+    log: await MemberLogFollower.follow(member.container, member.name, { sinceWallMs }),
+    source: 'docker',
+  };
 }
 
 export const isElection = (e: RaftLogEvent): boolean => e.kind === 'elected' || e.kind === 'leader';

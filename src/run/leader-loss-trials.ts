@@ -187,6 +187,7 @@ export async function runElectionTrials(
             firstElectionLine?.arrivedAtMs === undefined
               ? undefined
               : firstElectionLine.arrivedAtMs - firstElectionLine.atMs,
+          logStreamSource: live.source,
           newLeader:
             change.newLeaderId === undefined ? undefined : cluster.memberById(change.newLeaderId)?.name,
           newTerm: change.newTerm,

@@ -45,6 +45,11 @@ describe('etcd member flags', () => {
     expect(etcdMemberFlags(member, {}, [3, 6, 1])).toContain('--log-outputs=stderr');
   });
 
+  it('writes the log to a file as well as stderr when the member has one', () => {
+    const flags = etcdMemberFlags({ ...member, logFile: '/var/lib/etcd/etcd.log' }, {}, [3, 4, 23]);
+    expect(flags).toContain('--log-outputs=stderr,/var/lib/etcd/etcd.log');
+  });
+
   it('leaves pre-vote to the version default unless set, and knows that default', () => {
     expect(etcdMemberFlags(member, {}, [3, 4, 23]).some((f) => f.startsWith('--pre-vote'))).toBe(false);
     expect(etcdMemberFlags(member, { preVote: true }, [3, 4, 23])).toContain('--pre-vote=true');
