@@ -56,7 +56,7 @@ export async function runElectionTrials(
   const { trials, fault = 'kill', clock } = options;
   const electionTimeoutMs = Number(cluster.describe().electionTimeoutMs);
   const trialTimeoutMs = options.trialTimeoutMs ?? 10 * electionTimeoutMs + 5_000;
-  const tracker = new LeaderTracker(cluster, clock, { intervalMs: options.trackerIntervalMs ?? 10 }).start();
+  const tracker = new LeaderTracker(cluster, clock, { intervalMs: options.trackerIntervalMs ?? 10 });
   const results: ElectionTrial[] = [];
   // Each trial's write probe finishes in the background (its last writes wait out their deadline);
   // all of them are done before this returns.
@@ -66,6 +66,7 @@ export async function runElectionTrials(
       options.signal?.throwIfAborted();
       const phases = new PhaseClock();
       await options.beforeTrial?.(trial);
+      tracker.start(); // polls through the prepare, so it knows every member's state before the fault
       const { leader, term } = await cluster.waitForStableLeader({ timeoutMs: trialTimeoutMs });
       await cluster.waitForConvergence({ timeoutMs: trialTimeoutMs });
       const survivors = cluster.members.filter((m) => m !== leader && m.isUp);
@@ -210,6 +211,10 @@ export async function runElectionTrials(
         probesDraining.push(probe.drained());
         // The trial failed before it had the handle: heal what the injection left, if it finished.
         handle ??= await injecting?.catch(() => undefined);
+        // The tracker (a status call per member every 10 ms) is only needed from the next trial's
+        // prepare on; polling through the restore slowed Docker's start of the killed member on
+        // this 2-core host from 0.85 s to 1.0–1.4 s (npm run bench -- elections).
+        await tracker.stop();
         await bringBack(cluster, handle, trialTimeoutMs);
       }
       const restoreMs = phases.lap();
@@ -241,7 +246,8 @@ async function bringBack(
   timeoutMs: number,
 ): Promise<void> {
   await handle?.heal();
-  await cluster.waitForConvergence({ timeoutMs });
+  // Polled often: the restarted member answers about 150 ms after Docker started it.
+  await cluster.waitForConvergence({ timeoutMs, pollMs: 10 });
 }
 
 const LEADER_CHANGES = 'etcd_server_leader_changes_seen_total';
