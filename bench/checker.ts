@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { checkLinearizability, generateHistory } from '../src/checks/linearizability/index.ts';
+import { writeBenchJson } from './lib/bench-output.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -79,6 +80,8 @@ console.log(
 console.log(
   'operations  keys  search   status   generate ms  check ms     steps   memo entries  heap MB  peak RSS MB',
 );
+const rows: Record<string, unknown>[] = [];
+const startedAt = new Date().toISOString();
 for (const operations of sizes) {
   for (const keys of keyCounts) {
     for (const mode of modes) {
@@ -106,6 +109,7 @@ for (const operations of sizes) {
         continue;
       }
       const r = JSON.parse(line) as Record<string, number | string>;
+      rows.push({ keys, ...r });
       const n = (k: string, d = 0): string => Number(r[k]).toFixed(d);
       console.log(
         `${String(operations).padStart(10)}  ${String(keys).padStart(4)}  ${mode.padEnd(7)}  ${String(r.status).padEnd(7)}  ${n('generatedMs').padStart(11)}  ${n('checkMs').padStart(8)}  ${n('steps').padStart(8)}  ${n('memoEntries').padStart(13)}  ${n('heapMb').padStart(7)}  ${n('rssMb').padStart(11)}`,
@@ -113,3 +117,17 @@ for (const operations of sizes) {
     }
   }
 }
+const written = writeBenchJson('checker', {
+  bench: 'checker',
+  startedAt,
+  args: {
+    sizes,
+    keyCounts,
+    clients: Number(clients),
+    indeterminate: Number(indeterminate),
+    limitS: Number(limit),
+    modes,
+  },
+  rows,
+});
+console.log(`\nfigures written to ${written}`);

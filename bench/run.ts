@@ -6,6 +6,7 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { installExitHandlers } from '../src/host/cleanup.ts';
 import { prepareHost } from '../src/host/prepare-host.ts';
 import { takeEtcdArg } from './lib/etcd-arg.ts';
 import { GOALS_FILE_ENV, printGoals, readGoals, writeGoalsDoc } from './lib/goals.ts';
@@ -44,6 +45,11 @@ if (name === 'all') {
       ['--import', 'tsx', fileURLToPath(import.meta.url), bench, ...benchArgs],
       { stdio: 'inherit' },
     );
+    // Ctrl-C reaches the benchmark too (one process group); it heals and removes what it made.
+    if (run.status === 130 || run.status === 143 || run.signal !== null) {
+      console.log(`=== ${bench} interrupted: the benchmarks after it are not run ===`);
+      process.exit(run.status ?? 130);
+    }
     if (run.status !== 0) {
       console.log(`=== ${bench} ended with status ${run.status ?? run.signal} ===`);
       failed.push(`${bench} (${run.status === null ? String(run.signal) : `exit ${run.status}`})`);
@@ -60,4 +66,6 @@ if (!name || !available.includes(name)) {
   process.exit(name ? 2 : 0);
 }
 process.argv = [process.argv[0] ?? 'node', name, ...args];
+// Ctrl-C, SIGTERM or a crash: faults healed and clusters removed before the bench exits.
+installExitHandlers({ uncaught: true });
 await import(`./${name}.ts`);

@@ -5,6 +5,7 @@
 // Usage: npm run bench -- suite [--from results/vitest.json]
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { writeBenchJson } from './lib/bench-output.ts';
 import { reportGoal } from './lib/goals.ts';
 
 interface VitestReport {
@@ -65,3 +66,12 @@ reportGoal({
   measured: `${minutes(wallMs)} (${report.numPassedTests} passed, ${report.numFailedTests} failed)`,
   met: wallMs <= GOAL_MINUTES * 60_000,
 });
+const written = writeBenchJson('suite', {
+  bench: 'suite',
+  source,
+  passed: report.numPassedTests,
+  failed: report.numFailedTests,
+  wallMs,
+  tiers: Object.fromEntries(tiers),
+});
+console.log(`figures written to ${written}`);

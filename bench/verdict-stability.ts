@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { electionMs, tookLeader } from '../src/plans/experiment/hypothesis.ts';
 import { runExperiment, type ExperimentResult } from '../src/plans/experiment/run-experiment.ts';
 import { loadExperiment } from '../src/plans/experiment/experiment-files.ts';
-import { installExitHandlers } from '../src/host/cleanup.ts';
 import { renderRepetitionSummary, summarizeRepetitions } from '../src/plans/experiment/report/repetitions.ts';
+import { writeBenchJson } from './lib/bench-output.ts';
 
 const args = process.argv.slice(2);
 const outIndex = args.indexOf('--out');
@@ -21,7 +21,6 @@ if (!name || !Number.isInteger(runs) || runs < 1) {
   console.error('usage: npm run bench -- verdict-stability <experiment> [runs ≥ 1] [--out DIR]');
   process.exit(2);
 }
-installExitHandlers({ uncaught: true });
 const { spec } = await loadExperiment(name);
 
 const results: ExperimentResult[] = [];
@@ -47,6 +46,9 @@ console.log(
 );
 for (const line of renderRepetitionSummary(summary)) console.log(line);
 
+console.log(
+  `figures written to ${writeBenchJson(`verdict-stability-${name}`, { bench: 'verdict-stability', date: new Date().toISOString(), ...summary })}`,
+);
 if (outDir !== undefined) {
   await mkdir(outDir, { recursive: true });
   const file = join(outDir, `verdict-stability-${name}.json`);

@@ -4,6 +4,7 @@
 // (src/checks/watch/generate.ts), then times the watch checker on it. Prints generation and
 // check time, events delivered and heap used.
 import { checkWatches, generateWatchHistory } from '../src/checks/watch/index.ts';
+import { writeBenchJson } from './lib/bench-output.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -24,15 +25,21 @@ const generatedMs = performance.now() - t0;
 const t1 = performance.now();
 const result = checkWatches(history.truth, history.watchers);
 const checkMs = performance.now() - t1;
-console.log(
-  JSON.stringify({
-    revisions,
-    truthEvents: result.counts.truthEvents,
-    watchers,
-    eventsDelivered: result.counts.eventsDelivered,
-    status: result.status,
-    generatedMs: Math.round(generatedMs),
-    checkMs: Math.round(checkMs),
-    heapMb: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
-  }),
-);
+const figures = {
+  revisions,
+  truthEvents: result.counts.truthEvents,
+  watchers,
+  eventsDelivered: result.counts.eventsDelivered,
+  status: result.status,
+  generatedMs: Math.round(generatedMs),
+  checkMs: Math.round(checkMs),
+  heapMb: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
+};
+console.log(JSON.stringify(figures));
+const written = writeBenchJson('watch-checker', {
+  bench: 'watch-checker',
+  startedAt: new Date().toISOString(),
+  args: { revisions, watchers, seed },
+  ...figures,
+});
+console.log(`figures written to ${written}`);
