@@ -102,6 +102,9 @@ for (const operations of sizes) {
         { encoding: 'utf8' },
       );
       const line = run.stdout.trim().split('\n').pop() ?? '';
+      // Ctrl-C reached the child too; this loop is synchronous, so no signal handler of ours runs.
+      if (run.signal === 'SIGINT' || run.signal === 'SIGTERM')
+        process.exit(run.signal === 'SIGINT' ? 130 : 143);
       if (run.status !== 0 || !line.startsWith('{')) {
         console.log(
           `${operations} ops, ${keys} keys, ${mode}: failed (${run.status ?? run.signal}) ${run.stderr.slice(-500)}`,

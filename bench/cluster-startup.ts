@@ -8,6 +8,7 @@
 // Usage: npm run bench -- cluster-startup [starts per size, default 10]
 import { cpus } from 'node:os';
 import { EtcdCluster } from '../src/cluster/etcd-cluster.ts';
+import { registerCleanup, sweepLeftovers } from '../src/host/cleanup.ts';
 import { docker } from '../src/host/docker.ts';
 import { prepareHost } from '../src/host/prepare-host.ts';
 import { LABEL, newRunId, runLabels } from '../src/host/run-labels.ts';
@@ -34,6 +35,10 @@ async function dockerStartFloorMs(count: number): Promise<number[]> {
   const runId = newRunId();
   const labels = runLabels(runId);
   const network = `etcd-lab-${runId}`;
+  // Ctrl-C meanwhile: the run's sweep removes the network and a container left on it.
+  const unregister = registerCleanup(`docker start floor ${runId}`, () =>
+    sweepLeftovers({ runId }).then(() => undefined),
+  );
   await docker().createNetwork({ Name: network, Driver: 'bridge', Labels: labels });
   const times: number[] = [];
   try {
@@ -56,7 +61,8 @@ async function dockerStartFloorMs(count: number): Promise<number[]> {
       }
     }
   } finally {
-    await docker().getNetwork(network).remove();
+    await sweepLeftovers({ runId });
+    unregister();
   }
   return times;
 }

@@ -35,6 +35,9 @@ if (name === 'all') {
   const { image } = await prepareHost(); // built or found once, before any figure
   const etcd = `${image.etcdVersion} (${image.image})`;
   const failed: string[] = [];
+  // Ctrl-C reaches the running benchmark too (one process group): this process waits for it to
+  // heal and remove what it made, then stops, rather than dying at once and returning the prompt.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => undefined);
   // One process per benchmark: each starts from a clean process (no cached host probe, no open clients).
   for (const bench of allOrder) {
     const benchArgs = ALL_ARGS[bench] ?? [];
@@ -45,8 +48,7 @@ if (name === 'all') {
       ['--import', 'tsx', fileURLToPath(import.meta.url), bench, ...benchArgs],
       { stdio: 'inherit' },
     );
-    // Ctrl-C reaches the benchmark too (one process group); it heals and removes what it made.
-    if (run.status === 130 || run.status === 143 || run.signal !== null) {
+    if (run.status === 130 || run.status === 143 || run.signal === 'SIGINT' || run.signal === 'SIGTERM') {
       console.log(`=== ${bench} interrupted: the benchmarks after it are not run ===`);
       process.exit(run.status ?? 130);
     }

@@ -4,7 +4,7 @@
 // A verdict is only worth reporting when it is the same run after run on a quiet machine.
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { electionMs, tookLeader } from '../src/plans/experiment/hypothesis.ts';
 import { runExperiment, type ExperimentResult } from '../src/plans/experiment/run-experiment.ts';
 import { loadExperiment } from '../src/plans/experiment/experiment-files.ts';
@@ -41,17 +41,19 @@ for (let run = 1; run <= runs; run++) {
 }
 
 const summary = summarizeRepetitions(name, results);
+// A file name from the experiment's: a path given instead of a name keeps only its last part.
+const fileStem = `verdict-stability-${basename(name).replace(/\.ya?ml$/, '')}`;
 console.log(
   `\n${((performance.now() - started) / 60_000).toFixed(1)} min, ${os.cpus().length} CPUs, load ${os.loadavg()[0]?.toFixed(1)} at the end`,
 );
 for (const line of renderRepetitionSummary(summary)) console.log(line);
 
 console.log(
-  `figures written to ${writeBenchJson(`verdict-stability-${name}`, { bench: 'verdict-stability', date: new Date().toISOString(), ...summary })}`,
+  `figures written to ${writeBenchJson(fileStem, { bench: 'verdict-stability', date: new Date().toISOString(), ...summary })}`,
 );
 if (outDir !== undefined) {
   await mkdir(outDir, { recursive: true });
-  const file = join(outDir, `verdict-stability-${name}.json`);
+  const file = join(outDir, `${fileStem}.json`);
   await writeFile(file, `${JSON.stringify({ date: new Date().toISOString(), ...summary }, null, 2)}\n`);
   console.log(`written: ${file}`);
 }

@@ -45,7 +45,10 @@ export class MemberLogFile implements FollowedMemberLog {
    * Follows `path` from its end; the backlog is the lines at or after `sinceWallMs` (etcd's own
    * timestamps) from the file's last {@link BACKLOG_BYTES}. Throws when the file cannot be read.
    */
-  static follow(path: string, options: { readonly sinceWallMs?: number } = {}): MemberLogFile {
+  static follow(
+    path: string,
+    options: { readonly sinceWallMs?: number; readonly safetyPollMs?: number } = {},
+  ): MemberLogFile {
     const fd = openSync(path, 'r');
     try {
       const { size } = fstatSync(fd);
@@ -53,18 +56,15 @@ export class MemberLogFile implements FollowedMemberLog {
       const buffer = Buffer.alloc(size - from);
       readSync(fd, buffer, 0, buffer.length, from);
       const log = new MemberLogFile(fd, size);
-      const text = buffer.toString('utf8');
+      const text = log.decoder.write(buffer);
       // Reading from the middle of the file starts inside a line: drop it.
       const whole = from === 0 ? text : text.slice(text.indexOf('\n') + 1);
       const parts = whole.split('\n');
       log.partial = parts.pop() ?? '';
-      const since = options.sinceWallMs;
-      log.lines.push(
-        ...parts.filter((line) => since === undefined || (parseEtcdLog(line)[0]?.tsMs ?? -Infinity) >= since),
-      );
+      log.lines.push(...linesSince(parts, options.sinceWallMs));
       log.watcher = watch(path, { persistent: false }, () => log.readNew());
       log.watcher.on('error', () => undefined); // the safety poll carries on
-      log.poll = setInterval(() => log.readNew(), SAFETY_POLL_MS);
+      log.poll = setInterval(() => log.readNew(), options.safetyPollMs ?? SAFETY_POLL_MS);
       log.poll.unref();
       log.readNew(); // what was written between the stat and the watch
       return log;
@@ -100,6 +100,11 @@ export class MemberLogFile implements FollowedMemberLog {
     let chunk: string;
     try {
       const { size } = fstatSync(this.fd);
+      if (size < this.offset) {
+        // Truncated (etcd only appends; someone else did this): read it again from its start.
+        this.offset = 0;
+        this.partial = '';
+      }
       if (size <= this.offset) return;
       const buffer = Buffer.alloc(size - this.offset);
       const bytesRead = readSync(this.fd, buffer, 0, buffer.length, this.offset);
@@ -116,4 +121,19 @@ export class MemberLogFile implements FollowedMemberLog {
     this.lines.push(...parts);
     for (const listener of this.listeners) for (const line of parts) listener(line, arrivedAtPerfMs);
   }
+}
+
+/**
+ * The lines at or after `sinceWallMs` by etcd's own timestamps, parsing from the end back only as
+ * far as that time (the backlog can be a megabyte; a trial wants its last second).
+ */
+function linesSince(lines: readonly string[], sinceWallMs: number | undefined): string[] {
+  if (sinceWallMs === undefined) return [...lines];
+  let first = lines.length;
+  while (first > 0) {
+    const tsMs = parseEtcdLog(lines[first - 1] as string)[0]?.tsMs;
+    if (tsMs !== undefined && tsMs < sinceWallMs) break;
+    first -= 1;
+  }
+  return lines.slice(first).filter((line) => (parseEtcdLog(line)[0]?.tsMs ?? -Infinity) >= sinceWallMs);
 }

@@ -50,7 +50,14 @@ export class LiveRaftLog {
     options: { readonly clock: RunClock; readonly sinceWallMs: number },
   ): Promise<LiveRaftLog> {
     const followedAtPerfMs = performance.now();
-    const opened = await Promise.all(members.map((m) => followMember(m, options.sinceWallMs)));
+    const settled = await Promise.allSettled(members.map((m) => followMember(m, options.sinceWallMs)));
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed !== undefined) {
+      // What did open is closed (a file keeps an fd and an inotify watch), then the first cause.
+      for (const s of settled) if (s.status === 'fulfilled') s.value.log.close();
+      throw failed.reason;
+    }
+    const opened = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const followers = opened.map((o) => o.log);
     const live = new LiveRaftLog(
       members,

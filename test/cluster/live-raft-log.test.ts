@@ -11,6 +11,16 @@ import { RunClock } from '../../src/util/clock.ts';
  * a file there, which the lab reads from the host with no dockerd in between; a disk volume is
  * Docker's, so there the lines come from Docker's stream, and the trial says which it used.
  */
+/** The items of `from` left once each item of `take` has taken one equal item away (multisets). */
+function withoutEach(from: readonly string[], take: readonly string[]): string[] {
+  const left = [...from];
+  for (const item of take) {
+    const at = left.indexOf(item);
+    if (at >= 0) left.splice(at, 1);
+  }
+  return left;
+}
+
 describe('streamed member logs: the log file beside a memory data dir, else Docker', () => {
   const clusters: StartedEtcdCluster[] = [];
   afterAll(async () => {
@@ -43,21 +53,18 @@ describe('streamed member logs: the log file beside a memory data dir, else Dock
       const fromFile = live.events(clock.fromWall(sinceWallMs), 0).filter((e) => e.kind === 'leader');
       expect(fromFile.length).toBeGreaterThan(booted.length);
       expect(fromFile.at(-1)?.arrivedAtMs).toBeDefined();
-      // Docker's log of the container (both starts) has every line the file has; it may hand over
-      // the last ones a little later, and etcd's raft and server loggers write their two outputs
-      // separately, so two lines close together can be in either order.
+      // Docker's log of the container (both starts) has the same lines as the file; it may hand
+      // over the last ones a little later, and etcd's raft and server loggers write their two
+      // outputs separately, so two lines close together can be in either order.
       // (Docker's follow stream ends at a stop, which is one more reason for the file.)
       const key = (e: EtcdLogEntry): string => `${String(e.ts)} ${e.msg}`;
-      const fromFileKeys = live.memberLogs()[0]!.entries.map(key);
-      const missingFromDocker = async (): Promise<string[]> => {
-        const left = parseEtcdLog(await cluster.logs(member!)).map(key);
-        return fromFileKeys.filter((k) => {
-          const at = left.indexOf(k);
-          if (at >= 0) left.splice(at, 1);
-          return at < 0;
-        });
+      // Both ways: no line garbled or made up in the file, none dropped from it.
+      const sameLines = async (): Promise<{ onlyInFile: string[]; onlyInDocker: string[] }> => {
+        const inFile = live.memberLogs()[0]!.entries.map(key);
+        const inDocker = parseEtcdLog(await cluster.logs(member!)).map(key);
+        return { onlyInFile: withoutEach(inFile, inDocker), onlyInDocker: withoutEach(inDocker, inFile) };
       };
-      await expect.poll(missingFromDocker, { timeout: 5_000 }).toEqual([]);
+      await expect.poll(sameLines, { timeout: 5_000 }).toEqual({ onlyInFile: [], onlyInDocker: [] });
     } finally {
       live.close();
     }

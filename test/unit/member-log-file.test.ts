@@ -25,8 +25,9 @@ describe('MemberLogFile: a member log read from the file etcd appends to', () =>
   let dir = '';
   let path = '';
   const open: MemberLogFile[] = [];
-  const follow = (options?: { sinceWallMs?: number }): MemberLogFile => {
-    const log = MemberLogFile.follow(path, options);
+  // The safety poll is set out of reach: lines must come through inotify.
+  const follow = (options: { sinceWallMs?: number } = {}): MemberLogFile => {
+    const log = MemberLogFile.follow(path, { safetyPollMs: 60_000, ...options });
     open.push(log);
     return log;
   };
@@ -37,6 +38,26 @@ describe('MemberLogFile: a member log read from the file etcd appends to', () =>
   afterEach(() => {
     for (const log of open.splice(0)) log.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('takes the backlog from the file’s last megabyte, starting at a whole line', () => {
+    const old = line('2026-12-02T03:00:00.000Z', 'x'.repeat(1_000));
+    const lines = Array.from({ length: 1_200 }, () => old);
+    lines.push(line('2026-12-02T04:00:00.000Z', 'last'), '');
+    writeFileSync(path, lines.join('\n'));
+    const received = follow().received;
+    expect(received.length).toBeLessThan(1_100);
+    for (const text of received) expect(() => JSON.parse(text) as unknown).not.toThrow();
+    expect(received.at(-1)).toContain('"last"');
+    expect(follow({ sinceWallMs: Date.parse('2026-12-02T03:30:00.000Z') }).received).toHaveLength(1);
+  });
+
+  it('reads a truncated file again from its start', async () => {
+    writeFileSync(path, `${line('2026-12-02T04:00:00.000Z', 'before')}\n`);
+    const log = follow();
+    const arriving = linesArriving(log, 1);
+    writeFileSync(path, `${line('2026-12-02T04:00:01.000Z', 'after')}\n`);
+    expect((await arriving)[0]?.line).toContain('"after"');
   });
 
   it('starts with the lines at or after sinceWallMs by etcd’s own timestamps', () => {
